@@ -1,0 +1,247 @@
+"""The rules model (`config/lifecycle.yaml`) and its loader.
+
+Bad config fails at load with the key path, the value given and what is allowed.
+
+Example:
+    ```python
+    from config.rules import load_rules
+
+    rules = load_rules()  # the packaged default
+    print(rules.promote.score_property, rules.promote.threshold)
+    ```
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from jinja2 import TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_RULES = Path(__file__).with_name("lifecycle.yaml")
+_jinja = SandboxedEnvironment()
+_PROPERTY_NAME = re.compile(r"^[a-z0-9_]+$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_template(value: str) -> str:
+    try:
+        _jinja.parse(value)
+    except TemplateSyntaxError as exc:
+        raise ValueError(f"is not a valid Jinja template: {exc.message}") from exc
+    return value
+
+
+def _check_property(value: str) -> str:
+    if not _PROPERTY_NAME.match(value):
+        raise ValueError(
+            f"{value!r} is not a HubSpot property internal name (lowercase letters, digits, _)"
+        )
+    return value
+
+
+class Stages(_Strict):
+    """Lifecycle-stage internal values of the portal."""
+
+    lead: str = "lead"
+    mql: str = "marketingqualifiedlead"
+    sql: str = "salesqualifiedlead"
+
+
+class LeadStatusRoles(_Strict):
+    """Lead-status roles mapped to the portal's `hs_lead_status` internal values."""
+
+    new: str = "NEW"
+    attempted: str = "ATTEMPTED_TO_CONTACT"
+    connected: str = "CONNECTED"
+    unqualified: str = "UNQUALIFIED"
+    open_deal: str = "OPEN_DEAL"
+
+    @model_validator(mode="after")
+    def _distinct(self) -> LeadStatusRoles:
+        values = list(self.model_dump().values())
+        if any(not v for v in values):
+            raise ValueError("every lead-status role needs a non-empty value")
+        dupes = {v for v in values if values.count(v) > 1}
+        if dupes:
+            raise ValueError(f"roles must map to distinct values; repeated: {sorted(dupes)}")
+        return self
+
+
+class Promote(_Strict):
+    enabled: bool = True
+    score_property: str = "lead_score"
+    threshold: float = Field(default=50, gt=0, le=100_000)
+
+    _name = field_validator("score_property")(_check_property)
+
+
+class NewLead(_Strict):
+    enabled: bool = True
+
+
+class Attempted(_Strict):
+    enabled: bool = True
+    connected_calls_to_connected: bool = False
+    connected_dispositions: tuple[str, ...] = ("f240bbac-87c9-4f6e-bf70-924b57d47db7",)
+
+
+class BusinessHours(_Strict):
+    start: time = time(9)
+    end: time = time(17)
+    skip_weekends: bool = True
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BusinessHours:
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        return self
+
+
+TaskType = Literal["CALL", "EMAIL", "TODO"]
+TaskPriority = Literal["LOW", "MEDIUM", "HIGH"]
+
+
+class TaskTemplate(_Strict):
+    due_in_hours: float = Field(default=4, ge=0, le=24 * 30)
+    type: TaskType = "CALL"
+    priority: TaskPriority = "HIGH"
+    subject: str = "First touch: {{ contact.name }}"
+    body: str = ""
+
+    _templates = field_validator("subject", "body")(_check_template)
+
+
+class NextAttempt(TaskTemplate):
+    after_days: float = Field(default=2, gt=0, le=365)
+    max_attempts: int = Field(default=5, ge=1, le=100)
+    due_in_hours: float = Field(default=24, ge=0, le=24 * 30)
+    priority: TaskPriority = "MEDIUM"
+    subject: str = "Try again: {{ contact.name }}"
+
+
+class Followup(_Strict):
+    enabled: bool = True
+    business_hours: BusinessHours = BusinessHours()
+    first_touch: TaskTemplate = TaskTemplate()
+    next_attempt: NextAttempt = NextAttempt()
+
+
+class Recycle(_Strict):
+    enabled: bool = True
+    min_attempts: int = Field(default=5, ge=1, le=100)
+    no_reply_days: float = Field(default=14, gt=0, le=3650)
+    lead_status: str = ""
+    product_interest_property: str = "product_interest"
+    nurture_lists: dict[str, str] = Field(default_factory=dict)
+    default_list: str = Field(default="Nurture - General", min_length=1, max_length=200)
+
+    _name = field_validator("product_interest_property")(_check_property)
+
+    @field_validator("nurture_lists")
+    @classmethod
+    def _non_empty_names(cls, value: dict[str, str]) -> dict[str, str]:
+        empty = [k for k, v in value.items() if not v or not v.strip()]
+        if empty:
+            raise ValueError(f"list names must not be empty (interests: {empty})")
+        return value
+
+    def list_for(self, interest: str | None) -> str:
+        """The nurture list for a product interest (case-insensitive), else the default."""
+        if interest:
+            lowered = {k.lower(): v for k, v in self.nurture_lists.items()}
+            return lowered.get(interest.strip().lower(), self.default_list)
+        return self.default_list
+
+
+class Notify(_Strict):
+    sender: str = "leadops <leadops@example.com>"
+    ops_email: str = Field(default="ops@example.com", pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    subject: str = "leadops: {{ total }} update(s) for your contacts"
+    ops_summary: bool = True
+
+    _templates = field_validator("subject")(_check_template)
+
+
+class Rules(_Strict):
+    """The whole `lifecycle.yaml`."""
+
+    stages: Stages = Stages()
+    lead_status: LeadStatusRoles = LeadStatusRoles()
+    promote: Promote = Promote()
+    new_lead: NewLead = NewLead()
+    attempted: Attempted = Attempted()
+    followup: Followup = Followup()
+    recycle: Recycle = Recycle()
+    notify: Notify = Notify()
+
+    @model_validator(mode="after")
+    def _recycled_status_known(self) -> Rules:
+        roles = set(self.lead_status.model_dump().values())
+        if self.recycle.lead_status and self.recycle.lead_status in {
+            self.lead_status.new,
+            self.lead_status.attempted,
+        }:
+            raise ValueError(
+                f"recycle.lead_status {self.recycle.lead_status!r} would make recycled contacts "
+                f"candidates again; use '' (clear) or another status (roles: {sorted(roles)})"
+            )
+        return self
+
+
+class ConfigError(ValueError):
+    """Raised when the rules file is unreadable or invalid; `problems` lists each one."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid configuration in {source}:\n{lines}")
+
+
+def _describe(error: dict[str, Any]) -> str:
+    path = ".".join(str(p) for p in error["loc"]) or "(top level)"
+    kind = error["type"]
+    given = error.get("input")
+    if kind == "extra_forbidden":
+        return f"{path}: unknown key (value {given!r}); check its spelling against lifecycle.yaml"
+    message = error["msg"].removeprefix("Value error, ")
+    if kind == "literal_error" or "greater" in message or "less" in message:
+        return f"{path}: {given!r} is not allowed: {message}"
+    if kind == "missing":
+        return f"{path}: required key is missing"
+    return f"{path}: {message} (given {given!r})"
+
+
+def parse_rules(data: Any, source: str = "<rules>") -> Rules:
+    """Validate already-parsed YAML/JSON data into `Rules`."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(source, [f"(top level): expected a mapping, got {type(data).__name__}"])
+    try:
+        return Rules.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(source, [_describe(e) for e in exc.errors()]) from None
+
+
+def load_rules(path: Path | str | None = None) -> Rules:
+    """Read and validate a rules file (the packaged default when `path` is None)."""
+    path = Path(path) if path else DEFAULT_RULES
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), [f"cannot read file: {exc.strerror}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(str(path), [f"not valid YAML: {exc}"]) from None
+    return parse_rules(data, str(path))

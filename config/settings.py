@@ -1,0 +1,94 @@
+"""Connection settings, read from the environment or a `.env` file.
+
+Example:
+    ```python
+    from config.settings import Settings
+
+    settings = Settings(hubspot_access_token="pat-na1-...", hubspot_base_url="http://127.0.0.1:8765")
+    print(settings.hubspot_base_url)
+    ```
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything leadops needs to reach HubSpot and deliver mail. Secrets are `SecretStr`."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    hubspot_access_token: SecretStr | None = Field(
+        default=None, description="Private-app token. Never printed or logged."
+    )
+    hubspot_token_block: str | None = Field(
+        default=None, description="Name of a Prefect Secret block holding the token instead."
+    )
+    hubspot_base_url: str = Field(default="https://api.hubapi.com")
+    hubspot_portal_id: str = Field(default="0", description="Portal (hub) id, for record links.")
+    hubspot_portal_timezone: str = Field(default="UTC")
+    hubspot_requests_per_10s: int = Field(default=100, ge=1, le=1000)
+    hubspot_searches_per_second: float = Field(default=4, gt=0, le=5)
+    hubspot_connect_timeout: float = Field(default=5.0, gt=0, le=120)
+    hubspot_read_timeout: float = Field(default=30.0, gt=0, le=600)
+    hubspot_max_retries: int = Field(default=6, ge=0, le=20)
+    hubspot_global_limit: str | None = Field(
+        default=None,
+        description="Name of a Prefect global concurrency limit shared by runs on one portal.",
+    )
+
+    lifecycle_config: Path = Field(
+        default=Path(__file__).with_name("lifecycle.yaml"), description="Rules file."
+    )
+
+    smtp_server: str | None = None
+    smtp_port: int = Field(default=465, ge=1, le=65535)
+    smtp_type: str = Field(default="SSL", pattern="^(SSL|STARTTLS|INSECURE)$")
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_credentials_block: str | None = Field(
+        default=None, description="Name of a prefect-email EmailServerCredentials block."
+    )
+    outbox_dir: Path = Field(default=Path("outbox"))
+
+    @field_validator("hubspot_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"must start with http:// or https://, got {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("hubspot_portal_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {value!r} (e.g. Europe/Berlin)") from exc
+        return value
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.hubspot_portal_timezone)
+
+    def access_token(self) -> str:
+        """The token, from the setting or the named Prefect Secret block."""
+        if self.hubspot_access_token is not None:
+            return self.hubspot_access_token.get_secret_value()
+        if self.hubspot_token_block:
+            from prefect.blocks.system import Secret
+
+            return Secret.load(self.hubspot_token_block).get()
+        raise MissingSettingError(
+            "HUBSPOT_ACCESS_TOKEN is not set: export it (a private-app token) or set "
+            "HUBSPOT_TOKEN_BLOCK to the name of a Prefect Secret block holding it."
+        )
+
+
+class MissingSettingError(RuntimeError):
+    """A required setting is absent; the message says how to provide it."""

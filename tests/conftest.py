@@ -1,0 +1,82 @@
+"""Shared fixtures: an in-process sandbox, the replay/record target for cassettes, settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+from config.settings import Settings  # noqa: E402
+from sandbox.server import SandboxHandle, running_sandbox  # noqa: E402
+
+CASSETTES = Path(__file__).parent / "cassettes"
+REPLAY_URL = "http://127.0.0.1:9"  # never contacted: cassettes answer every request
+REPLAY_TOKEN = "replay-token"
+
+
+def sandbox_settings(url: str, token: str, **overrides: object) -> Settings:
+    """Settings pointing at a sandbox, fast timeouts, no .env file."""
+    values: dict[str, object] = {
+        "hubspot_access_token": token,
+        "hubspot_base_url": url,
+        "hubspot_portal_id": "12345",
+        "hubspot_requests_per_10s": 1000,
+        "hubspot_searches_per_second": 5,
+        "hubspot_connect_timeout": 2,
+        "hubspot_read_timeout": 5,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxHandle]:
+    """A fresh sandbox with the demo seed, served on a free 127.0.0.1 port."""
+    with running_sandbox(seed="demo") as handle:
+        yield handle
+
+
+@pytest.fixture
+def empty_sandbox() -> Iterator[SandboxHandle]:
+    with running_sandbox(seed="empty") as handle:
+        yield handle
+
+
+@pytest.fixture(scope="module")
+def vcr_config() -> dict[str, object]:
+    return {
+        "filter_headers": ["authorization", "cookie", "set-cookie"],
+        # The sandbox's port changes between recordings: match on everything but the host.
+        "match_on": ["method", "path", "query", "body"],
+        "decode_compressed_response": True,
+    }
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
+    return str(CASSETTES / request.module.__name__.split(".")[-1])
+
+
+@pytest.fixture
+def recorded_settings(request: pytest.FixtureRequest) -> Iterator[Settings]:
+    """Settings for cassette tests.
+
+    Replaying (the default): a dummy URL and token; vcrpy answers from `tests/cassettes`.
+    Recording (`make cassettes`, i.e. `--record-mode=rewrite`): a fresh demo sandbox, or a
+    real test portal when `LEADOPS_RECORD_BASE_URL` and `LEADOPS_RECORD_TOKEN` are set.
+    """
+    mode = request.config.getoption("--record-mode", default="none")
+    if mode in (None, "none"):
+        yield sandbox_settings(REPLAY_URL, REPLAY_TOKEN, hubspot_max_retries=0)
+        return
+    real_url, real_token = os.getenv("LEADOPS_RECORD_BASE_URL"), os.getenv("LEADOPS_RECORD_TOKEN")
+    if real_url and real_token:
+        yield sandbox_settings(real_url, real_token, hubspot_requests_per_10s=100)
+        return
+    with running_sandbox(seed="demo") as handle:
+        yield sandbox_settings(handle.url, handle.token)

@@ -22,7 +22,9 @@ class RunParams(BaseModel):
 
     dry_run: bool = Field(default=False, description="Plan and report only; write nothing.")
     since: datetime | None = Field(default=None, description="Window start (inclusive).")
-    until: datetime | None = Field(default=None, description="Window end (exclusive); now if empty.")
+    until: datetime | None = Field(
+        default=None, description="Window end (exclusive); now if empty."
+    )
     rules: list[RuleName] = Field(
         default_factory=lambda: list(ALL_RULES), description="Rules to run, in cycle order."
     )

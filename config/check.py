@@ -1,0 +1,130 @@
+"""Check the rules against what the portal actually has. Pure: facts in, problems out.
+
+Example:
+    ```python
+    from config.check import PortalFacts, check_rules
+    from config.rules import Rules
+
+    problems = check_rules(Rules(), PortalFacts(properties={}, owners=[], lists={}))
+    print("\\n".join(p.message for p in problems))
+    ```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from config.rules import Rules
+from leadops.model import Owner
+
+NUMERIC_TYPES = {"number"}
+STAGE_PROPERTY, STATUS_PROPERTY = "lifecyclestage", "hs_lead_status"
+
+
+@dataclass(frozen=True)
+class PropertyFacts:
+    """What the portal says about one contact property (None where it does not exist)."""
+
+    name: str
+    type: str
+    options: tuple[str, ...] = ()
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class PortalFacts:
+    properties: Mapping[str, PropertyFacts | None]
+    owners: Sequence[Owner]
+    lists: Mapping[str, str | None]  # configured list name -> list id, None when missing
+    problems_reading: Sequence[str] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: Literal["ok", "warning", "error"]
+    subject: str
+    message: str
+
+
+def required_properties(rules: Rules) -> list[str]:
+    return [
+        STAGE_PROPERTY,
+        STATUS_PROPERTY,
+        rules.promote.score_property,
+        rules.recycle.product_interest_property,
+    ]
+
+
+def _options(
+    facts: PortalFacts, prop: str, wanted: Mapping[str, str], allow_empty: bool = False
+) -> list[Finding]:
+    info = facts.properties.get(prop)
+    if info is None:
+        return []
+    found = []
+    for key, value in wanted.items():
+        if allow_empty and value == "":
+            continue
+        if value in info.options:
+            found.append(Finding("ok", key, f"{prop} option {value!r} exists"))
+        else:
+            allowed = ", ".join(info.options) or "(none)"
+            found.append(
+                Finding("error", key, f"{value!r} is not an option of {prop}; allowed: {allowed}")
+            )
+    return found
+
+
+def _property_exists(facts: PortalFacts, prop: str, numeric: bool = False) -> Finding:
+    info = facts.properties.get(prop)
+    if info is None:
+        return Finding("error", prop, f"contact property {prop!r} does not exist in the portal")
+    if numeric and info.type not in NUMERIC_TYPES:
+        return Finding(
+            "error", prop, f"{prop!r} has type {info.type!r}; the score must be a number property"
+        )
+    return Finding("ok", prop, f"property exists ({info.type})")
+
+
+def check_rules(rules: Rules, facts: PortalFacts) -> list[Finding]:
+    """Every configured name checked against the portal; errors make a run refuse to write."""
+    findings = [Finding("error", "portal", p) for p in facts.problems_reading]
+    findings.append(_property_exists(facts, STAGE_PROPERTY))
+    findings.append(_property_exists(facts, STATUS_PROPERTY))
+    findings.append(_property_exists(facts, rules.promote.score_property, numeric=True))
+    findings.append(_property_exists(facts, rules.recycle.product_interest_property))
+    stages = {f"stages.{k}": v for k, v in rules.stages.model_dump().items()}
+    findings += _options(facts, STAGE_PROPERTY, stages)
+    statuses = {f"lead_status.{k}": v for k, v in rules.lead_status.model_dump().items()}
+    statuses["recycle.lead_status"] = rules.recycle.lead_status
+    findings += _options(facts, STATUS_PROPERTY, statuses, allow_empty=True)
+    findings += _check_owners(facts.owners)
+    for name, list_id in facts.lists.items():
+        if list_id:
+            findings.append(Finding("ok", f"list {name!r}", f"exists (id {list_id})"))
+        else:
+            findings.append(
+                Finding("ok", f"list {name!r}", "missing; it will be created on first recycle")
+            )
+    return findings
+
+
+def _check_owners(owners: Sequence[Owner]) -> list[Finding]:
+    active = [o for o in owners if not o.archived]
+    if not active:
+        hint = "no active owners readable (check the crm.objects.owners.read scope)"
+        return [Finding("error", "owners", hint)]
+    archived = len(owners) - len(active)
+    findings = [Finding("ok", "owners", f"{len(active)} active, {archived} archived")]
+    no_email = [o.id for o in active if not o.email]
+    if no_email:
+        findings.append(
+            Finding("warning", "owners", f"owners without email (digests go to ops): {no_email}")
+        )
+    return findings
+
+
+def errors(findings: Sequence[Finding]) -> list[Finding]:
+    return [f for f in findings if f.level == "error"]

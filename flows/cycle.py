@@ -1,0 +1,102 @@
+"""The full lifecycle cycle: every rule in order, one report, one digest per owner.
+
+Example:
+    ```python
+    from flows.cycle import lifecycle_cycle
+    from flows.params import RunParams
+
+    summary = lifecycle_cycle(RunParams(dry_run=True))  # uses HUBSPOT_* from the environment
+    print(summary["rules"])
+    ```
+"""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger
+
+from config.check import check_rules, errors
+from flows.engine import RuleDef, RunContext, context_for, run_rule
+from flows.params import RuleName, RunParams
+from flows.report import RunSummary, publish
+from leadops.model import ChangeResult, Outcome, Owner
+from tasks.gateway import DailyLimitReached, HubSpotError
+from tasks.portal import read_portal_facts
+
+
+class PortalMismatchError(RuntimeError):
+    """The rules name something the portal lacks; nothing was written."""
+
+
+def rule_registry() -> dict[RuleName, RuleDef]:
+    from flows import attempted, followup, new_lead, promote, recycle
+
+    return {
+        "promote": promote.RULE,
+        "new_lead": new_lead.RULE,
+        "attempted": attempted.RULE,
+        "followup": followup.RULE,
+        "recycle": recycle.RULE,
+    }
+
+
+def verify_portal(ctx: RunContext) -> None:
+    """Refuse to write when the rules do not match the portal (`leadops check` shows details)."""
+    problems = errors(check_rules(ctx.rules, read_portal_facts(ctx.gateway, ctx.rules)))
+    if problems:
+        listed = "; ".join(f"{p.subject}: {p.message}" for p in problems)
+        raise PortalMismatchError(
+            f"config does not match the portal, nothing was written: {listed}. "
+            "Fix config/lifecycle.yaml (run `leadops check` for the full report)."
+        )
+
+
+def _promoted(results: list[ChangeResult]) -> list[str]:
+    """Contacts this run made New: follow-up must see them before search does."""
+    return [
+        r.change.contact_id
+        for r in results
+        if r.change.rule in ("promote", "new_lead")
+        and r.outcome in (Outcome.APPLIED, Outcome.PLANNED)
+        and "hs_lead_status" in r.change.properties
+    ]
+
+
+def run_cycle(params: RunParams, flow_name: str) -> RunSummary:
+    """Run the chosen rules in order against the portal; always publish what happened."""
+    ctx = context_for(params)
+    logger = get_run_logger()
+    calls_before = ctx.gateway.calls.copy()
+    verify_portal(ctx)
+    registry = rule_registry()
+    summary = RunSummary(flow_name, params.dry_run, ctx.since, ctx.until)
+    try:
+        for name in params.rules:
+            extra = _promoted(summary.results) if name == "followup" else ()
+            if params.dry_run:
+                ctx.overlay.update(
+                    {r.change.contact_id: dict(r.change.properties) for r in summary.results}
+                )
+            rule_results = run_rule(registry[name], ctx, extra)
+            summary.results += rule_results
+            logger.info("%s: %d change(s)", name, len(rule_results))
+    except DailyLimitReached as exc:
+        summary.notes.append(f"stopped early: {exc}")
+        raise
+    finally:
+        summary.api_calls = dict(ctx.gateway.calls - calls_before)
+        publish(summary, _owners_or_empty(ctx), flow_name.replace("_", "-"))
+    return summary
+
+
+def _owners_or_empty(ctx: RunContext) -> dict[str, Owner]:
+    """Owner names for the report; a report without them beats no report."""
+    try:
+        return ctx.owners()
+    except HubSpotError:
+        return {}
+
+
+@flow(name="lifecycle-cycle", log_prints=True)
+def lifecycle_cycle(params: RunParams = RunParams()) -> dict:
+    """Promote, new lead, attempted, follow-up and recycle, then notify owners."""
+    return run_cycle(params, "lifecycle-cycle").as_dict()

@@ -1,0 +1,177 @@
+"""The `leadops` command: demo, run, check, sandbox, deploy."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from config.rules import ConfigError, load_rules
+from config.settings import MissingSettingError, Settings
+
+app = typer.Typer(
+    help="HubSpot lead-lifecycle automation as code, run by Prefect.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+RULE_CHOICES = ("cycle", "promote", "new_lead", "attempted", "followup", "recycle")
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        settings = Settings()
+        settings.access_token()
+    except (MissingSettingError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    try:
+        load_rules(settings.lifecycle_config)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    return settings
+
+
+def print_summary(summary: dict) -> None:
+    """The run's counts per rule and its failures, as a table."""
+    mode = "[yellow]dry run: nothing written[/]" if summary["dry_run"] else "[green]applied[/]"
+    table = Table(title=f"{summary['flow']} — {mode}", title_justify="left")
+    for column in ("rule", "applied", "dry-run", "failed", "skipped"):
+        table.add_column(column, justify="left" if column == "rule" else "right")
+    for rule, counts in summary["rules"].items():
+        table.add_row(rule, *(str(counts[k]) for k in ("applied", "dry-run", "failed", "skipped")))
+    if not summary["rules"]:
+        table.add_row("(nothing to do)", "0", "0", "0", "0")
+    console.print(table)
+    console.print(f"HubSpot API calls: {summary['api_calls']}")
+    for failure in summary["failures"]:
+        console.print(
+            f"[red]failed[/] {failure['rule']} contact {failure['contact_id']}: {failure['error']}"
+        )
+    for note in summary["notes"]:
+        console.print(f"[yellow]note:[/] {note}")
+
+
+@app.command()
+def run(
+    rule: Annotated[str, typer.Argument(help=f"One of: {', '.join(RULE_CHOICES)}.")] = "cycle",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Plan and report; write nothing.")
+    ] = False,
+    since: Annotated[datetime | None, typer.Option(help="Window start (ISO date/time).")] = None,
+    until: Annotated[datetime | None, typer.Option(help="Window end (ISO date/time).")] = None,
+    notify: Annotated[bool, typer.Option(help="Email owners their digests.")] = True,
+) -> None:
+    """Run the full cycle or one rule against the portal in HUBSPOT_BASE_URL."""
+    if rule not in RULE_CHOICES:
+        raise _fail(f"unknown rule {rule!r}; choose one of: {', '.join(RULE_CHOICES)}")
+    _settings()
+    from pydantic import ValidationError
+
+    from flows.cycle import lifecycle_cycle
+    from flows.params import ALL_RULES, RunParams
+
+    try:
+        params = RunParams(
+            dry_run=dry_run,
+            since=since,
+            until=until,
+            rules=list(ALL_RULES) if rule == "cycle" else [rule],
+            notify=notify,
+        )
+    except ValidationError as exc:
+        raise _fail("; ".join(e["msg"] for e in exc.errors())) from None
+    with console.status(f"Running {rule}{' (dry run)' if dry_run else ''}…"):
+        summary = lifecycle_cycle(params)
+    print_summary(summary)
+    if summary["failed"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def check() -> None:
+    """Validate config/lifecycle.yaml against the portal. Reads only; writes nothing."""
+    settings = _settings()
+    from config.check import check_rules, errors
+    from flows.engine import gateway_for
+    from tasks.gateway import HubSpotError
+    from tasks.portal import read_portal_facts
+
+    rules = load_rules(settings.lifecycle_config)
+    try:
+        with console.status("Reading the portal…"):
+            facts = read_portal_facts.fn(gateway_for(settings), rules)
+    except HubSpotError as exc:
+        raise _fail(f"could not read the portal: {exc}", 1) from None
+    findings = check_rules(rules, facts)
+    table = Table(title=f"leadops check — {settings.hubspot_base_url}", title_justify="left")
+    table.add_column("", width=2)
+    table.add_column("what")
+    table.add_column("finding")
+    marks = {"ok": "[green]✓[/]", "warning": "[yellow]![/]", "error": "[red]✗[/]"}
+    for finding in findings:
+        table.add_row(marks[finding.level], finding.subject, finding.message)
+    console.print(table)
+    problems = errors(findings)
+    if problems:
+        raise _fail(f"{len(problems)} problem(s): fix config/lifecycle.yaml or the portal", 1)
+    console.print("[green]Config matches the portal.[/]")
+
+
+@app.command()
+def sandbox(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8765,
+    seed: Annotated[str, typer.Option(help="demo or empty.")] = "demo",
+    contacts: Annotated[int | None, typer.Option(help="Scale the demo to N contacts.")] = None,
+    token: Annotated[str, typer.Option(help="Bearer token the sandbox accepts.")] = "sandbox-token",
+) -> None:
+    """Serve the local HubSpot-compatible sandbox (Ctrl-C to stop)."""
+    if seed not in ("demo", "empty"):
+        raise _fail(f"--seed {seed!r} is not allowed; use demo or empty")
+    from sandbox.server import serve
+
+    console.print(
+        f"Sandbox on http://127.0.0.1:{port} (token {token!r}). Point leadops at it with:\n"
+        f"  export HUBSPOT_BASE_URL=http://127.0.0.1:{port} HUBSPOT_ACCESS_TOKEN={token}"
+    )
+    serve(port=port, seed=seed, contacts=contacts, token=token)
+
+
+@app.command()
+def demo(
+    contacts: Annotated[int | None, typer.Option(help="Scale the demo to N contacts.")] = None,
+) -> None:
+    """Start the sandbox with demo data and run the whole cycle against it, twice."""
+    from sandbox.server import running_sandbox
+
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    with running_sandbox(seed="demo", contacts=contacts) as handle:
+        os.environ.update(
+            HUBSPOT_BASE_URL=handle.url,
+            HUBSPOT_ACCESS_TOKEN=handle.token,
+            HUBSPOT_PORTAL_ID=os.environ.get("HUBSPOT_PORTAL_ID", "12345"),
+        )
+        from flows.cycle import lifecycle_cycle
+        from flows.params import RunParams
+
+        console.rule("Sandbox with demo data at " + handle.url)
+        with console.status("Cycle 1: dry run (plans, writes nothing)…"):
+            print_summary(lifecycle_cycle(RunParams(dry_run=True)))
+        console.print(f"sandbox writes after the dry run: {handle.stats()['writes_total']}")
+        with console.status("Cycle 1: applying…"):
+            print_summary(lifecycle_cycle(RunParams()))
+        with console.status("Cycle 2: should change nothing…"):
+            print_summary(lifecycle_cycle(RunParams()))
+        outbox = Settings().outbox_dir.resolve()
+        console.print(f"Owner digests are in {outbox / 'pending'} (no SMTP configured).")

@@ -1,0 +1,196 @@
+"""Prefect tasks that write planned changes to HubSpot in batches and report every outcome.
+
+Nothing is lost: each change comes back as a `ChangeResult` — applied, or failed with
+HubSpot's message — and a half-applied lifecycle move (cleared but not set) is reported
+as such.
+
+Example:
+    ```python
+    from tasks.apply import apply_changes
+
+    results = apply_changes(gateway, changes, dry_run=True)  # every result: Outcome.PLANNED
+    ```
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from leadops.model import Change, ChangeResult, Outcome
+from tasks.gateway import BatchResult, DailyLimitReached, HubSpotError, HubSpotGateway, NewTask
+
+STAGE = "lifecyclestage"
+STAGE_ORDER = (
+    "subscriber",
+    "lead",
+    "marketingqualifiedlead",
+    "salesqualifiedlead",
+    "opportunity",
+    "customer",
+    "evangelist",
+)
+
+
+def moves_stage_back(change: Change) -> bool:
+    """True when the change writes a stage HubSpot would ignore without clearing first."""
+    target, current = change.properties.get(STAGE), change.before.get(STAGE)
+    if not target or not current or target == current:
+        return False
+    if target in STAGE_ORDER and current in STAGE_ORDER:
+        return STAGE_ORDER.index(target) < STAGE_ORDER.index(current)
+    return True  # custom stages: order unknown, clearing first is always safe
+
+
+def _failures(result: BatchResult) -> dict[str | None, str]:
+    return {error.id: error.message for error in result.failed}
+
+
+def _outcomes(
+    changes: Iterable[Change], result: BatchResult, prefix: str = ""
+) -> tuple[list[ChangeResult], list[Change]]:
+    """Split changes into failed results and the changes HubSpot confirmed."""
+    done = {record.id for record in result.succeeded}
+    errors = _failures(result)
+    failed, confirmed = [], []
+    for change in changes:
+        if change.contact_id in done:
+            confirmed.append(change)
+            continue
+        message = errors.get(change.contact_id) or errors.get(None) or "HubSpot did not confirm it"
+        failed.append(ChangeResult(change, Outcome.FAILED, prefix + message))
+    return failed, confirmed
+
+
+def _update(gateway: HubSpotGateway, changes: Sequence[Change]) -> BatchResult:
+    return gateway.batch_update("contacts", {c.contact_id: dict(c.properties) for c in changes})
+
+
+def _move_back(gateway: HubSpotGateway, changes: Sequence[Change]) -> list[ChangeResult]:
+    """Clear the stage, then set the earlier one, then read back: HubSpot only moves forward."""
+    cleared = gateway.batch_update("contacts", {c.contact_id: {STAGE: ""} for c in changes})
+    results, ready = _outcomes(changes, cleared, "could not clear the lifecycle stage: ")
+    if not ready:
+        return results
+    set_result = _update(gateway, ready)
+    half, written = _outcomes(
+        ready, set_result, "HALF-APPLIED: the lifecycle stage was cleared but not set: "
+    )
+    results += half
+    stages = gateway.batch_read("contacts", [c.contact_id for c in written], [STAGE]).succeeded
+    actual = {record.id: record.get(STAGE) for record in stages}
+    for change in written:
+        target, now = change.properties[STAGE], actual.get(change.contact_id)
+        if now == target:
+            results.append(ChangeResult(change, Outcome.APPLIED))
+        else:
+            message = f"HubSpot kept lifecycle stage {now!r} instead of {target!r}"
+            results.append(ChangeResult(change, Outcome.FAILED, message))
+    return results
+
+
+@task(name="update-contacts", cache_policy=NO_CACHE)
+def update_contacts(gateway: HubSpotGateway, changes: Sequence[Change]) -> list[ChangeResult]:
+    """Batch property updates (≤100 per call); backward stage moves are cleared first."""
+    backward = [c for c in changes if moves_stage_back(c)]
+    forward = [c for c in changes if not moves_stage_back(c)]
+    results: list[ChangeResult] = []
+    if forward:
+        failed, confirmed = _outcomes(forward, _update(gateway, forward))
+        results += failed + [ChangeResult(c, Outcome.APPLIED) for c in confirmed]
+    if backward:
+        results += _move_back(gateway, backward)
+    return results
+
+
+def _new_task(change: Change) -> NewTask:
+    spec = change.task
+    assert spec is not None
+    return NewTask(
+        contact_id=change.contact_id,
+        owner_id=change.owner_id,
+        properties={
+            "hs_timestamp": str(int(spec.due.timestamp() * 1000)),
+            "hs_task_subject": spec.subject,
+            "hs_task_body": spec.body,
+            "hs_task_status": "NOT_STARTED",
+            "hs_task_priority": spec.priority,
+            "hs_task_type": spec.type,
+        },
+    )
+
+
+@task(name="create-tasks", cache_policy=NO_CACHE)
+def create_tasks(gateway: HubSpotGateway, changes: Sequence[Change]) -> list[ChangeResult]:
+    """Create follow-up tasks, each associated with its contact and assigned to its owner."""
+    result = gateway.create_tasks([_new_task(c) for c in changes])
+    # Batch create answers in no guaranteed order: match created tasks back by their body,
+    # which carries the contact-specific text and the leadops marker.
+    created: dict[str, int] = defaultdict(int)
+    for record in result.succeeded:
+        created[record.get("hs_task_body") or ""] += 1
+    reasons = "; ".join(sorted({e.message for e in result.failed})) or "HubSpot did not confirm it"
+    results = []
+    for change in changes:
+        body = change.task.body if change.task else ""
+        if created[body] > 0:
+            created[body] -= 1
+            results.append(ChangeResult(change, Outcome.APPLIED))
+        else:
+            results.append(ChangeResult(change, Outcome.FAILED, reasons))
+    return results
+
+
+@task(name="add-to-lists", cache_policy=NO_CACHE)
+def add_to_lists(gateway: HubSpotGateway, changes: Sequence[Change]) -> list[ChangeResult]:
+    """Add contacts to their nurture lists, creating a list the first time it is needed."""
+    by_list: dict[str, list[Change]] = defaultdict(list)
+    for change in changes:
+        by_list[change.list_name or ""].append(change)
+    results: list[ChangeResult] = []
+    for name, members in by_list.items():
+        try:
+            list_id = gateway.find_or_create_list(name)
+            added = gateway.add_to_list(list_id, [c.contact_id for c in members])
+        except DailyLimitReached:
+            raise
+        except HubSpotError as exc:
+            results += [ChangeResult(c, Outcome.FAILED, str(exc)) for c in members]
+            continue
+        missing = set(added.missing)
+        for change in members:
+            if change.contact_id in missing:
+                message = f"HubSpot does not know contact {change.contact_id}"
+                results.append(ChangeResult(change, Outcome.FAILED, message))
+            else:
+                results.append(ChangeResult(change, Outcome.APPLIED))
+    return results
+
+
+def apply_changes(
+    gateway: HubSpotGateway, changes: Sequence[Change], *, dry_run: bool
+) -> list[ChangeResult]:
+    """Write one batch of planned changes (or, in a dry run, only report them)."""
+    skipped = [ChangeResult(c, Outcome.SKIPPED) for c in changes if c.skip]
+    todo = [c for c in changes if not c.skip]
+    if dry_run:
+        return skipped + [ChangeResult(c, Outcome.PLANNED) for c in todo]
+    results = skipped
+    groups = (
+        (update_contacts, [c for c in todo if c.properties]),
+        (create_tasks, [c for c in todo if c.task]),
+        (add_to_lists, [c for c in todo if c.list_name]),
+    )
+    for writer, batch in groups:
+        if not batch:
+            continue
+        try:
+            results += writer(gateway, batch)
+        except DailyLimitReached:
+            raise
+        except HubSpotError as exc:
+            results += [ChangeResult(c, Outcome.FAILED, str(exc)) for c in batch]
+    return results

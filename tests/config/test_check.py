@@ -1,0 +1,79 @@
+"""`leadops check` logic: the rules against what the portal has."""
+
+from config.check import PortalFacts, PropertyFacts, check_rules, errors
+from config.rules import Rules, parse_rules
+from leadops.model import Owner
+
+STATUSES = (
+    "NEW",
+    "OPEN",
+    "IN_PROGRESS",
+    "OPEN_DEAL",
+    "UNQUALIFIED",
+    "ATTEMPTED_TO_CONTACT",
+    "CONNECTED",
+    "BAD_TIMING",
+)
+STAGES = (
+    "subscriber",
+    "lead",
+    "marketingqualifiedlead",
+    "salesqualifiedlead",
+    "opportunity",
+    "customer",
+    "evangelist",
+    "other",
+)
+
+
+def portal(**overrides: object) -> PortalFacts:
+    properties = {
+        "lifecyclestage": PropertyFacts("lifecyclestage", "enumeration", STAGES),
+        "hs_lead_status": PropertyFacts("hs_lead_status", "enumeration", STATUSES),
+        "lead_score": PropertyFacts("lead_score", "number"),
+        "product_interest": PropertyFacts("product_interest", "enumeration", ("crm",)),
+    }
+    properties.update(overrides.pop("properties", {}))  # type: ignore[arg-type]
+    values = {
+        "properties": properties,
+        "owners": [Owner("1", "a@example.com"), Owner("2", None, archived=True)],
+        "lists": {"Nurture - General": None},
+    }
+    values.update(overrides)
+    return PortalFacts(**values)  # type: ignore[arg-type]
+
+
+def test_matching_portal_has_no_errors() -> None:
+    assert errors(check_rules(Rules(), portal())) == []
+
+
+def test_lead_status_value_the_portal_lacks_is_an_error_listing_options() -> None:
+    rules = parse_rules({"lead_status": {"attempted": "TRIED"}})
+    [problem] = errors(check_rules(rules, portal()))
+    assert problem.subject == "lead_status.attempted"
+    assert "'TRIED' is not an option of hs_lead_status" in problem.message
+    assert "ATTEMPTED_TO_CONTACT" in problem.message
+
+
+def test_missing_or_non_numeric_score_property() -> None:
+    missing = errors(check_rules(Rules(), portal(properties={"lead_score": None})))
+    assert [p.message for p in missing] == [
+        "contact property 'lead_score' does not exist in the portal"
+    ]
+    text = portal(properties={"lead_score": PropertyFacts("lead_score", "string")})
+    [problem] = errors(check_rules(Rules(), text))
+    assert "must be a number property" in problem.message
+
+
+def test_unknown_stage_and_no_active_owner() -> None:
+    rules = parse_rules({"stages": {"sql": "sales_ready"}})
+    facts = portal(owners=[Owner("2", None, archived=True)])
+    subjects = {p.subject for p in errors(check_rules(rules, facts))}
+    assert subjects == {"stages.sql", "owners"}
+
+
+def test_missing_nurture_list_is_fine_it_gets_created() -> None:
+    findings = check_rules(Rules(), portal())
+    [list_finding] = [f for f in findings if f.subject.startswith("list")]
+    assert list_finding.level == "ok"
+    assert "created" in list_finding.message

@@ -1,25 +1,85 @@
 """The HubSpot gateway: the only code that calls HubSpot.
 
-CONTRACT STUB — bodies are being implemented. Signatures are fixed; other modules code against them.
+`HubSpotGateway` owns one hubspot-api-client and builds its API objects once. Every request
+is paced (token buckets below HubSpot's limits, plus a Prefect global concurrency limit when
+`hubspot_global_limit` is set), given `(connect, read)` timeouts, retried when that is safe
+(tenacity: 429/423/477/5xx gateways/network; creates only when nothing can be duplicated),
+counted per endpoint in `gateway.calls`, and failures become `HubSpotError` with HubSpot's
+message, category, status, correlation id and endpoint. Searches are keyset-paged by
+`hs_object_id` (no 10,000-result cap); batch calls are chunked to HubSpot's sizes and report
+each record that failed.
+
+Example:
+    ```python
+    from config.settings import Settings
+    from tasks.gateway import HubSpotGateway
+
+    settings = Settings(hubspot_access_token="sandbox-token", hubspot_base_url="http://127.0.0.1:8765")
+    gateway = HubSpotGateway(settings)
+    mqls = [{"propertyName": "lifecyclestage", "operator": "EQ", "value": "marketingqualifiedlead"}]
+    for page in gateway.search("contacts", mqls, ["email", "lifecyclestage"]):
+        print(len(page), page[0].id, page[0].get("email"))
+    print(gateway.calls)  # Counter({'POST /crm/v3/objects/contacts/search': 1})
+    ```
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import threading
+import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from hubspot import HubSpot
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from config.settings import Settings
-from leadops.model import Owner, Record
+from leadops.model import Owner, Record, parse_time
+from tasks._hubspot_errors import (
+    Failure,
+    daily_limit_message,
+    describe,
+    explain,
+    should_retry,
+    wait_seconds,
+)
+from tasks.pacing import TokenBucket
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # A search filter exactly as HubSpot takes it, e.g.
 # {"propertyName": "lifecyclestage", "operator": "EQ", "value": "marketingqualifiedlead"}
 Filter = Mapping[str, object]
 
+OBJECT_TYPES = ("contacts", "emails", "calls", "meetings", "tasks")
+SEARCH_PAGE_MAX = 200
+FILTERS_PER_GROUP = 6  # HubSpot's limit; the keyset filter takes one
+SEARCH_BODY_MAX = 3000  # characters
+BATCH_SIZE = 100
+ASSOCIATION_BATCH = 1000
+LIST_ADD_BATCH = 1000
+MEMBERS_PAGE = 250
+OWNERS_PAGE = 100
+CONTACT_TYPE_ID = "0-1"
+TASK_TO_CONTACT = 204
+KEYSET_SORT = {"propertyName": "hs_object_id", "direction": "ASCENDING"}
+FATAL_STATUSES = (401, 403)  # every later call would fail the same way
+
 
 @dataclass(frozen=True)
 class RecordError:
-    """One record a batch call could not process, with HubSpot's reason."""
+    """One record a batch call could not process, with HubSpot's reason.
+
+    `id` is the record's id; for a task that could not be created, its contact's id;
+    None when HubSpot did not say which record the error is about.
+    """
 
     id: str | None
     message: str
@@ -33,6 +93,12 @@ class BatchResult:
 
     succeeded: list[Record] = field(default_factory=list)
     failed: list[RecordError] = field(default_factory=list)
+
+    def add(self, other: BatchResult) -> BatchResult:
+        """Append another chunk's outcome to this one (returns self)."""
+        self.succeeded += other.succeeded
+        self.failed += other.failed
+        return self
 
 
 @dataclass(frozen=True)
@@ -84,12 +150,84 @@ class DailyLimitReached(HubSpotError):
     """HubSpot's DAILY limit: nothing more can be done until the portal's midnight."""
 
 
+@dataclass(frozen=True)
+class _Apis:
+    """The generated API objects, built once: each attribute access on the client builds
+    a new ApiClient and connection pool."""
+
+    search: Mapping[str, Any]
+    batch: Mapping[str, Any]
+    associations: Any
+    lists: Any
+    memberships: Any
+    owners: Any
+    properties: Any
+
+    @classmethod
+    def build(cls, client: HubSpot) -> _Apis:
+        crm = client.crm
+        kinds = {"contacts": crm.contacts} | {
+            name: getattr(crm.objects, name) for name in OBJECT_TYPES if name != "contacts"
+        }
+        return cls(
+            search={name: kind.search_api for name, kind in kinds.items()},
+            batch={name: kind.batch_api for name, kind in kinds.items()},
+            associations=crm.associations.v4.batch_api,
+            lists=crm.lists.lists_api,
+            memberships=crm.lists.memberships_api,
+            owners=crm.owners.owners_api,
+            properties=crm.properties.core_api,
+        )
+
+
+def _client(settings: Settings, token: str) -> HubSpot:
+    # retries=False turns off urllib3's hidden default retries (3 per request), so every
+    # attempt goes through, and is counted by, the gateway's own retry loop.
+    # client_side_validation=False parses HubSpot's answers leniently: a field HubSpot
+    # leaves out or an enum value it adds must not break a run.
+    return HubSpot(
+        access_token=token,
+        host=settings.hubspot_base_url,
+        retries=False,
+        client_side_validation=False,
+    )
+
+
 class HubSpotGateway:
-    """Owns one hubspot-api-client, paces and retries every call, counts calls per endpoint."""
+    """Owns one hubspot-api-client, paces and retries every call, counts calls per endpoint.
+
+    `calls` counts HTTP attempts (retries included) per endpoint, e.g.
+    `"POST /crm/v3/objects/contacts/search"`; `retries` counts retried attempts by reason
+    (`"429 TEN_SECONDLY_ROLLING"`, `"503"`, `"ReadTimeoutError"`); `rate_limited` counts
+    every 429 answer seen. `sleep` and `clock` are injectable so tests need not wait.
+    """
 
     calls: Counter[str]
 
-    def __init__(self, settings: Settings, *, token: str | None = None) -> None: ...
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        token: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.calls = Counter()
+        self.retries: Counter[str] = Counter()
+        self.rate_limited = 0
+        self._lock = threading.Lock()
+        self._sleep = sleep
+        self._timeout = (settings.hubspot_connect_timeout, settings.hubspot_read_timeout)
+        self._budget = TokenBucket.for_limit(
+            settings.hubspot_requests_per_10s, 10.0, clock=clock, sleep=sleep
+        )
+        self._search_budget = TokenBucket.for_limit(
+            settings.hubspot_searches_per_second, 1.0, clock=clock, sleep=sleep
+        )
+        self._apis = _Apis.build(_client(settings, token or settings.access_token()))
+
+    # ---- reads -------------------------------------------------------------------------
 
     def search(
         self,
@@ -99,8 +237,31 @@ class HubSpotGateway:
         *,
         page_size: int = 200,
     ) -> Iterator[list[Record]]:
-        """Pages (lists of ≤200 records) of every match, keyset-paged by hs_object_id."""
-        raise NotImplementedError
+        """Pages (lists of ≤200 records) of every match, keyset-paged by hs_object_id.
+
+        `filters` form one AND group (at most 5: paging adds `hs_object_id GT <last id>`).
+        Each page is a fresh query sorted by `hs_object_id`, so HubSpot's 10,000-result
+        cap never applies, and no query is spent on an empty last page. Raises ValueError
+        at once (not when iterated) for a search HubSpot would refuse.
+        """
+        api = _for_type(self._apis.search, object_type)
+        body = _search_body(filters, properties, page_size)
+        return self._search_pages(api, f"POST /crm/v3/objects/{object_type}/search", body)
+
+    def _search_pages(
+        self, api: Any, endpoint: str, body: dict[str, Any]
+    ) -> Iterator[list[Record]]:
+        filters, page_size, last_id = body["filterGroups"][0]["filters"], body["limit"], None
+        while True:
+            keyset = [] if last_id is None else [_keyset_filter(last_id)]
+            query = body | {"filterGroups": [{"filters": filters + keyset}]}
+            response = self._call(endpoint, api.do_search, query, search=True)
+            page = [_record(result) for result in response.results or []]
+            if page:
+                yield page
+            if len(page) < page_size or response.total == len(page):
+                return
+            last_id = page[-1].id
 
     def batch_read(
         self,
@@ -110,35 +271,469 @@ class HubSpotGateway:
         *,
         history: Sequence[str] = (),
     ) -> BatchResult:
-        raise NotImplementedError
-
-    def batch_update(
-        self, object_type: str, updates: Mapping[str, Mapping[str, str]]
-    ) -> BatchResult:
-        raise NotImplementedError
-
-    def create_tasks(self, tasks: Sequence[NewTask]) -> BatchResult:
-        raise NotImplementedError
+        """The records with these ids, 100 per call; `history` fills `Record.history`
+        (newest first). Ids HubSpot does not return come back in `failed`."""
+        api = _for_type(self._apis.batch, object_type)
+        endpoint = f"POST /crm/v3/objects/{object_type}/batch/read"
+        result = BatchResult()
+        for chunk in _chunks(_unique(ids), BATCH_SIZE):
+            body = {
+                "properties": _with_id(properties),
+                "propertiesWithHistory": list(history),
+                "inputs": [{"id": record_id} for record_id in chunk],
+            }
+            result.add(_batch_result(self._call(endpoint, api.read, body), chunk))
+        return result
 
     def associations(
         self, from_type: str, to_type: str, ids: Iterable[str]
     ) -> dict[str, list[str]]:
-        raise NotImplementedError
+        """`{from_id: [to_id, ...]}` for every id given (empty list when none), 1,000 ids
+        per call, following each id's own paging so no association is lost."""
+        endpoint = f"POST /crm/v4/associations/{from_type}/{to_type}/batch/read"
+        links: dict[str, list[str]] = {record_id: [] for record_id in _unique(ids)}
+        pending: list[dict[str, str]] = [{"id": record_id} for record_id in links]
+        while pending:
+            inputs, pending = pending[:ASSOCIATION_BATCH], pending[ASSOCIATION_BATCH:]
+            response = self._call(
+                endpoint, self._apis.associations.get_page, from_type, to_type, {"inputs": inputs}
+            )
+            pending += _collect_links(response, links)
+            _log_association_errors(endpoint, response)
+        return {from_id: list(dict.fromkeys(to_ids)) for from_id, to_ids in links.items()}
 
     def find_list(self, name: str) -> str | None:
-        raise NotImplementedError
-
-    def find_or_create_list(self, name: str) -> str:
-        raise NotImplementedError
-
-    def add_to_list(self, list_id: str, ids: Iterable[str]) -> ListAddResult:
-        raise NotImplementedError
+        """The id of the contact list with this name (case-insensitive), or None."""
+        endpoint = "GET /crm/v3/lists/object-type-id/0-1/name/{listName}"
+        try:
+            response = self._call(endpoint, self._apis.lists.get_by_name, name, CONTACT_TYPE_ID)
+        except HubSpotError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return str(response.list.list_id)
 
     def list_members(self, list_id: str) -> set[str]:
-        raise NotImplementedError
+        """Record ids in the list (every page)."""
+        endpoint = "GET /crm/v3/lists/{listId}/memberships"
+        members: set[str] = set()
+        after: str | None = None
+        while True:
+            page = self._call(
+                endpoint, self._apis.memberships.get_page, list_id, after=after, limit=MEMBERS_PAGE
+            )
+            members.update(str(member.record_id) for member in page.results or [])
+            after = _next_after(page)
+            if after is None:
+                return members
 
     def owners(self) -> list[Owner]:
-        raise NotImplementedError
+        """Every owner, active and archived (deactivated users keep owning records)."""
+        found: dict[str, Owner] = {}
+        for archived in (False, True):
+            for owner in self._owner_pages(archived):
+                found.setdefault(owner.id, owner)
+        return list(found.values())
+
+    def _owner_pages(self, archived: bool) -> Iterator[Owner]:
+        after: str | None = None
+        while True:
+            page = self._call(
+                "GET /crm/v3/owners/",
+                self._apis.owners.get_page,
+                after=after,
+                limit=OWNERS_PAGE,
+                archived=archived,
+            )
+            for owner in page.results or []:
+                yield _owner(owner, archived)
+            after = _next_after(page)
+            if after is None:
+                return
 
     def property_info(self, object_type: str, name: str) -> PropertyInfo | None:
-        raise NotImplementedError
+        """Type, field type, option values and read-only flag of a property; None if absent."""
+        endpoint = f"GET /crm/v3/properties/{object_type}/{{propertyName}}"
+        try:
+            prop = self._call(endpoint, self._apis.properties.get_by_name, object_type, name)
+        except HubSpotError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        metadata = prop.modification_metadata
+        return PropertyInfo(
+            name=str(prop.name or name),
+            type=str(prop.type or ""),
+            field_type=str(prop.field_type or ""),
+            options=tuple(str(o.value) for o in prop.options or [] if o.value is not None),
+            read_only=bool(metadata and metadata.read_only_value),
+        )
+
+    # ---- writes ------------------------------------------------------------------------
+
+    def batch_update(
+        self, object_type: str, updates: Mapping[str, Mapping[str, str]]
+    ) -> BatchResult:
+        """Write properties (`{id: {name: value}}`; `""` clears), 100 records per call.
+
+        Per-record errors (207) come back in `failed`; a batch HubSpot refuses whole (400)
+        is split in halves until the bad records are isolated, so the good ones are applied.
+        """
+        api = _for_type(self._apis.batch, object_type)
+        endpoint = f"POST /crm/v3/objects/{object_type}/batch/update"
+        result = BatchResult()
+        for chunk in _chunks(list(updates.items()), BATCH_SIZE):
+            result.add(self._update_chunk(api, endpoint, chunk))
+        return result
+
+    def _update_chunk(
+        self, api: Any, endpoint: str, chunk: Sequence[tuple[str, Mapping[str, str]]]
+    ) -> BatchResult:
+        ids = [record_id for record_id, _ in chunk]
+        body = {"inputs": [{"id": i, "properties": dict(props)} for i, props in chunk]}
+        try:
+            response = self._call(endpoint, api.update, body)
+        except HubSpotError as exc:
+            if exc.status != 400 or len(chunk) == 1:
+                return BatchResult(failed=_chunk_failed(exc, ids))
+            half = len(chunk) // 2
+            first = self._update_chunk(api, endpoint, chunk[:half])
+            return first.add(self._update_chunk(api, endpoint, chunk[half:]))
+        return _batch_result(response, ids)
+
+    def create_tasks(self, tasks: Sequence[NewTask]) -> BatchResult:
+        """Create tasks, 100 per call, each associated with its contact (type 204) and
+        assigned to its owner. A batch whose fate is unknown (timeout or 5xx after sending)
+        is not retried, to never duplicate a task: its tasks come back in `failed`."""
+        endpoint = "POST /crm/v3/objects/tasks/batch/create"
+        api = self._apis.batch["tasks"]
+        result = BatchResult()
+        for chunk in _chunks(list(tasks), BATCH_SIZE):
+            body = {"inputs": [_task_input(task) for task in chunk]}
+            try:
+                response = self._call(endpoint, api.create, body, creates=True)
+            except HubSpotError as exc:
+                result.failed += _chunk_failed(exc, [task.contact_id for task in chunk])
+                continue
+            result.add(_batch_result(response, None))
+        return result
+
+    def find_or_create_list(self, name: str) -> str:
+        """The id of the static (MANUAL) contact list with this name, created if missing."""
+        found = self.find_list(name)
+        if found is not None:
+            return found
+        body = {"name": name, "objectTypeId": CONTACT_TYPE_ID, "processingType": "MANUAL"}
+        try:
+            response = self._call(
+                "POST /crm/v3/lists/", self._apis.lists.create, body, creates=True
+            )
+        except HubSpotError as exc:
+            _raise_if_fatal(exc)
+            # Another run may have made it, or our create went through unanswered.
+            found = self.find_list(name)
+            if found is None:
+                raise
+            return found
+        return str(response.list.list_id)
+
+    def add_to_list(self, list_id: str, ids: Iterable[str]) -> ListAddResult:
+        """Add records to a static list, 1,000 per call; members already there are kept."""
+        requested = _unique(ids)
+        added: list[str] = []
+        missing: list[str] = []
+        for chunk in _chunks(requested, LIST_ADD_BATCH):
+            response = self._call(
+                "PUT /crm/v3/lists/{listId}/memberships/add",
+                self._apis.memberships.add,
+                list_id,
+                chunk,
+            )
+            added += [str(i) for i in response.records_ids_added or []]
+            missing += [str(i) for i in response.record_ids_missing or []]
+        known = set(added) | set(missing)
+        already = tuple(i for i in requested if i not in known)
+        return ListAddResult(list_id, tuple(added), already, tuple(missing))
+
+    # ---- one call: pacing, retries, counting, error mapping ----------------------------
+
+    def _call(
+        self,
+        endpoint: str,
+        operation: Callable[..., T],
+        *args: Any,
+        search: bool = False,
+        creates: bool = False,
+        **kwargs: Any,
+    ) -> T:
+        """Run one API operation with pacing, timeouts, retries and counting."""
+        attempts = 0
+
+        def attempt() -> T:
+            nonlocal attempts
+            attempts += 1
+            self._acquire_budget(search=search)
+            with self._lock:
+                self.calls[endpoint] += 1
+            return operation(*args, _request_timeout=self._timeout, **kwargs)
+
+        try:
+            return self._retrying(endpoint, creates)(attempt)
+        except Exception as exc:
+            failure = describe(exc)
+            if failure is None:
+                raise
+            raise self._error(failure, endpoint, attempts, creates) from exc
+
+    def _acquire_budget(self, *, search: bool) -> None:
+        """Wait until one more request may go out: the hook every request passes through.
+
+        The in-process buckets always apply (Prefect's global concurrency limit throttles
+        badly under thread contention); when `hubspot_global_limit` names a Prefect global
+        concurrency limit, a slot of it is taken too, to share the portal's budget across
+        processes. A limit that does not exist is skipped with a warning.
+        """
+        if search:
+            self._search_budget.acquire()
+        self._budget.acquire()
+        if self.settings.hubspot_global_limit:
+            from prefect.concurrency.sync import rate_limit
+
+            rate_limit(self.settings.hubspot_global_limit, strict=False)
+
+    def _retrying(self, endpoint: str, creates: bool) -> Retrying:
+        return Retrying(
+            stop=stop_after_attempt(self.settings.hubspot_max_retries + 1),
+            retry=retry_if_exception(lambda exc: self._retryable(exc, creates)),
+            wait=_wait,
+            sleep=self._sleep,
+            before_sleep=lambda state: self._note_retry(endpoint, state),
+            reraise=True,
+        )
+
+    def _retryable(self, exc: BaseException, creates: bool) -> bool:
+        failure = describe(exc)
+        if failure is None:
+            return False
+        if failure.status == 429:
+            with self._lock:
+                self.rate_limited += 1
+        return should_retry(failure, creates=creates)
+
+    def _note_retry(self, endpoint: str, state: RetryCallState) -> None:
+        failure = _outcome_failure(state)
+        with self._lock:
+            self.retries[failure.reason] += 1
+        wait = state.next_action.sleep if state.next_action else 0.0
+        logger.warning(
+            "HubSpot %s: %s; retry %d in %.1f s",
+            endpoint,
+            failure.reason,
+            state.attempt_number,
+            wait,
+        )
+
+    def _error(self, failure: Failure, endpoint: str, attempts: int, creates: bool) -> HubSpotError:
+        details = {
+            "status": failure.status,
+            "category": failure.category,
+            "correlation_id": failure.correlation_id,
+            "endpoint": endpoint,
+        }
+        if failure.status == 429 and failure.policy == "DAILY":
+            message = daily_limit_message(endpoint, self.settings.timezone)
+            return DailyLimitReached(message, **details)
+        message = explain(failure, endpoint, attempts=attempts, creates=creates)
+        return HubSpotError(message, **details)
+
+
+# ---- helpers: requests ----------------------------------------------------------------
+
+
+def _wait(state: RetryCallState) -> float:
+    return wait_seconds(_outcome_failure(state), state.attempt_number)
+
+
+def _outcome_failure(state: RetryCallState) -> Failure:
+    exc = state.outcome.exception() if state.outcome else None
+    failure = describe(exc) if exc else None
+    return failure or Failure(None, "unknown failure")
+
+
+def _for_type(apis: Mapping[str, Any], object_type: str) -> Any:
+    try:
+        return apis[object_type]
+    except KeyError:
+        known = ", ".join(OBJECT_TYPES)
+        raise ValueError(f"unknown object type {object_type!r}: use one of {known}") from None
+
+
+def _unique(ids: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(str(i) for i in ids))
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _with_id(properties: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(["hs_object_id", *properties]))
+
+
+def _search_body(
+    filters: Sequence[Filter], properties: Sequence[str], page_size: int
+) -> dict[str, Any]:
+    """The first page's search body; ValueError for a search HubSpot would refuse."""
+    if not 1 <= page_size <= SEARCH_PAGE_MAX:
+        raise ValueError(f"page_size must be 1..{SEARCH_PAGE_MAX}, got {page_size}")
+    if len(filters) >= FILTERS_PER_GROUP:
+        raise ValueError(
+            f"a search takes at most {FILTERS_PER_GROUP} filters per group and paging adds "
+            f"one (hs_object_id GT <last id>): got {len(filters)} filters, use at most "
+            f"{FILTERS_PER_GROUP - 1} and check the rest in code"
+        )
+    wire = [_wire_filter(f) for f in filters]
+    body = {
+        "filterGroups": [{"filters": wire}],
+        "sorts": [KEYSET_SORT],
+        "properties": _with_id(properties),
+        "limit": page_size,
+    }
+    paged = body | {"filterGroups": [{"filters": [*wire, _keyset_filter("9" * 19)]}]}
+    size = len(json.dumps(paged, default=str))
+    if size > SEARCH_BODY_MAX:
+        raise ValueError(
+            f"the search body would be {size} characters, over HubSpot's {SEARCH_BODY_MAX}: "
+            "ask for fewer properties or use shorter filter values"
+        )
+    return body
+
+
+def _wire_filter(search_filter: Filter) -> dict[str, object]:
+    """A filter with its values as strings, as HubSpot wants them on the wire."""
+    if "propertyName" not in search_filter or "operator" not in search_filter:
+        raise ValueError(f"a filter needs propertyName and operator: {dict(search_filter)!r}")
+    wire = dict(search_filter)
+    for key in ("value", "highValue"):
+        if key in wire:
+            wire[key] = _wire_value(wire[key])
+    if isinstance(wire.get("values"), list | tuple):
+        wire["values"] = [_wire_value(v) for v in wire["values"]]  # type: ignore[union-attr]
+    return wire
+
+
+def _wire_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _keyset_filter(last_id: str) -> dict[str, str]:
+    return {"propertyName": "hs_object_id", "operator": "GT", "value": last_id}
+
+
+def _task_input(task: NewTask) -> dict[str, Any]:
+    properties = dict(task.properties)
+    if task.owner_id:
+        properties["hubspot_owner_id"] = task.owner_id
+    association = {
+        "to": {"id": task.contact_id},
+        "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": TASK_TO_CONTACT}],
+    }
+    return {"properties": properties, "associations": [association]}
+
+
+def _next_after(page: Any) -> str | None:
+    paging = getattr(page, "paging", None)
+    after = getattr(getattr(paging, "next", None), "after", None)
+    return str(after) if after else None
+
+
+# ---- helpers: answers -----------------------------------------------------------------
+
+
+def _record(obj: Any) -> Record:
+    history = {
+        name: _versions(values) for name, values in (obj.properties_with_history or {}).items()
+    }
+    return Record(id=str(obj.id), properties=dict(obj.properties or {}), history=history)
+
+
+def _versions(values: Iterable[Any]) -> tuple[tuple[str | None, datetime | None], ...]:
+    """(value, timestamp) pairs, newest first."""
+    pairs = [(v.value, _timestamp(v.timestamp)) for v in values or []]
+    oldest = datetime.min.replace(tzinfo=UTC)
+    return tuple(sorted(pairs, key=lambda pair: pair[1] or oldest, reverse=True))
+
+
+def _timestamp(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return parse_time(value) if isinstance(value, str) else None
+
+
+def _batch_result(response: Any, requested: Sequence[str] | None) -> BatchResult:
+    """Records and per-record errors of a 200/201/207 batch answer. With `requested`,
+    ids HubSpot neither returned nor reported count as failed too."""
+    succeeded = [_record(result) for result in response.results or []]
+    failed = [e for error in getattr(response, "errors", None) or [] for e in _record_errors(error)]
+    if requested is not None:
+        seen = {record.id for record in succeeded} | {error.id for error in failed}
+        failed += [
+            RecordError(i, "HubSpot's answer did not include this record")
+            for i in requested
+            if i not in seen
+        ]
+    return BatchResult(succeeded, failed)
+
+
+def _record_errors(error: Any) -> list[RecordError]:
+    message = getattr(error, "message", None) or "HubSpot reported an error without a message"
+    category = getattr(error, "category", None)
+    context = getattr(error, "context", None)
+    ids = context.get("ids") if isinstance(context, dict) else None
+    return [RecordError(str(i), message, category) for i in ids or []] or [
+        RecordError(None, message, category)
+    ]
+
+
+def _raise_if_fatal(exc: HubSpotError) -> None:
+    """Re-raise failures that every later call would meet too (token, scope, daily limit)."""
+    if isinstance(exc, DailyLimitReached) or exc.status in FATAL_STATUSES:
+        raise exc
+
+
+def _chunk_failed(exc: HubSpotError, ids: Sequence[str]) -> list[RecordError]:
+    """Every record of a chunk that failed as a whole, unless the failure is fatal."""
+    _raise_if_fatal(exc)
+    return [RecordError(i, str(exc), exc.category, exc.status) for i in ids]
+
+
+def _collect_links(response: Any, links: dict[str, list[str]]) -> list[dict[str, str]]:
+    """Add one answer's associations to `links`; the inputs still to page through."""
+    more: list[dict[str, str]] = []
+    for result in response.results or []:
+        from_id = str(result._from.id)
+        links.setdefault(from_id, []).extend(str(to.to_object_id) for to in result.to or [])
+        after = _next_after(result)
+        if after:
+            more.append({"id": from_id, "after": after})
+    return more
+
+
+def _log_association_errors(endpoint: str, response: Any) -> None:
+    errors = getattr(response, "errors", None) or []
+    if errors:
+        sample = "; ".join(sorted({str(getattr(e, "message", "")) for e in errors})[:3])
+        logger.info("HubSpot %s: %d per-id errors, e.g. %s", endpoint, len(errors), sample)
+
+
+def _owner(owner: Any, archived: bool) -> Owner:
+    return Owner(
+        id=str(owner.id),
+        email=owner.email,
+        first_name=owner.first_name,
+        last_name=owner.last_name,
+        archived=archived or bool(owner.archived),
+    )

@@ -1,0 +1,65 @@
+"""Attempted: a New contact with an outbound email or call logged after it became New moves
+to Attempted to contact (or to Connected, when configured, for a connected outbound call).
+
+Only outbound touches count (see `flows.common.is_outbound_touch`): replies, forwards,
+inbound calls, bounced/failed/scheduled emails and anything before New do not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from config.rules import Rules
+from flows import common
+from flows.common import (
+    SQL_DATE,
+    Engagements,
+    Filter,
+    describe_touch,
+    eq,
+    is_connected_call,
+    is_outbound_touch,
+    new_time_or_skip,
+    plan_each,
+    touches_since,
+    update,
+)
+from flows.params import RuleName
+from leadops.model import Change, Engagement, EngagementKind, Record
+
+RULE: RuleName = "attempted"
+ENGAGEMENT_KINDS: tuple[EngagementKind, ...] = ("email", "call")
+PROPERTIES_WITH_HISTORY: tuple[str, ...] = common.LEAD_STATUS_HISTORY
+
+
+def contact_properties(rules: Rules) -> list[str]:
+    return common.contact_properties(SQL_DATE)
+
+
+def search_filters(rules: Rules) -> list[Filter]:
+    return [eq("hs_lead_status", rules.lead_status.new)]
+
+
+def plan_attempted(
+    contacts: Iterable[Record], engagements: Engagements, rules: Rules
+) -> list[Change]:
+    return plan_each(
+        RULE, contacts, lambda record: _decide(record, engagements.get(record.id, ()), rules)
+    )
+
+
+def _decide(record: Record, engagements: Sequence[Engagement], rules: Rules) -> list[Change]:
+    if record.get("hs_lead_status") != rules.lead_status.new:
+        return []
+    if not any(is_outbound_touch(e) for e in engagements):
+        return []
+    touches = touches_since(engagements, new_time_or_skip(record, rules))
+    if not touches:
+        return []
+    if rules.attempted.connected_calls_to_connected:
+        connected = [t for t in touches if is_connected_call(t, rules)]
+        if connected:
+            reason = f"{describe_touch(connected[0])}, connected"
+            return [update(RULE, record, {"hs_lead_status": rules.lead_status.connected}, reason)]
+    properties = {"hs_lead_status": rules.lead_status.attempted}
+    return [update(RULE, record, properties, describe_touch(touches[0]))]

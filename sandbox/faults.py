@@ -1,0 +1,321 @@
+"""Authentication, rate limits, fault injection and request statistics, as one ASGI middleware.
+
+Order for every public (non-`/_sandbox/`) request: count it, add latency, maybe drop the
+connection, maybe answer 5xx, maybe answer an injected 429, check the bearer token, enforce the
+real limits (rolling 10 s budget, per-second search budget, optional daily budget), then let the
+app answer and add HubSpot's rate-limit headers. Injected faults use a seeded RNG, so a given
+sequence of requests meets the same faults on every run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import time
+import uuid
+from collections import Counter, deque
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+POLICIES = ("TEN_SECONDLY_ROLLING", "SECONDLY", "DAILY")
+_ID = re.compile(r"/\d+(?=/|$)")
+_LIST_NAME = re.compile(r"(/crm/v3/lists/object-type-id/[^/]+/name/).+$")
+_WRITES = (
+    re.compile(r"^POST /crm/v3/objects/[^/]+/batch/(update|create|upsert|archive)$"),
+    re.compile(r"^POST /crm/v3/objects/[^/]+$"),
+    re.compile(r"^POST /crm/v3/lists/?$"),
+    re.compile(r"^PUT /crm/v3/lists/\{id\}/memberships/(add|remove|add-and-remove)$"),
+)
+
+
+def endpoint_key(method: str, path: str) -> str:
+    """`POST /crm/v3/objects/contacts/123` -> `POST /crm/v3/objects/contacts/{id}`."""
+    path = _LIST_NAME.sub(r"\1{name}", path)
+    return f"{method} {_ID.sub('/{id}', path)}"
+
+
+def is_write(endpoint: str) -> bool:
+    return any(p.match(endpoint) for p in _WRITES)
+
+
+def is_search(endpoint: str) -> bool:
+    return endpoint.startswith("POST ") and endpoint.endswith("/search") and "/objects/" in endpoint
+
+
+def correlation_id() -> str:
+    return str(uuid.uuid4())
+
+
+def error_body(message: str, category: str, **extra: Any) -> dict[str, Any]:
+    """HubSpot's error JSON."""
+    return {"status": "error", "message": message, "correlationId": correlation_id(),
+            "category": category, **extra}
+
+
+@dataclass
+class Faults:
+    """Shares (0..1) of requests that meet each fault; all off by default.
+
+    `endpoints` limits injection to endpoints whose key (`POST /crm/v3/objects/contacts/search`)
+    contains one of the given substrings. `retry_after` adds `Retry-After: N` to injected and
+    real 429s. `seed` reseeds the RNG.
+    """
+
+    ten_secondly: float = 0.0
+    secondly: float = 0.0
+    daily: float = 0.0
+    server_errors: float = 0.0
+    server_error_statuses: list[int] = field(default_factory=lambda: [502, 503, 504])
+    latency_ms: int = 0
+    drop: float = 0.0
+    retry_after: float | None = None
+    endpoints: list[str] | None = None
+    seed: int = 0
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Faults:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown fault settings: {sorted(unknown)}; allowed: {sorted(known)}")
+        return cls(**data)
+
+    def targets(self, endpoint: str) -> bool:
+        return self.endpoints is None or any(e in endpoint for e in self.endpoints)
+
+
+@dataclass
+class Limits:
+    """Real limits; None disables one. HubSpot Professional: 190 / 10 s, 5 searches / s."""
+
+    requests_per_10s: int | None = None
+    searches_per_second: float | None = None
+    daily: int | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Limits:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown limit settings: {sorted(unknown)}; allowed: {sorted(known)}")
+        return cls(**data)
+
+
+class Stats:
+    """Counters the admin endpoint reports; `writes` counts state-changing requests answered 2xx."""
+
+    def __init__(self) -> None:
+        self.requests: Counter[str] = Counter()
+        self.writes: Counter[str] = Counter()
+        self.rate_limited: Counter[str] = Counter()
+        self.faults: Counter[str] = Counter()
+        self.statuses: Counter[str] = Counter()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "requests_total": sum(self.requests.values()),
+            "writes_total": sum(self.writes.values()),
+            "rate_limited_total": sum(self.rate_limited.values()),
+            "faults_total": sum(self.faults.values()),
+            "requests": dict(self.requests),
+            "writes": dict(self.writes),
+            "rate_limited": dict(self.rate_limited),
+            "faults": dict(self.faults),
+            "statuses": dict(self.statuses),
+        }
+
+
+class Gatekeeper:
+    """Runtime settings shared by the middleware and the admin endpoints."""
+
+    def __init__(self, token: str, limits: Limits) -> None:
+        self.token = token
+        self.limits = limits
+        self.faults = Faults()
+        self.rng = random.Random(0)
+        self.stats = Stats()
+        self.window: deque[float] = deque()  # request times within the last 10 s
+        self.search_window: deque[float] = deque()  # search times within the last 1 s
+        self.daily_used = 0
+
+    def set_faults(self, faults: Faults) -> None:
+        self.faults = faults
+        self.rng = random.Random(faults.seed)
+
+    def injected(self, endpoint: str) -> tuple[str, Any] | None:
+        """The fault this request meets, if any: drop, 5xx status, or a 429 policy."""
+        f = self.faults
+        if not f.targets(endpoint):
+            return None
+        draws = [self.rng.random() for _ in range(6)]
+        if draws[0] < f.drop:
+            return "drop", None
+        if draws[1] < f.server_errors:
+            statuses = f.server_error_statuses
+            return "server_error", statuses[int(draws[2] * len(statuses))]
+        shares = (f.ten_secondly, f.secondly, f.daily)
+        for draw, share, policy in zip(draws[3:], shares, POLICIES, strict=True):
+            if draw < share:
+                return "rate_limit", policy
+        return None
+
+    def over_limit(self, endpoint: str) -> str | None:
+        """Record the request against the real budgets; the policy it breaks, if any."""
+        now = time.monotonic()
+        lim = self.limits
+        if lim.daily is not None and self.daily_used >= lim.daily:
+            return "DAILY"
+        if is_search(endpoint):
+            if lim.searches_per_second is not None:
+                _expire(self.search_window, now - 1.0)
+                if len(self.search_window) >= lim.searches_per_second:
+                    return "SECONDLY"
+                self.search_window.append(now)
+        elif lim.requests_per_10s is not None:
+            _expire(self.window, now - 10.0)
+            if len(self.window) >= lim.requests_per_10s:
+                return "TEN_SECONDLY_ROLLING"
+            self.window.append(now)
+        self.daily_used += 1
+        return None
+
+    def rate_headers(self) -> list[tuple[bytes, bytes]]:
+        lim = self.limits
+        headers: list[tuple[str, str]] = []
+        if lim.requests_per_10s is not None:
+            _expire(self.window, time.monotonic() - 10.0)
+            headers += [
+                ("X-HubSpot-RateLimit-Max", str(lim.requests_per_10s)),
+                ("X-HubSpot-RateLimit-Remaining",
+                 str(max(0, lim.requests_per_10s - len(self.window)))),
+                ("X-HubSpot-RateLimit-Interval-Milliseconds", "10000"),
+            ]
+        if lim.daily is not None:
+            headers += [
+                ("X-HubSpot-RateLimit-Daily", str(lim.daily)),
+                ("X-HubSpot-RateLimit-Daily-Remaining", str(max(0, lim.daily - self.daily_used))),
+            ]
+        return [(k.lower().encode(), v.encode()) for k, v in headers]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"faults": asdict(self.faults), "limits": asdict(self.limits)}
+
+
+def _expire(window: deque[float], cutoff: float) -> None:
+    while window and window[0] <= cutoff:
+        window.popleft()
+
+
+class GateMiddleware:
+    """Pure ASGI middleware; outermost, so `send` is the server's own (needed to drop sockets)."""
+
+    def __init__(self, app: ASGIApp, gate: Gatekeeper) -> None:
+        self.app = app
+        self.gate = gate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/_sandbox"):
+            await self.app(scope, receive, send)
+            return
+        gate = self.gate
+        endpoint = endpoint_key(scope["method"], scope["path"])
+        gate.stats.requests[endpoint] += 1
+        if gate.faults.latency_ms and gate.faults.targets(endpoint):
+            await asyncio.sleep(gate.faults.latency_ms / 1000)
+        fault = gate.injected(endpoint)
+        if fault is not None:
+            kind, detail = fault
+            gate.stats.faults[kind if kind != "rate_limit" else f"rate_limit:{detail}"] += 1
+            if kind == "drop":
+                await _drop(send)
+                return
+            if kind == "server_error":
+                await _respond(send, detail, error_body("Service unavailable (injected)",
+                                                        "INTERNAL_ERROR"), gate)
+                return
+            await self._too_many(send, detail)
+            return
+        if not self._authorized(scope):
+            await _respond(send, 401, _unauthorized(), gate)
+            return
+        policy = gate.over_limit(endpoint)
+        if policy is not None:
+            await self._too_many(send, policy)
+            return
+        status_box: list[int] = []
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_box.append(message["status"])
+                headers = list(message.get("headers", []))
+                if not is_search(endpoint):
+                    headers += gate.rate_headers()
+                headers.append((b"x-hubspot-correlation-id", correlation_id().encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+        status = status_box[0] if status_box else 500
+        gate.stats.statuses[str(status)] += 1
+        if status < 300 and is_write(endpoint):
+            gate.stats.writes[endpoint] += 1
+
+    def _authorized(self, scope: Scope) -> bool:
+        for key, value in scope.get("headers", []):
+            if key == b"authorization":
+                return value.decode("latin-1") == f"Bearer {self.gate.token}"
+        return False
+
+    async def _too_many(self, send: Send, policy: str) -> None:
+        gate = self.gate
+        gate.stats.rate_limited[policy] += 1
+        body = {
+            "status": "error",
+            "message": f"You have reached your {policy.lower()} limit.",
+            "errorType": "RATE_LIMIT",
+            "correlationId": correlation_id(),
+            "policyName": policy,
+        }
+        extra = []
+        if gate.faults.retry_after is not None:
+            extra.append((b"retry-after", str(gate.faults.retry_after).encode()))
+        await _respond(send, 429, body, gate, extra)
+
+
+def _unauthorized() -> dict[str, Any]:
+    return error_body(
+        "Authentication credentials not found. This API supports OAuth 2.0 authentication and "
+        "you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+        "INVALID_AUTHENTICATION",
+    )
+
+
+async def _respond(send: Send, status: int, body: dict[str, Any], gate: Gatekeeper,
+                   extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    gate.stats.statuses[str(status)] += 1
+    payload = json.dumps(body).encode()
+    headers = [
+        (b"content-type", b"application/json;charset=utf-8"),
+        (b"content-length", str(len(payload)).encode()),
+        (b"x-hubspot-correlation-id", body.get("correlationId", correlation_id()).encode()),
+        *(extra or []),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def _drop(send: Send) -> None:
+    """Close the socket without an answer (uvicorn's `send` carries its transport)."""
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is not None:
+        transport.close()
+        await asyncio.sleep(0.01)  # let the server notice the disconnect: no 500 is written
+        return
+    # Another server: start a response and break it off mid-body.
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-length", b"1000")]})
+    raise ConnectionAbortedError("sandbox dropped the connection (injected fault)")

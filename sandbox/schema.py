@@ -1,0 +1,307 @@
+"""Object types, property definitions and association type ids the sandbox knows.
+
+Only the subset of HubSpot's schema that leadops uses. Property definitions follow the shape of
+`GET /crm/v3/properties/{objectType}/{name}`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+OBJECT_TYPES = ("contacts", "emails", "calls", "meetings", "tasks", "notes")
+ENGAGEMENT_TYPES = ("emails", "calls", "meetings", "tasks", "notes")
+
+# Singular names HubSpot accepts in paths (`/crm/v4/associations/contact/task/...`).
+SINGULAR = {
+    "contact": "contacts",
+    "email": "emails",
+    "call": "calls",
+    "meeting": "meetings",
+    "task": "tasks",
+    "note": "notes",
+}
+# Object type ids (`0-1` = contacts) also appear in paths.
+TYPE_IDS = {"0-1": "contacts", "0-49": "emails", "0-48": "calls", "0-47": "meetings",
+            "0-27": "tasks", "0-46": "notes"}
+
+# engagement -> contact association type ids; contact -> engagement is one less.
+ENGAGEMENT_TO_CONTACT = {"tasks": 204, "calls": 194, "emails": 198, "meetings": 200, "notes": 202}
+
+LIFECYCLE_ORDER = (
+    "subscriber",
+    "lead",
+    "marketingqualifiedlead",
+    "salesqualifiedlead",
+    "opportunity",
+    "customer",
+    "evangelist",
+)
+LIFECYCLE_OTHER = "other"
+
+LEAD_STATUSES = (
+    "NEW",
+    "OPEN",
+    "IN_PROGRESS",
+    "OPEN_DEAL",
+    "UNQUALIFIED",
+    "ATTEMPTED_TO_CONTACT",
+    "CONNECTED",
+    "BAD_TIMING",
+)
+
+CALL_DISPOSITIONS = {
+    "f240bbac-87c9-4f6e-bf70-924b57d47db7": "Connected",
+    "73a0d17f-1163-4015-bdd5-ec830791da20": "No answer",
+    "9d9162e7-6cf3-4944-bf63-4dff82258764": "Busy",
+    "b2cf5968-551e-4856-9783-52b3da59a7d0": "Left voicemail",
+    "a4c4c377-d246-4b32-a13b-75a56a4cd0ff": "Left live message",
+    "17b47fee-58de-441e-a44c-c6300d46f273": "Wrong number",
+}
+
+
+def resolve_type(name: str) -> str | None:
+    """`contacts`, `contact` or `0-1` -> `contacts`; None when unknown."""
+    name = name.lower()
+    if name in OBJECT_TYPES:
+        return name
+    return SINGULAR.get(name) or TYPE_IDS.get(name)
+
+
+def association_type_id(from_type: str, to_type: str) -> int | None:
+    """HUBSPOT_DEFINED type id for from -> to, or None when the pair is not supported."""
+    if to_type == "contacts" and from_type in ENGAGEMENT_TO_CONTACT:
+        return ENGAGEMENT_TO_CONTACT[from_type]
+    if from_type == "contacts" and to_type in ENGAGEMENT_TO_CONTACT:
+        return ENGAGEMENT_TO_CONTACT[to_type] - 1
+    return None
+
+
+@dataclass(frozen=True)
+class PropertyDef:
+    """One property definition; `type` is string, number, enumeration, datetime or bool."""
+
+    name: str
+    label: str
+    type: str = "string"
+    field_type: str = "text"
+    options: tuple[str | tuple[str, str], ...] = ()
+    read_only: bool = False
+    group: str = "contactinformation"
+    hidden_options: tuple[str, ...] = field(default_factory=tuple)
+
+    def option_values(self) -> list[str]:
+        return [o if isinstance(o, str) else o[0] for o in self.options]
+
+    def to_json(self, object_type: str, created_at: str) -> dict[str, Any]:
+        """The property as `GET /crm/v3/properties/{objectType}/{name}` answers it."""
+        options = []
+        for order, option in enumerate(self.options):
+            value, label = (option, option) if isinstance(option, str) else option
+            options.append(
+                {
+                    "label": label,
+                    "value": value,
+                    "description": "",
+                    "displayOrder": order,
+                    "hidden": value in self.hidden_options,
+                }
+            )
+        return {
+            "updatedAt": created_at,
+            "createdAt": created_at,
+            "name": self.name,
+            "label": self.label,
+            "type": self.type,
+            "fieldType": self.field_type,
+            "description": "",
+            "groupName": self.group,
+            "options": options,
+            "displayOrder": -1,
+            "calculated": False,
+            "externalOptions": False,
+            "hasUniqueValue": False,
+            "hidden": False,
+            "hubspotDefined": self.name != "lead_score" and self.name != "product_interest",
+            "modificationMetadata": {
+                "archivable": not self.read_only,
+                "readOnlyDefinition": True,
+                "readOnlyValue": self.read_only,
+            },
+            "formField": not self.read_only,
+            "dataSensitivity": "non_sensitive",
+        }
+
+
+def _enum(name: str, label: str, options: tuple[str | tuple[str, str], ...], **kw: Any) -> PropertyDef:
+    return PropertyDef(name, label, "enumeration", kw.pop("field_type", "select"), options, **kw)
+
+
+def _dt(name: str, label: str, read_only: bool = False) -> PropertyDef:
+    return PropertyDef(name, label, "datetime", "date", read_only=read_only)
+
+
+def _ro(name: str, label: str, type_: str = "string", field_type: str = "text") -> PropertyDef:
+    return PropertyDef(name, label, type_, field_type, read_only=True)
+
+
+_BOOL = (("true", "Yes"), ("false", "No"))
+
+_COMMON = (
+    _ro("hs_object_id", "Record ID", "number", "number"),
+    PropertyDef("hubspot_owner_id", "Owner", "enumeration", "select"),
+)
+
+_CONTACT = (
+    *_COMMON,
+    PropertyDef("firstname", "First Name"),
+    PropertyDef("lastname", "Last Name"),
+    PropertyDef("email", "Email"),
+    PropertyDef("company", "Company Name"),
+    PropertyDef("phone", "Phone Number", field_type="phonenumber"),
+    PropertyDef("jobtitle", "Job Title"),
+    _enum(
+        "lifecyclestage",
+        "Lifecycle Stage",
+        (
+            ("subscriber", "Subscriber"),
+            ("lead", "Lead"),
+            ("marketingqualifiedlead", "Marketing Qualified Lead"),
+            ("salesqualifiedlead", "Sales Qualified Lead"),
+            ("opportunity", "Opportunity"),
+            ("customer", "Customer"),
+            ("evangelist", "Evangelist"),
+            ("other", "Other"),
+        ),
+        field_type="radio",
+    ),
+    _enum(
+        "hs_lead_status",
+        "Lead Status",
+        (
+            ("NEW", "New"),
+            ("OPEN", "Open"),
+            ("IN_PROGRESS", "In Progress"),
+            ("OPEN_DEAL", "Open Deal"),
+            ("UNQUALIFIED", "Unqualified"),
+            ("ATTEMPTED_TO_CONTACT", "Attempted to Contact"),
+            ("CONNECTED", "Connected"),
+            ("BAD_TIMING", "Bad Timing"),
+        ),
+        field_type="radio",
+    ),
+    PropertyDef("lead_score", "Lead score", "number", "number", group="leadops"),
+    _enum(
+        "product_interest",
+        "Product interest",
+        (("analytics", "Analytics"), ("crm", "CRM"), ("payments", "Payments")),
+        group="leadops",
+    ),
+    _ro("createdate", "Create Date", "datetime", "date"),
+    _ro("lastmodifieddate", "Last Modified Date", "datetime", "date"),
+    *(
+        _dt(f"hs_lifecyclestage_{stage}_date", f"Became a {stage} Date", read_only=True)
+        for stage in LIFECYCLE_ORDER
+    ),
+    _dt("notes_last_contacted", "Last Contacted", read_only=True),
+    _dt("notes_last_updated", "Last Activity Date", read_only=True),
+    _dt("notes_next_activity_date", "Next Activity Date", read_only=True),
+    _ro("num_contacted_notes", "Number of times contacted", "number", "number"),
+    _ro("num_notes", "Number of Sales Activities", "number", "number"),
+    _ro("num_associated_deals", "Number of Associated Deals", "number", "number"),
+    _dt("hs_sales_email_last_replied", "Recent Sales Email Replied Date", read_only=True),
+    _dt("hs_last_sales_activity_timestamp", "Last Engagement Date", read_only=True),
+    PropertyDef(
+        "hs_sequences_is_enrolled", "Currently in Sequence", "bool", "booleancheckbox",
+        _BOOL, read_only=True,
+    ),
+    _ro("hubspotscore", "HubSpot Score", "number", "number"),
+)
+
+_ENGAGEMENT_COMMON = (
+    *_COMMON,
+    _ro("hs_createdate", "Create date", "datetime", "date"),
+    _ro("hs_lastmodifieddate", "Last modified date", "datetime", "date"),
+    _dt("hs_timestamp", "Activity date"),
+)
+
+_EMAIL = (
+    *_ENGAGEMENT_COMMON,
+    _enum(
+        "hs_email_direction",
+        "Email direction",
+        (("EMAIL", "Email sent"), ("INCOMING_EMAIL", "Reply"), ("FORWARDED_EMAIL", "Forwarded")),
+    ),
+    _enum("hs_email_status", "Email status", ("BOUNCED", "FAILED", "SCHEDULED", "SENDING", "SENT")),
+    PropertyDef("hs_email_subject", "Email subject"),
+    PropertyDef("hs_email_text", "Email text", field_type="textarea"),
+)
+
+_CALL = (
+    *_ENGAGEMENT_COMMON,
+    _enum("hs_call_direction", "Call direction", ("INBOUND", "OUTBOUND")),
+    _enum(
+        "hs_call_status",
+        "Call status",
+        ("BUSY", "CALLING_CRM_USER", "CANCELED", "COMPLETED", "CONNECTING", "FAILED",
+         "IN_PROGRESS", "NO_ANSWER", "QUEUED", "RINGING"),
+    ),
+    _enum("hs_call_disposition", "Call outcome", tuple(CALL_DISPOSITIONS.items())),
+    PropertyDef("hs_call_title", "Call title"),
+    PropertyDef("hs_call_body", "Call notes", field_type="textarea"),
+    PropertyDef("hs_call_duration", "Call duration", "number", "number"),
+)
+
+_MEETING = (
+    *_ENGAGEMENT_COMMON,
+    _enum(
+        "hs_meeting_outcome",
+        "Meeting outcome",
+        ("SCHEDULED", "COMPLETED", "RESCHEDULED", "NO_SHOW", "CANCELED"),
+    ),
+    _dt("hs_meeting_start_time", "Meeting start time"),
+    _dt("hs_meeting_end_time", "Meeting end time"),
+    PropertyDef("hs_meeting_title", "Meeting name"),
+)
+
+_TASK = (
+    *_ENGAGEMENT_COMMON,
+    PropertyDef("hs_task_subject", "Task title"),
+    PropertyDef("hs_task_body", "Task notes", field_type="textarea"),
+    _enum(
+        "hs_task_status",
+        "Task status",
+        ("NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED"),
+    ),
+    _enum("hs_task_priority", "Priority", ("NONE", "LOW", "MEDIUM", "HIGH")),
+    _enum("hs_task_type", "Task type", ("CALL", "EMAIL", "LINKED_IN", "MEETING", "TODO")),
+    _dt("hs_task_completion_date", "Completed at", read_only=True),
+)
+
+_NOTE = (*_ENGAGEMENT_COMMON, PropertyDef("hs_note_body", "Note body", field_type="textarea"))
+
+PROPERTIES: dict[str, dict[str, PropertyDef]] = {
+    object_type: {p.name: p for p in props}
+    for object_type, props in (
+        ("contacts", _CONTACT),
+        ("emails", _EMAIL),
+        ("calls", _CALL),
+        ("meetings", _MEETING),
+        ("tasks", _TASK),
+        ("notes", _NOTE),
+    )
+}
+
+# Properties a record returns when the request names none.
+DEFAULT_PROPERTIES = {
+    "contacts": ("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"),
+}
+ENGAGEMENT_DEFAULT_PROPERTIES = ("hs_createdate", "hs_lastmodifieddate", "hs_object_id")
+
+
+def created_property(object_type: str) -> str:
+    return "createdate" if object_type == "contacts" else "hs_createdate"
+
+
+def modified_property(object_type: str) -> str:
+    return "lastmodifieddate" if object_type == "contacts" else "hs_lastmodifieddate"

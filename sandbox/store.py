@@ -1,0 +1,390 @@
+"""The sandbox's in-memory state: records, property history, associations, owners, lists.
+
+Records are kept per object type in a dict by numeric id plus a sorted id list, so keyset
+paging (`hs_object_id GT x`) can bisect. A record stores only the properties that are set;
+history is kept only for properties that were ever written with a timestamp.
+All mutation goes through `Store` methods so validation and HubSpot's quirks live in one place.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from sandbox.schema import (
+    DEFAULT_PROPERTIES,
+    ENGAGEMENT_DEFAULT_PROPERTIES,
+    LIFECYCLE_ORDER,
+    LIFECYCLE_OTHER,
+    OBJECT_TYPES,
+    PROPERTIES,
+    PropertyDef,
+    created_property,
+    modified_property,
+)
+
+FIRST_IDS = {"contacts": 1001, "emails": 50001, "calls": 60001, "meetings": 70001,
+             "tasks": 80001, "notes": 90001}
+COMPUTED = {"hs_object_id", "createdate", "lastmodifieddate", "hs_createdate",
+            "hs_lastmodifieddate"}
+
+
+def iso(ms: int) -> str:
+    """Epoch milliseconds -> HubSpot's ISO-8601 form (`2026-01-02T03:04:05.678Z`)."""
+    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def to_ms(dt: datetime) -> int:
+    return int(dt.timestamp() * 1000)
+
+
+@lru_cache(maxsize=65536)
+def parse_ms(value: str) -> int | None:
+    """Epoch-ms string or ISO-8601 (date or datetime) -> epoch ms; None when not a time."""
+    value = value.strip()
+    if not value:
+        return None
+    if value.lstrip("-").isdigit():
+        return int(value)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return to_ms(parsed)
+
+
+class Record:
+    """One CRM object: numeric id, set properties, per-property history (oldest first)."""
+
+    __slots__ = ("created", "history", "id", "props", "updated")
+
+    def __init__(self, id_: int, props: dict[str, str], created: int) -> None:
+        self.id = id_
+        self.props = props
+        self.created = created
+        self.updated = created
+        self.history: dict[str, list[tuple[str, int, str]]] | None = None
+
+    def add_history(self, name: str, value: str, ms: int, source: str = "API") -> None:
+        if self.history is None:
+            self.history = {}
+        self.history.setdefault(name, []).append((value, ms, source))
+
+
+class Table:
+    """Records of one object type, with ids sorted for bisecting."""
+
+    def __init__(self, object_type: str) -> None:
+        self.type = object_type
+        self.records: dict[int, Record] = {}
+        self.ids: list[int] = []
+        self.next_id = FIRST_IDS[object_type]
+        self.version = 0  # bumped on every change; search caches key on it
+
+    def add(self, record: Record) -> None:
+        if self.ids and record.id < self.ids[-1]:
+            bisect.insort(self.ids, record.id)
+        else:
+            self.ids.append(record.id)
+        self.records[record.id] = record
+        self.next_id = max(self.next_id, record.id + 1)
+        self.version += 1
+
+
+@dataclass
+class Owner:
+    id: str
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    user_id: int | None
+    archived: bool = False
+    teams: list[dict[str, Any]] = field(default_factory=list)
+    created: int = 0
+    updated: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "email": self.email,
+            "type": "PERSON",
+            "firstName": self.first_name,
+            "lastName": self.last_name,
+            "userId": None if self.archived else self.user_id,
+            "userIdIncludingInactive": self.user_id,
+            "createdAt": iso(self.created),
+            "updatedAt": iso(self.updated),
+            "archived": self.archived,
+            "teams": self.teams,
+        }
+
+
+@dataclass
+class StaticList:
+    id: str
+    name: str
+    created: int
+    updated: int
+    members: dict[int, int] = field(default_factory=dict)  # record id -> membership ms
+    version: int = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "listId": self.id,
+            "listVersion": self.version,
+            "name": self.name,
+            "processingType": "MANUAL",
+            "processingStatus": "COMPLETE",
+            "objectTypeId": "0-1",
+            "createdAt": iso(self.created),
+            "updatedAt": iso(self.updated),
+            "filtersUpdatedAt": iso(self.created),
+            "createdById": "1",
+            "updatedById": "1",
+            "size": len(self.members),
+        }
+
+
+class ValidationError(Exception):
+    """A write HubSpot refuses as a whole: 400 VALIDATION_ERROR with per-property details."""
+
+    def __init__(self, message: str, errors: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors
+
+
+class Store:
+    """Everything the sandbox holds. `clock()` gives epoch ms (fixed start + elapsed)."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.reset(now)
+
+    def reset(self, now: datetime | None = None) -> None:
+        """Forget everything. With `now`, the clock starts there and runs with real time;
+        without, it is the real time. `anchor_ms` (now, or the real time rounded down to the
+        hour) is what the seed's relative dates count from."""
+        self.fixed = now is not None
+        real = int(time.time() * 1000)
+        self.anchor_ms = to_ms(now) if now is not None else real - real % 3_600_000
+        self._mono = time.monotonic()
+        self.tables: dict[str, Table] = {t: Table(t) for t in OBJECT_TYPES}
+        # (from type, to type) -> from id -> {to id: association type id}
+        self.assoc: dict[tuple[str, str], dict[int, dict[int, int]]] = {}
+        self.owners: dict[str, Owner] = {}
+        self.lists: dict[str, StaticList] = {}
+        self.next_list_id = 1
+        self.next_owner_id = 70000001
+
+    def clock(self) -> int:
+        """Current sandbox time in epoch ms (see `reset`)."""
+        if not self.fixed:
+            return int(time.time() * 1000)
+        return self.anchor_ms + int((time.monotonic() - self._mono) * 1000)
+
+    # ---- records -------------------------------------------------------------------------
+
+    def insert(
+        self, object_type: str, props: dict[str, str], created: int, record_id: int | None = None
+    ) -> Record:
+        """Add a record with trusted properties (the seed and validated creates use this)."""
+        table = self.tables[object_type]
+        record = Record(record_id or table.next_id, props, created)
+        table.add(record)
+        return record
+
+    def get(self, object_type: str, record_id: str | int) -> Record | None:
+        try:
+            return self.tables[object_type].records.get(int(record_id))
+        except (TypeError, ValueError):
+            return None
+
+    def value(self, object_type: str, record: Record, name: str) -> str | None:
+        """A property's current value as a string, computed ones included."""
+        if name == "hs_object_id":
+            return str(record.id)
+        if name == created_property(object_type):
+            return iso(record.created)
+        if name == modified_property(object_type):
+            return iso(record.updated)
+        return record.props.get(name)
+
+    def validate(self, object_type: str, props: dict[str, Any], creating: bool) -> dict[str, str]:
+        """Normalise written values or raise ValidationError listing every bad property."""
+        defs = PROPERTIES[object_type]
+        errors: list[dict[str, Any]] = []
+        clean: dict[str, str] = {}
+        for name, raw in props.items():
+            pdef = defs.get(name)
+            if pdef is None:
+                errors.append(_prop_error(name, "PROPERTY_DOESNT_EXIST",
+                                          f'Property "{name}" does not exist'))
+                continue
+            if pdef.read_only:
+                errors.append(_prop_error(name, "READ_ONLY_VALUE",
+                                          f'"{name}" is a read only property; its value cannot be set.'))
+                continue
+            value = "" if raw is None else str(raw) if not isinstance(raw, bool) else str(raw).lower()
+            problem = self._check_value(pdef, value)
+            if problem:
+                errors.append(_prop_error(name, "INVALID_OPTION" if pdef.type == "enumeration"
+                                          else "INVALID_" + pdef.type.upper(), problem))
+                continue
+            clean[name] = self._normalise(pdef, value)
+        if creating and object_type != "contacts" and not clean.get("hs_timestamp"):
+            errors.append(_prop_error("hs_timestamp", "REQUIRED", "hs_timestamp is required"))
+        if errors:
+            raise ValidationError("Property values were not valid: " + _summary(errors), errors)
+        return clean
+
+    def _check_value(self, pdef: PropertyDef, value: str) -> str | None:
+        if value == "":
+            return None
+        if pdef.name == "hubspot_owner_id":
+            owner = self.owners.get(value)
+            if owner is None or owner.archived:
+                return f"{value} is not a valid owner id"
+            return None
+        if pdef.type == "enumeration" and value not in pdef.option_values():
+            return (f"{value} was not one of the allowed options: "
+                    + ", ".join(f"[label: {v!r} value: {v!r}]" for v in pdef.option_values()))
+        if pdef.type == "number":
+            try:
+                float(value)
+            except ValueError:
+                return f"{value} is not a valid number"
+        if pdef.type == "datetime" and parse_ms(value) is None:
+            return f"{value} is not a valid datetime (epoch ms or ISO-8601)"
+        if pdef.type == "bool" and value not in ("true", "false"):
+            return f"{value} is not a valid boolean"
+        return None
+
+    @staticmethod
+    def _normalise(pdef: PropertyDef, value: str) -> str:
+        if value and pdef.type == "datetime":
+            return iso(parse_ms(value) or 0)
+        return value
+
+    def apply(self, object_type: str, record: Record, clean: dict[str, str],
+              source: str = "API") -> None:
+        """Write validated values with HubSpot's rules: "" clears, stages only move forward."""
+        now = self.clock()
+        for name, value in clean.items():
+            current = record.props.get(name)
+            if name == "lifecyclestage" and value and current and not _stage_may_move(current, value):
+                continue  # HubSpot ignores a backward stage write silently
+            if (current or "") == value:
+                continue
+            if value == "":
+                record.props.pop(name, None)
+            else:
+                record.props[name] = value
+            record.add_history(name, value, now, source)
+            if name == "lifecyclestage" and value in LIFECYCLE_ORDER:
+                stamp = f"hs_lifecyclestage_{value}_date"
+                record.props[stamp] = iso(now)
+                record.add_history(stamp, record.props[stamp], now, "CALCULATED")
+        record.updated = now
+        self.tables[object_type].version += 1
+
+    def render(
+        self,
+        object_type: str,
+        record: Record,
+        properties: list[str] | None,
+        with_history: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """A record as HubSpot answers it: requested properties (null when unset)."""
+        defs = PROPERTIES[object_type]
+        names = properties or list(
+            DEFAULT_PROPERTIES.get(object_type, ENGAGEMENT_DEFAULT_PROPERTIES)
+        )
+        props = {n: self.value(object_type, record, n) for n in names if n in defs}
+        for name in COMPUTED & defs.keys():
+            if name in ("hs_object_id", created_property(object_type),
+                        modified_property(object_type)):
+                props[name] = self.value(object_type, record, name)
+        body: dict[str, Any] = {
+            "id": str(record.id),
+            "properties": props,
+            "createdAt": iso(record.created),
+            "updatedAt": iso(record.updated),
+            "archived": False,
+        }
+        if with_history:
+            body["propertiesWithHistory"] = {
+                n: self.history(object_type, record, n) for n in with_history if n in defs
+            }
+        return body
+
+    def history(self, object_type: str, record: Record, name: str) -> list[dict[str, Any]]:
+        """Versions newest first; a set value with no recorded write dates from creation."""
+        versions = (record.history or {}).get(name)
+        if not versions:
+            current = self.value(object_type, record, name)
+            versions = [] if current is None else [(current, record.created, "CRM_UI")]
+        return [
+            {"value": v, "timestamp": iso(ms), "sourceType": src, "sourceId": "sandbox"}
+            for v, ms, src in reversed(versions)
+        ]
+
+    # ---- associations --------------------------------------------------------------------
+
+    def associate(self, from_type: str, from_id: int, to_type: str, to_id: int,
+                  type_id: int, reverse_type_id: int) -> None:
+        """Store an association in both directions."""
+        self.assoc.setdefault((from_type, to_type), {}).setdefault(from_id, {})[to_id] = type_id
+        self.assoc.setdefault((to_type, from_type), {}).setdefault(to_id, {})[from_id] = (
+            reverse_type_id
+        )
+
+    def associated(self, from_type: str, from_id: int, to_type: str) -> dict[int, int]:
+        return self.assoc.get((from_type, to_type), {}).get(from_id, {})
+
+    # ---- owners and lists ----------------------------------------------------------------
+
+    def add_owner(self, email: str | None, first_name: str | None, last_name: str | None,
+                  archived: bool = False, owner_id: str | None = None) -> Owner:
+        now = self.clock()
+        oid = owner_id or str(self.next_owner_id)
+        self.next_owner_id = max(self.next_owner_id, int(oid) + 1) if oid.isdigit() else (
+            self.next_owner_id)
+        owner = Owner(oid, email, first_name, last_name, user_id=int(oid) % 10_000_000 + 1000,
+                      archived=archived, created=now, updated=now)
+        self.owners[oid] = owner
+        return owner
+
+    def create_list(self, name: str) -> StaticList:
+        now = self.clock()
+        static = StaticList(str(self.next_list_id), name, now, now)
+        self.next_list_id += 1
+        self.lists[static.id] = static
+        return static
+
+    def find_list(self, name: str) -> StaticList | None:
+        wanted = name.casefold()
+        return next((lst for lst in self.lists.values() if lst.name.casefold() == wanted), None)
+
+
+def _stage_may_move(current: str, new: str) -> bool:
+    if LIFECYCLE_OTHER in (current, new):
+        return True
+    if current not in LIFECYCLE_ORDER or new not in LIFECYCLE_ORDER:
+        return True
+    return LIFECYCLE_ORDER.index(new) >= LIFECYCLE_ORDER.index(current)
+
+
+def _prop_error(name: str, code: str, message: str) -> dict[str, Any]:
+    return {"isValid": False, "message": message, "error": code, "name": name}
+
+
+def _summary(errors: list[dict[str, Any]]) -> str:
+    return json.dumps(errors, separators=(",", ":"))

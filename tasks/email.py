@@ -1,0 +1,287 @@
+"""Mail delivery: an on-disk outbox, and SMTP through prefect-email.
+
+Every message is first written to `settings.outbox_dir/pending/` as a `.eml` file named after its
+deterministic Message-ID; `deliver_outbox` then sends what is pending, oldest first, and moves
+each file to `sent/` only once the SMTP server has accepted it. So:
+
+* with no SMTP configured (the demo), `pending/` is the readable outbox;
+* a message that fails stays in `pending/` and is retried by the next delivery;
+* a message whose file is already in `sent/` is never sent again (a retried run re-renders the
+  same Message-ID, finds it delivered and drops the copy).
+
+SMTP goes through prefect-email: the `EmailServerCredentials` block (loaded by name from
+`settings.smtp_credentials_block`, or built from the `smtp_*` settings) opens the connection
+with `get_server()`, and we hand it our own pre-built multipart message with
+`server.send_message(msg)`. prefect-email's `email_send_message` task is not used because it
+builds its own `multipart/mixed` message and cannot carry our Message-ID.
+
+Example:
+    ```python
+    from email.message import EmailMessage
+
+    from config.settings import Settings
+    from tasks.email import deliver_outbox, write_outbox
+
+    settings = Settings(outbox_dir="/tmp/leadops-outbox")  # no SMTP: messages stay pending
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "me@example.com", "you@example.com", "hi"
+    msg["Message-ID"] = "<demo.digest.1@leadops>"
+    msg.set_content("hello")
+    write_outbox(settings, [msg])
+    print(deliver_outbox(settings).describe())
+    ```
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import re
+import smtplib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from html import escape
+from pathlib import Path
+
+from prefect import get_run_logger
+from prefect.exceptions import MissingContextError
+from prefect_email import EmailServerCredentials
+from pydantic import SecretStr
+
+from config.settings import Settings
+
+MASK = "********"
+# Token shapes worth masking even when we do not hold the value (HubSpot private apps, bearers).
+_TOKEN_SHAPES = re.compile(r"(?i)\bpat-[a-z0-9]+-[0-9a-f-]{8,}|\bbearer\s+[\w.~+/=-]+")
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class Outbox:
+    """The outbox folder: `pending/` (to deliver, or to read in the demo) and `sent/`."""
+
+    root: Path
+
+    @property
+    def pending(self) -> Path:
+        return self.root / "pending"
+
+    @property
+    def sent(self) -> Path:
+        return self.root / "sent"
+
+    def pending_files(self) -> list[Path]:
+        """Pending messages, oldest first (leftovers from earlier runs go out first)."""
+        if not self.pending.is_dir():
+            return []
+        files = self.pending.glob("*.eml")
+        return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the outbox lock, so two runs never send the same pending file (POSIX)."""
+        self.pending.mkdir(parents=True, exist_ok=True)
+        self.sent.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@dataclass
+class DeliveryReport:
+    """What one `deliver_outbox` call did. `errors` maps a file name to its SMTP error."""
+
+    outbox: Path
+    smtp: bool
+    sent: list[str] = field(default_factory=list)
+    already_sent: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def pending_dir(self) -> Path:
+        return Outbox(self.outbox).pending
+
+    def describe(self) -> str:
+        """One line for people, e.g. `3 message(s) written to outbox/pending (no SMTP ...)`."""
+        if not self.smtp:
+            return (
+                f"{len(self.pending)} message(s) waiting in {self.pending_dir} "
+                "(no SMTP configured: open the .eml files with any mail client)"
+            )
+        text = f"{len(self.sent)} message(s) sent by SMTP"
+        if self.pending:
+            text += f"; {len(self.pending)} left in {self.pending_dir} for the next run"
+        return text
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "outbox": str(self.outbox),
+            "smtp": self.smtp,
+            "sent": len(self.sent),
+            "already_sent": len(self.already_sent),
+            "pending": len(self.pending),
+            "errors": dict(self.errors),
+        }
+
+
+def run_logger() -> logging.Logger | logging.LoggerAdapter:
+    """The Prefect run logger inside a flow or task run, else the `leadops.email` logger."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("leadops.email")
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """The secret values a message, log or error must never show (SMTP password, token)."""
+    values: Iterable[SecretStr | None] = (settings.smtp_password, settings.hubspot_access_token)
+    return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
+
+def scrub(text: str, secrets: Sequence[str] = ()) -> str:
+    """`text` with every given secret (raw or HTML-escaped) and token-shaped string masked.
+
+    Example:
+        ```python
+        from tasks.email import scrub
+
+        print(scrub("login failed for hunter2", ["hunter2"]))  # login failed for ********
+        ```
+    """
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(secret, MASK).replace(escape(secret), MASK)
+    return _TOKEN_SHAPES.sub(MASK, text)
+
+
+def message_filename(msg: EmailMessage) -> str:
+    """The outbox file name for a message: its Message-ID, made filesystem-safe, + `.eml`."""
+    message_id = str(msg.get("Message-ID") or "").strip("<> ")
+    if not message_id:
+        raise ValueError("an outbox message needs a Message-ID (it names the file)")
+    local = message_id.split("@", 1)[0]
+    return _UNSAFE_NAME.sub("-", local).strip("-.")[:200] + ".eml"
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def write_outbox(settings: Settings, messages: Iterable[EmailMessage]) -> list[Path]:
+    """Write messages to `pending/` (tmp + rename); skip those already pending or sent.
+
+    Returns the paths of the files written now.
+    """
+    outbox, written = Outbox(settings.outbox_dir), []
+    with outbox.locked():
+        for msg in messages:
+            name = message_filename(msg)
+            if (outbox.sent / name).exists() or (outbox.pending / name).exists():
+                continue
+            _write_atomically(outbox.pending / name, msg.as_bytes(policy=policy.default))
+            written.append(outbox.pending / name)
+    return written
+
+
+def smtp_configured(settings: Settings) -> bool:
+    return bool(settings.smtp_server or settings.smtp_credentials_block)
+
+
+def smtp_credentials(settings: Settings) -> EmailServerCredentials:
+    """prefect-email credentials: the named block, else built from the `smtp_*` settings."""
+    if settings.smtp_credentials_block:
+        return EmailServerCredentials.load(settings.smtp_credentials_block)
+    return EmailServerCredentials(
+        smtp_server=settings.smtp_server,
+        smtp_type=settings.smtp_type,
+        smtp_port=settings.smtp_port,
+        username=settings.smtp_username,
+        password=settings.smtp_password or SecretStr(""),
+    )
+
+
+def _error_text(exc: BaseException, secrets: Sequence[str]) -> str:
+    return scrub(f"{type(exc).__name__}: {exc}", secrets)[:500]
+
+
+def deliver_outbox(settings: Settings) -> DeliveryReport:
+    """Send every pending message through prefect-email; move each to `sent/` once accepted.
+
+    Without SMTP configured nothing is sent and the report lists the readable pending files.
+    Never raises for SMTP trouble: failures stay pending and are reported with the SMTP error
+    (secrets masked).
+    """
+    outbox = Outbox(settings.outbox_dir)
+    report = DeliveryReport(outbox=outbox.root, smtp=smtp_configured(settings))
+    with outbox.locked():
+        todo = _drop_already_sent(outbox, report)
+        if report.smtp and todo:
+            _send_all(settings, outbox, todo, report)
+        report.pending = [p.name for p in outbox.pending_files()]
+    run_logger().info(
+        "outbox: %d sent, %d pending, %d error(s)",
+        len(report.sent),
+        len(report.pending),
+        len(report.errors),
+    )
+    return report
+
+
+def _drop_already_sent(outbox: Outbox, report: DeliveryReport) -> list[Path]:
+    """Remove pending copies of delivered messages; return what is left to send."""
+    todo = []
+    for path in outbox.pending_files():
+        if (outbox.sent / path.name).exists():
+            path.unlink()
+            report.already_sent.append(path.name)
+        else:
+            todo.append(path)
+    return todo
+
+
+def _send_all(settings: Settings, outbox: Outbox, todo: list[Path], report: DeliveryReport) -> None:
+    secrets = secrets_of(settings)
+    try:
+        credentials = smtp_credentials(settings)
+        secrets += [credentials.password.get_secret_value()] if credentials.password else []
+        server = credentials.get_server()
+    except Exception as exc:  # connection, TLS, login or block errors: retry next run
+        error = _error_text(exc, secrets)
+        run_logger().warning("SMTP unavailable, %d message(s) stay pending: %s", len(todo), error)
+        report.errors.update(dict.fromkeys((p.name for p in todo), error))
+        return
+    with server:
+        for path in todo:
+            if not _send_one(server, outbox, path, report, secrets):
+                break
+
+
+def _send_one(
+    server: smtplib.SMTP, outbox: Outbox, path: Path, report: DeliveryReport, secrets: list[str]
+) -> bool:
+    """Send one file; False when the connection is gone (stop, the rest stay pending)."""
+    msg = message_from_bytes(path.read_bytes(), policy=policy.default)
+    try:
+        server.send_message(msg)
+    except smtplib.SMTPServerDisconnected as exc:
+        report.errors[path.name] = _error_text(exc, secrets)
+        return False
+    except (smtplib.SMTPException, OSError) as exc:
+        report.errors[path.name] = _error_text(exc, secrets)
+        run_logger().warning("not delivered, stays pending: %s: %s", path.name, report.errors[path.name])
+        return True
+    os.replace(path, outbox.sent / path.name)
+    report.sent.append(path.name)
+    return True

@@ -1,0 +1,187 @@
+"""prefect.yaml and `leadops deploy` without a server: what ops get and what they are told."""
+
+from __future__ import annotations
+
+import ast
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import typer
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from typer.testing import CliRunner
+
+from config.settings import Settings
+from flows.params import RunParams
+from leadops.deploy import (
+    PROJECT_ROOT,
+    DeployError,
+    DeployReport,
+    DeployTarget,
+    default_schedules,
+    deploy_command,
+    load_project,
+    prefect_api_url,
+    rate_budget,
+    render_project,
+    target_for,
+    to_schedule,
+)
+
+PROJECT = load_project()
+ENTRIES = {entry["name"]: entry for entry in PROJECT["deployments"]}
+
+
+def test_one_deployment_for_the_cycle_each_rule_and_the_backfill() -> None:
+    assert set(ENTRIES) == {
+        "cycle",
+        "promote",
+        "new-lead",
+        "attempted",
+        "followup",
+        "recycle",
+        "backfill",
+    }
+
+
+@pytest.mark.parametrize("name", sorted(ENTRIES))
+def test_entrypoint_is_a_function_under_flows(name: str) -> None:
+    path, function = ENTRIES[name]["entrypoint"].split(":")
+    assert path.startswith("flows/")
+    source = (PROJECT_ROOT / path).read_text()
+    defined = {
+        node.name for node in ast.walk(ast.parse(source)) if isinstance(node, ast.FunctionDef)
+    }
+    assert function in defined, f"{path} does not define {function}"
+
+
+@pytest.mark.parametrize("name", sorted(ENTRIES))
+def test_every_deployment_queues_catch_up_runs_on_the_leadops_pool(name: str) -> None:
+    entry = ENTRIES[name]
+    assert entry["concurrency_limit"] == {"limit": 1, "collision_strategy": "ENQUEUE"}
+    assert entry["work_pool"]["name"] == "leadops"
+    assert "leadops" in entry["tags"]
+    env = entry["work_pool"]["job_variables"]["env"]
+    assert env == {"HUBSPOT_TOKEN_BLOCK": "hubspot-token", "HUBSPOT_GLOBAL_LIMIT": "hubspot"}
+
+
+def test_no_entry_carries_schedules_so_redeploys_keep_ui_edits() -> None:
+    assert all("schedules" not in e and "schedule" not in e for e in PROJECT["deployments"])
+
+
+def test_only_the_cycle_gets_a_default_schedule_every_15_minutes() -> None:
+    defaults = default_schedules(PROJECT, DeployTarget())
+    assert defaults == {"cycle": [{"cron": "*/15 * * * *", "timezone": "UTC"}]}
+    schedule = to_schedule(defaults["cycle"][0])
+    assert (schedule.cron, schedule.timezone) == ("*/15 * * * *", "UTC")
+
+
+def test_default_run_parameters_are_valid_run_params() -> None:
+    for name, entry in ENTRIES.items():
+        if name != "backfill":
+            params = RunParams(**entry["parameters"]["params"])
+            assert not params.dry_run and params.notify and params.since is None
+    assert "parameters" not in ENTRIES["backfill"]  # start/end are asked for at run time
+
+
+def test_interval_schedules_and_bad_ones() -> None:
+    assert to_schedule({"interval": 900}).interval == timedelta(minutes=15)
+    with pytest.raises(DeployError, match="cron` or `interval"):
+        to_schedule({"rrule": "FREQ=DAILY"})
+
+
+def test_rendering_for_a_portal_suffixes_names_and_sets_its_env() -> None:
+    target = DeployTarget(
+        pool="agency",
+        portal="777",
+        token_block="hubspot-token-777",
+        global_limit="hubspot-777",
+        env={"HUBSPOT_PORTAL_ID": "777"},
+    )
+    rendered = render_project(PROJECT, target)
+    cycle = next(e for e in rendered["deployments"] if e["name"] == "cycle-777")
+    assert cycle["work_pool"]["name"] == "agency"
+    assert cycle["tags"] == ["leadops", "cycle", "portal-777"]
+    assert cycle["work_pool"]["job_variables"]["env"] == {
+        "HUBSPOT_TOKEN_BLOCK": "hubspot-token-777",
+        "HUBSPOT_GLOBAL_LIMIT": "hubspot-777",
+        "HUBSPOT_PORTAL_ID": "777",
+    }
+    assert list(default_schedules(PROJECT, target)) == ["cycle-777"]
+    assert ENTRIES["cycle"]["name"] == "cycle"  # the loaded project is left as it was
+
+
+def test_rendering_drops_schedules_someone_added_to_the_yaml() -> None:
+    project = {"deployments": [{"name": "cycle", "schedules": [{"cron": "0 * * * *"}]}]}
+    assert "schedules" not in render_project(project, DeployTarget())["deployments"][0]
+
+
+def test_target_names_blocks_and_limits_per_portal_and_never_carries_the_token() -> None:
+    settings = Settings(
+        _env_file=None,
+        hubspot_access_token="pat-secret",
+        hubspot_base_url="http://127.0.0.1:8765",
+        hubspot_portal_id="12345",
+    )
+    single = target_for(settings, "leadops", None)
+    assert (single.token_block, single.global_limit) == ("hubspot-token", "hubspot")
+    assert single.env["HUBSPOT_BASE_URL"] == "http://127.0.0.1:8765"
+    assert single.env["HUBSPOT_PORTAL_ID"] == "12345"
+    per_portal = target_for(settings, "leadops", "777")
+    assert (per_portal.token_block, per_portal.global_limit) == ("hubspot-token-777", "hubspot-777")
+    assert per_portal.env["HUBSPOT_PORTAL_ID"] == "777"
+    assert "pat-secret" not in repr(single) + repr(per_portal)
+
+
+def test_rate_limit_is_the_search_rate_with_slot_decay() -> None:
+    assert rate_budget(4) == (4, 4.0)
+    assert rate_budget(0.5) == (1, 0.5)
+
+
+def test_report_says_what_was_created_and_how_to_start_a_worker() -> None:
+    report = DeployReport(
+        api_url="http://127.0.0.1:4200/api",
+        pool="leadops",
+        pool_created=True,
+        global_limit="hubspot",
+        limit=4,
+        slot_decay_per_second=4.0,
+        token_block="hubspot-token",
+        token_saved=True,
+        deployments=["backfill/backfill", "lifecycle-cycle/cycle"],
+        created=["lifecycle-cycle/cycle"],
+        scheduled=["lifecycle-cycle/cycle"],
+    )
+    text = "\n".join(report.lines())
+    assert "Work pool 'leadops' (process): created" in text
+    assert "Deployment lifecycle-cycle/cycle: created with its default schedule" in text
+    assert "Deployment backfill/backfill: updated" in text
+    assert "prefect worker start --pool leadops" in text
+
+
+def cli() -> typer.Typer:
+    app = typer.Typer()
+    app.command()(deploy_command)
+    return app
+
+
+def test_without_a_prefect_api_url_it_says_how_to_get_one() -> None:
+    with (
+        temporary_settings(restore_defaults={PREFECT_API_URL}),
+        pytest.raises(DeployError, match="prefect server start"),
+    ):
+        prefect_api_url()
+
+
+def test_unreachable_api_exits_2_with_next_step_and_no_token() -> None:
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        result = CliRunner().invoke(cli(), [], env={"HUBSPOT_ACCESS_TOKEN": "pat-secret"})
+    assert result.exit_code == 2
+    assert "http://127.0.0.1:9/api is unreachable" in result.output
+    assert "prefect server start" in result.output
+    assert "pat-secret" not in result.output
+
+
+def test_missing_prefect_yaml_is_named(tmp_path: Path) -> None:
+    with pytest.raises(DeployError, match=r"prefect\.yaml not found"):
+        load_project(tmp_path / "prefect.yaml")

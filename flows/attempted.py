@@ -24,6 +24,8 @@ from flows.common import (
     touches_since,
     update,
 )
+from flows.cycle import rule_flow
+from flows.engine import RuleDef
 from flows.params import RuleName
 from leadops.model import Change, Engagement, EngagementKind, Record
 
@@ -63,3 +65,14 @@ def _decide(record: Record, engagements: Sequence[Engagement], rules: Rules) -> 
             return [update(RULE, record, {"hs_lead_status": rules.lead_status.connected}, reason)]
     properties = {"hs_lead_status": rules.lead_status.attempted}
     return [update(RULE, record, properties, describe_touch(touches[0]))]
+
+
+DEFINITION = RuleDef(
+    name=RULE,
+    searches=lambda rules: [search_filters(rules)],
+    properties=contact_properties,
+    plan=lambda contacts, engagements, ctx: plan_attempted(contacts, engagements, ctx.rules),
+    history=PROPERTIES_WITH_HISTORY,
+    engagement_kinds=ENGAGEMENT_KINDS,
+)
+attempted_flow = rule_flow(DEFINITION, __doc__.splitlines()[0])

@@ -12,7 +12,7 @@ Example:
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger
+from prefect import Flow, flow, get_run_logger
 
 from config.check import check_rules, errors
 from flows.engine import RuleDef, RunContext, context_for, run_rule
@@ -30,13 +30,8 @@ class PortalMismatchError(RuntimeError):
 def rule_registry() -> dict[RuleName, RuleDef]:
     from flows import attempted, followup, new_lead, promote, recycle
 
-    return {
-        "promote": promote.RULE,
-        "new_lead": new_lead.RULE,
-        "attempted": attempted.RULE,
-        "followup": followup.RULE,
-        "recycle": recycle.RULE,
-    }
+    modules = (promote, new_lead, attempted, followup, recycle)
+    return {module.DEFINITION.name: module.DEFINITION for module in modules}
 
 
 def verify_portal(ctx: RunContext) -> None:
@@ -71,6 +66,9 @@ def run_cycle(params: RunParams, flow_name: str) -> RunSummary:
     summary = RunSummary(flow_name, params.dry_run, ctx.since, ctx.until)
     try:
         for name in params.rules:
+            if not getattr(ctx.rules, name).enabled:
+                summary.notes.append(f"{name} is disabled in the config")
+                continue
             extra = _promoted(summary.results) if name == "followup" else ()
             if params.dry_run:
                 ctx.overlay.update(
@@ -96,7 +94,19 @@ def _owners_or_empty(ctx: RunContext) -> dict[str, Owner]:
         return {}
 
 
-@flow(name="lifecycle-cycle", log_prints=True)
+@flow(name="lifecycle-cycle")
 def lifecycle_cycle(params: RunParams = RunParams()) -> dict:
     """Promote, new lead, attempted, follow-up and recycle, then notify owners."""
     return run_cycle(params, "lifecycle-cycle").as_dict()
+
+
+def rule_flow(definition: RuleDef, description: str) -> Flow:
+    """A flow that runs one rule (with the portal check, report and digests of a cycle)."""
+    name = definition.name.replace("_", "-")
+
+    @flow(name=name, description=description)
+    def run_one_rule(params: RunParams = RunParams()) -> dict:
+        only_this = params.model_copy(update={"rules": [definition.name]})
+        return run_cycle(only_this, name).as_dict()
+
+    return run_one_rule

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from config.rules import Rules, load_rules
 from config.settings import Settings
+from flows.common import ENGAGEMENT_PROPERTIES
 from flows.params import RuleName, RunParams
 from leadops.model import Change, ChangeResult, Engagement, EngagementKind, Owner, Record
 from tasks.apply import apply_changes
@@ -66,7 +67,11 @@ class RuleDef:
     plan: Planner
     event_based: bool = True
     history: tuple[str, ...] = ()
-    engagements: Mapping[EngagementKind, Sequence[str]] = field(default_factory=dict)
+    engagement_kinds: tuple[EngagementKind, ...] = ()
+
+    @property
+    def engagements(self) -> dict[EngagementKind, Sequence[str]]:
+        return {kind: ENGAGEMENT_PROPERTIES[kind] for kind in self.engagement_kinds}
 
 
 def _ms(moment: datetime) -> str:
@@ -94,7 +99,8 @@ def _plan_batch(rule: RuleDef, batch: Sequence[Record], ctx: RunContext) -> list
     if ctx.overlay:
         batch = [_overlaid(record, ctx.overlay.get(record.id)) for record in batch]
     changes = rule.plan(batch, engagements, ctx)
-    return apply_changes(ctx.gateway, changes, dry_run=ctx.params.dry_run)
+    active = [owner.id for owner in ctx.owners().values() if not owner.archived]
+    return apply_changes(ctx.gateway, changes, dry_run=ctx.params.dry_run, active_owners=active)
 
 
 def _overlaid(record: Record, planned: Mapping[str, str] | None) -> Record:

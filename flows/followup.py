@@ -39,6 +39,8 @@ from flows.common import (
     plan_each,
     touches_since,
 )
+from flows.cycle import rule_flow
+from flows.engine import RuleDef
 from flows.params import RuleName
 from leadops.model import Change, Engagement, EngagementKind, Record, TaskSpec
 
@@ -202,3 +204,17 @@ def _render(source: str, variables: dict[str, object]) -> str:
         return _compile(source).render(variables)
     except Exception as exc:  # a user's template may fail in any way: report, don't crash
         raise CannotJudge(f"task template {source!r} failed: {type(exc).__name__}: {exc}") from exc
+
+
+DEFINITION = RuleDef(
+    name=RULE,
+    searches=search_filter_groups,
+    properties=contact_properties,
+    plan=lambda contacts, engagements, ctx: plan_followups(
+        contacts, engagements, ctx.rules, now=ctx.now, tz=ctx.tz
+    ),
+    event_based=False,
+    history=PROPERTIES_WITH_HISTORY,
+    engagement_kinds=ENGAGEMENT_KINDS,
+)
+followup_flow = rule_flow(DEFINITION, __doc__.splitlines()[0])

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from config.rules import Rules
 from flows import common
 from flows.common import Filter, eq, not_has, plan_each, update
+from flows.cycle import rule_flow
+from flows.engine import RuleDef
 from flows.params import RuleName
 from leadops.model import Change, EngagementKind, Record
 
@@ -32,3 +34,12 @@ def _decide(record: Record, rules: Rules) -> list[Change]:
     if record.get("lifecyclestage") != rules.stages.sql or record.get("hs_lead_status"):
         return []
     return [update(RULE, record, {"hs_lead_status": rules.lead_status.new}, REASON)]
+
+
+DEFINITION = RuleDef(
+    name=RULE,
+    searches=lambda rules: [search_filters(rules)],
+    properties=contact_properties,
+    plan=lambda contacts, _engagements, ctx: plan_new_lead(contacts, ctx.rules),
+)
+new_lead_flow = rule_flow(DEFINITION, __doc__.splitlines()[0])

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from config.rules import Rules
 from flows import common
 from flows.common import CannotJudge, Filter, eq, has, plan_each, update
+from flows.cycle import rule_flow
+from flows.engine import RuleDef
 from flows.params import RuleName
 from leadops.model import Change, EngagementKind, Record
 
@@ -56,3 +58,12 @@ def _decide(record: Record, rules: Rules) -> list[Change]:
         return []
     properties = {"lifecyclestage": rules.stages.sql, "hs_lead_status": rules.lead_status.new}
     return [update(RULE, record, properties, f"score {score:g} ≥ {threshold:g}")]
+
+
+DEFINITION = RuleDef(
+    name=RULE,
+    searches=lambda rules: [search_filters(rules)],
+    properties=contact_properties,
+    plan=lambda contacts, _engagements, ctx: plan_promote(contacts, ctx.rules),
+)
+promote_flow = rule_flow(DEFINITION, __doc__.splitlines()[0])

@@ -34,6 +34,8 @@ from flows.common import (
     touches_since,
     update,
 )
+from flows.cycle import rule_flow
+from flows.engine import RuleDef
 from flows.params import RuleName
 from leadops.model import Change, Engagement, EngagementKind, Record, parse_time
 
@@ -155,3 +157,17 @@ def nurture_list(record: Record, config: Recycle) -> tuple[str, str]:
         if value.strip().lower() in known:
             return config.list_for(value), f"{prop} {value.strip()!r}"
     return config.default_list, f"{prop} {raw!r} has no nurture list: default nurture list"
+
+
+DEFINITION = RuleDef(
+    name=RULE,
+    searches=search_filter_groups,
+    properties=contact_properties,
+    plan=lambda contacts, engagements, ctx: plan_recycle(
+        contacts, engagements, ctx.rules, now=ctx.now
+    ),
+    event_based=False,
+    history=PROPERTIES_WITH_HISTORY,
+    engagement_kinds=ENGAGEMENT_KINDS,
+)
+recycle_flow = rule_flow(DEFINITION, __doc__.splitlines()[0])

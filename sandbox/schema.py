@@ -133,7 +133,9 @@ class PropertyDef:
         }
 
 
-def _enum(name: str, label: str, options: tuple[str | tuple[str, str], ...], **kw: Any) -> PropertyDef:
+def _enum(
+    name: str, label: str, options: tuple[str | tuple[str, str], ...], **kw: Any
+) -> PropertyDef:
     return PropertyDef(name, label, "enumeration", kw.pop("field_type", "select"), options, **kw)
 
 
@@ -294,7 +296,9 @@ PROPERTIES: dict[str, dict[str, PropertyDef]] = {
 
 # Properties a record returns when the request names none.
 DEFAULT_PROPERTIES = {
-    "contacts": ("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"),
+    "contacts": (
+        "createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"
+    ),
 }
 ENGAGEMENT_DEFAULT_PROPERTIES = ("hs_createdate", "hs_lastmodifieddate", "hs_object_id")
 

@@ -34,6 +34,7 @@ COMPUTED = {"hs_object_id", "createdate", "lastmodifieddate", "hs_createdate",
             "hs_lastmodifieddate"}
 
 
+@lru_cache(maxsize=262_144)
 def iso(ms: int) -> str:
     """Epoch milliseconds -> HubSpot's ISO-8601 form (`2026-01-02T03:04:05.678Z`)."""
     dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
@@ -229,10 +230,11 @@ class Store:
                                           f'Property "{name}" does not exist'))
                 continue
             if pdef.read_only:
-                errors.append(_prop_error(name, "READ_ONLY_VALUE",
-                                          f'"{name}" is a read only property; its value cannot be set.'))
+                errors.append(_prop_error(
+                    name, "READ_ONLY_VALUE",
+                    f'"{name}" is a read only property; its value cannot be set.'))
                 continue
-            value = "" if raw is None else str(raw) if not isinstance(raw, bool) else str(raw).lower()
+            value = str(raw).lower() if isinstance(raw, bool) else "" if raw is None else str(raw)
             problem = self._check_value(pdef, value)
             if problem:
                 errors.append(_prop_error(name, "INVALID_OPTION" if pdef.type == "enumeration"
@@ -279,7 +281,8 @@ class Store:
         now = self.clock()
         for name, value in clean.items():
             current = record.props.get(name)
-            if name == "lifecyclestage" and value and current and not _stage_may_move(current, value):
+            backward = current and value and not _stage_may_move(current, value)
+            if name == "lifecyclestage" and backward:
                 continue  # HubSpot ignores a backward stage write silently
             if (current or "") == value:
                 continue

@@ -15,7 +15,8 @@ Example:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from functools import partial
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -106,12 +107,14 @@ def update_contacts(gateway: HubSpotGateway, changes: Sequence[Change]) -> list[
     return results
 
 
-def _new_task(change: Change) -> NewTask:
+def _new_task(change: Change, active_owners: Collection[str]) -> NewTask:
     spec = change.task
     assert spec is not None
+    # HubSpot rejects a whole batch for one archived or unknown owner id: such tasks stay
+    # unassigned (the owner's digest goes to ops, who reassign).
     return NewTask(
         contact_id=change.contact_id,
-        owner_id=change.owner_id,
+        owner_id=change.owner_id if change.owner_id in active_owners else None,
         properties={
             "hs_timestamp": str(int(spec.due.timestamp() * 1000)),
             "hs_task_subject": spec.subject,
@@ -124,9 +127,11 @@ def _new_task(change: Change) -> NewTask:
 
 
 @task(name="create-tasks", cache_policy=NO_CACHE)
-def create_tasks(gateway: HubSpotGateway, changes: Sequence[Change]) -> list[ChangeResult]:
+def create_tasks(
+    gateway: HubSpotGateway, changes: Sequence[Change], active_owners: Collection[str]
+) -> list[ChangeResult]:
     """Create follow-up tasks, each associated with its contact and assigned to its owner."""
-    result = gateway.create_tasks([_new_task(c) for c in changes])
+    result = gateway.create_tasks([_new_task(c, active_owners) for c in changes])
     # Batch create answers in no guaranteed order: match created tasks back by their body,
     # which carries the contact-specific text and the leadops marker.
     created: dict[str, int] = defaultdict(int)
@@ -171,9 +176,16 @@ def add_to_lists(gateway: HubSpotGateway, changes: Sequence[Change]) -> list[Cha
 
 
 def apply_changes(
-    gateway: HubSpotGateway, changes: Sequence[Change], *, dry_run: bool
+    gateway: HubSpotGateway,
+    changes: Sequence[Change],
+    *,
+    dry_run: bool,
+    active_owners: Collection[str] = (),
 ) -> list[ChangeResult]:
-    """Write one batch of planned changes (or, in a dry run, only report them)."""
+    """Write one batch of planned changes (or, in a dry run, only report them).
+
+    Tasks are assigned to their contact's owner when it is in `active_owners`.
+    """
     skipped = [ChangeResult(c, Outcome.SKIPPED) for c in changes if c.skip]
     todo = [c for c in changes if not c.skip]
     if dry_run:
@@ -181,7 +193,7 @@ def apply_changes(
     results = skipped
     groups = (
         (update_contacts, [c for c in todo if c.properties]),
-        (create_tasks, [c for c in todo if c.task]),
+        (partial(create_tasks, active_owners=active_owners), [c for c in todo if c.task]),
         (add_to_lists, [c for c in todo if c.list_name]),
     )
     for writer, batch in groups:

@@ -1,0 +1,397 @@
+"""Deterministic demo data (`seed="demo"`) and the `empty` seed.
+
+Dates count back from the store's anchor time T (the `now` given to the sandbox, else the
+current hour). Ids are assigned in table order below: contacts from 1001, emails from 50001,
+calls 60001, meetings 70001, tasks 80001. The same seed and `contacts` give the same data.
+
+Owners (5): 70000001 Alice Archer, 70000002 Bob Baker, 70000003 Chloé Dubois (active, with
+email); 70000004 Dan Departed (archived, `userId` null, only with `archived=true`);
+70000005 Eve Noemail (active, no email). Contacts in ordinary groups rotate over the three
+active owners with email.
+
+"Outbound touch" = email `hs_email_direction=EMAIL` with status SENT, or call
+`hs_call_direction=OUTBOUND`. Every outbound touch of the NEW/ATTEMPTED groups is dated after
+the contact became NEW (lead-status history), except in `new_touched_before`. Scores are
+numbers: `lead_score` is a number property, so HubSpot refuses non-numeric values (no "n/a").
+`product_interest` cycles analytics, crm, payments, (unset) in the recycle groups; one
+UNQUALIFIED contact holds the value `hardware`, which is not among the property's options
+(an option deleted after data was set).
+
+Scenario groups (default 300 contacts; ids are consecutive in this order). "Rules" says what
+each rule should do with the group on the seed as it is (rules judged one by one, default
+config/lifecycle.yaml):
+
+| group | n | stage / status / data | expected |
+|---|---|---|---|
+| mql_hot | 20 | MQL, lead_score 50..95 (first one exactly 50) | promote → SQL + NEW |
+| mql_cold | 15 | MQL, lead_score 0..49.5 (one 49.5, one 49) | nothing |
+| mql_no_score | 10 | MQL, no lead_score | nothing |
+| late_stage_high_score | 10 | 5 opportunity + 5 customer, lead_score 90 | nothing |
+| lead_high_score | 5 | lead, lead_score 80 | nothing |
+| sql_no_status | 15 | SQL, hs_lead_status unset | new_lead → NEW |
+| new_emailed | 15 | NEW 3 d ago, outbound email (SENT) 1 d ago | attempted |
+| new_called | 10 | NEW 3 d ago, outbound call, no answer, 1 d ago | attempted |
+| new_connected_call | 5 | NEW 3 d ago, outbound call CONNECTED 1 d ago | attempted (CONNECTED if enabled) |
+| new_inbound_only | 8 | NEW 3 d ago, reply email + inbound call after | nothing (attempted) |
+| new_forwarded | 5 | NEW 3 d ago, FORWARDED_EMAIL after | nothing (attempted) |
+| new_bounced | 5 | NEW 3 d ago, outbound email BOUNCED (3) / FAILED (2) after | nothing (attempted) |
+| new_touched_before | 8 | NEW 2 d ago; outbound email 5 d ago + call 4 d ago | nothing (attempted) |
+| new_imported | 5 | NEW since creation (no write in history), SQL date 3 d ago, outbound email 1 d ago | attempted |
+| new_with_open_task | 6 | NEW 3 d ago, open `[leadops:first_touch]` task | nothing (followup) |
+| new_with_done_task | 4 | NEW 3 d ago, COMPLETED first-touch task | followup first-touch task |
+| new_with_other_task | 4 | NEW 3 d ago, open task without leadops marker | followup first-touch task |
+| attempted_stale | 12 | ATTEMPTED, 2 outbound touches, last 3 d ago | followup next-attempt task |
+| attempted_recent | 8 | ATTEMPTED, 2 outbound touches, last 1 d ago | nothing |
+| attempted_stale_with_task | 4 | as attempted_stale + open `[leadops:next_attempt]` task | nothing |
+| attempted_four_old | 4 | ATTEMPTED, 4 outbound touches, last 16 d ago | followup next-attempt task; not recycled (<5) |
+| attempted_exhausted | 10 | ATTEMPTED, 5 outbound touches, last 15 d ago, no answer | recycle |
+| attempted_exhausted_old_reply | 3 | as exhausted + reply email 20 d ago (before the window) | recycle |
+| attempted_exhausted_replied | 5 | as exhausted + reply email 5 d ago | nothing |
+| attempted_exhausted_connected | 3 | as exhausted + outbound call CONNECTED 6 d ago (6th touch) | nothing |
+| attempted_exhausted_meeting | 3 | as exhausted + COMPLETED meeting 7 d ago | nothing |
+| unqualified | 12 | SQL, UNQUALIFIED; interest analytics 3, crm 3, payments 3, unset 2, `hardware` 1 | recycle (lists: 3/3/3, General 3) |
+| unqualified_in_sequence | 3 | UNQUALIFIED, hs_sequences_is_enrolled=true | nothing (held) |
+| unqualified_next_activity | 3 | UNQUALIFIED, notes_next_activity_date T+2 d | nothing (held) |
+| unqualified_with_deal | 3 | UNQUALIFIED, num_associated_deals=1 | nothing (held) |
+| mql_hot_unowned | 4 | MQL, lead_score 70, no owner | promote (notice → ops) |
+| mql_hot_archived_owner | 3 | MQL, lead_score 70, owner 70000004 (archived) | promote (notice → ops) |
+| mql_hot_owner_no_email | 3 | MQL, lead_score 70, owner 70000005 (no email) | promote (notice → ops) |
+| mql_hot_odd_names | 3 | MQL, lead_score 60; names "Zoë 🚀 Ünïcode", "<b>Bold</b> & <i>Co</i>", 300-char name | promote |
+| subscribers | 20 | subscriber | nothing |
+| leads | 20 | lead, lead_score unset or < 50 | nothing |
+| sql_other_status | 16 | SQL with OPEN, IN_PROGRESS, CONNECTED, OPEN_DEAL, BAD_TIMING | nothing |
+| customers | 5 | customer / evangelist | nothing |
+| other_stage | 3 | lifecyclestage other | nothing |
+
+Totals at 300: promote 53 (mql_hot + the 4 owner/name groups), new_lead 15, attempted 35
+(new_emailed + new_called + new_connected_call + new_imported), followup first-touch on the
+seed as is: every NEW contact without an open first-touch task = 85 - 6 = 79 (all NEW groups
+except new_with_open_task), next-attempt 16 (attempted_stale + attempted_four_old), recycle
+25 (unqualified 12 + attempted_exhausted 10 + attempted_exhausted_old_reply 3).
+
+`contacts=N` scales every group to `n * N // 300` and gives the remainder to `subscribers`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sandbox.schema import ENGAGEMENT_TO_CONTACT, LIFECYCLE_ORDER
+from sandbox.store import Store, iso
+
+BASE_CONTACTS = 300
+RNG_SEED = 20_261_123
+HOUR = 3_600_000
+DAY = 24 * HOUR
+CONNECTED = "f240bbac-87c9-4f6e-bf70-924b57d47db7"
+NO_ANSWER = "73a0d17f-1163-4015-bdd5-ec830791da20"
+OWNERS = (
+    ("70000001", "alice@example.com", "Alice", "Archer", False),
+    ("70000002", "bob@example.com", "Bob", "Baker", False),
+    ("70000003", "chloe@example.com", "Chloé", "Dubois", False),
+    ("70000004", "dan@example.com", "Dan", "Departed", True),
+    ("70000005", None, "Eve", "Noemail", False),
+)
+ACTIVE_OWNERS = ("70000001", "70000002", "70000003")
+ARCHIVED_OWNER, NO_EMAIL_OWNER = "70000004", "70000005"
+FIRST = ("Ada", "Ben", "Cleo", "Dev", "Ema", "Finn", "Gia", "Hugo", "Iris", "Jon", "Kai", "Lena",
+         "Mo", "Nia", "Otto", "Pia", "Quinn", "Rosa", "Sam", "Tara")
+LAST = ("Novak", "Okafor", "Silva", "Tanaka", "Meyer", "Rossi", "Kowalski", "Haddad", "Nguyen",
+        "Larsen", "Moreau", "Fischer", "Costa", "Ivanova", "Byrne", "Sato")
+COMPANIES = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Tyrell")
+INTERESTS = ("analytics", "crm", "payments", None)
+ODD_NAMES = (
+    ("Zoë 🚀", "Ünïcode"), ("<b>Bold</b>", "& <i>Co</i>"), ("Maximilian" * 15, "Long" * 40)
+)
+
+
+class Seeder:
+    """Builds records straight into a store (trusted values, no validation)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.t = store.anchor_ms
+        self.rng = random.Random(RNG_SEED)
+        self.owner_turn = 0
+
+    def ago(self, days: float, jitter_hours: float = 0) -> int:
+        """T minus `days`, minus up to `jitter_hours` (deterministic), in whole minutes.
+
+        Whole minutes keep the number of distinct timestamp strings small (they are shared).
+        """
+        at = self.t - int(days * DAY) - int(self.rng.random() * jitter_hours * HOUR)
+        return at - at % 60_000
+
+    def next_owner(self) -> str:
+        self.owner_turn += 1
+        return ACTIVE_OWNERS[self.owner_turn % len(ACTIVE_OWNERS)]
+
+    def contact(self, stage: str, status: str | None = None, *, owner: str | None = "rotate",
+                status_at: int | None = None, created_days: float = 40, **extra: str | None
+                ) -> int:
+        """A contact with its stage path and lead status in history; returns its id."""
+        store, rng = self.store, self.rng
+        created = self.ago(created_days, 24 * 10)
+        index = store.tables["contacts"].next_id
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        props: dict[str, str] = {
+            "firstname": first,
+            "lastname": last,
+            "email": f"{first}.{last}.{index}@example.com".lower(),
+            "company": rng.choice(COMPANIES),
+            "hs_sequences_is_enrolled": "false",
+            "num_associated_deals": "0",
+        }
+        if owner == "rotate":
+            owner = self.next_owner()
+        if owner:
+            props["hubspot_owner_id"] = owner
+        props.update({k: v for k, v in extra.items() if v is not None})
+        record = store.insert("contacts", props, created)
+        # Stage path: one version per stage up to the current one.
+        if stage in LIFECYCLE_ORDER:
+            path = LIFECYCLE_ORDER[: LIFECYCLE_ORDER.index(stage) + 1]
+        else:
+            path = ("lead", stage)
+        sql_at = status_at - HOUR if status_at else None
+        for step, name in enumerate(path):
+            at = created + step * HOUR
+            if name == "salesqualifiedlead" and sql_at:
+                at = min(sql_at, max(at, created))
+            props[f"hs_lifecyclestage_{name}_date"] = iso(at)
+            record.add_history("lifecyclestage", name, at, "CRM_UI" if step else "IMPORT")
+        props["lifecyclestage"] = stage
+        if status:
+            props["hs_lead_status"] = status
+            if status_at:
+                record.add_history("hs_lead_status", status, status_at, "CRM_UI")
+        record.updated = max(v[1] for versions in (record.history or {}).values() for v in versions)
+        return record.id
+
+    def set_status(self, contact_id: int, status: str, at: int) -> None:
+        """A later lead-status change (e.g. NEW -> ATTEMPTED_TO_CONTACT)."""
+        record = self.store.tables["contacts"].records[contact_id]
+        record.props["hs_lead_status"] = status
+        record.add_history("hs_lead_status", status, at, "CRM_UI")
+        record.updated = max(record.updated, at)
+
+    def engagement(self, kind: str, contact_id: int, at: int, props: dict[str, str]) -> int:
+        owner = self.store.tables["contacts"].records[contact_id].props.get("hubspot_owner_id")
+        full = {"hs_timestamp": iso(at), **props}
+        if owner:
+            full["hubspot_owner_id"] = owner
+        record = self.store.insert(kind, full, at)
+        type_id = ENGAGEMENT_TO_CONTACT[kind]
+        self.store.associate(kind, record.id, "contacts", contact_id, type_id, type_id - 1)
+        self._rollup(kind, contact_id, at, props)
+        return record.id
+
+    def _rollup(self, kind: str, contact_id: int, at: int, props: dict[str, str]) -> None:
+        """Keep the contact's activity roll-ups consistent with its engagements."""
+        contact = self.store.tables["contacts"].records[contact_id].props
+        if kind == "tasks" or at > self.t:
+            return
+        stamp = iso(at)
+        if contact.get("notes_last_updated", "") < stamp:
+            contact["notes_last_updated"] = stamp
+            contact["hs_last_sales_activity_timestamp"] = stamp
+        outbound = props.get("hs_email_direction") == "EMAIL" or props.get(
+            "hs_call_direction") == "OUTBOUND" or kind == "meetings"
+        if outbound:
+            contact["num_contacted_notes"] = str(int(contact.get("num_contacted_notes", "0")) + 1)
+            if contact.get("notes_last_contacted", "") < stamp:
+                contact["notes_last_contacted"] = stamp
+        if props.get("hs_email_direction") == "INCOMING_EMAIL" and contact.get(
+                "hs_sales_email_last_replied", "") < stamp:
+            contact["hs_sales_email_last_replied"] = stamp
+
+    def email(self, contact_id: int, at: int, direction: str = "EMAIL", status: str = "SENT"
+              ) -> int:
+        return self.engagement("emails", contact_id, at, {
+            "hs_email_direction": direction, "hs_email_status": status,
+            "hs_email_subject": "Re: your demo request" if direction != "EMAIL" else "Quick intro"})
+
+    def call(self, contact_id: int, at: int, direction: str = "OUTBOUND",
+             disposition: str = NO_ANSWER) -> int:
+        status = "COMPLETED" if disposition == CONNECTED else "NO_ANSWER"
+        return self.engagement("calls", contact_id, at, {
+            "hs_call_direction": direction, "hs_call_status": status,
+            "hs_call_disposition": disposition, "hs_call_title": "Intro call"})
+
+    def meeting(self, contact_id: int, at: int, outcome: str = "COMPLETED") -> int:
+        return self.engagement("meetings", contact_id, at, {
+            "hs_meeting_outcome": outcome, "hs_meeting_start_time": iso(at),
+            "hs_meeting_end_time": iso(at + HOUR // 2), "hs_meeting_title": "Discovery"})
+
+    def task(self, contact_id: int, due: int, subject: str, body: str,
+             status: str = "NOT_STARTED") -> int:
+        return self.engagement("tasks", contact_id, due, {
+            "hs_task_subject": subject, "hs_task_body": body, "hs_task_status": status,
+            "hs_task_priority": "HIGH", "hs_task_type": "CALL"})
+
+    def touches(self, contact_id: int, count: int, last_days: float, spacing_days: float = 1.0
+                ) -> None:
+        """`count` outbound touches (alternating call / email), the last `last_days` ago."""
+        for n in range(count):
+            at = self.ago(last_days + (count - 1 - n) * spacing_days)
+            if n % 2:
+                self.email(contact_id, at)
+            else:
+                self.call(contact_id, at)
+
+
+Builder = Callable[[Seeder, int], None]
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    count: int
+    build: Builder
+
+
+def _mql(score: Callable[[int], str | None], owner: Callable[[int], str | None] | None = None,
+         names: bool = False) -> Builder:
+    def build(s: Seeder, i: int) -> None:
+        cid = s.contact("marketingqualifiedlead", owner=owner(i) if owner else "rotate",
+                        lead_score=score(i))
+        if names:
+            first, last = ODD_NAMES[i % len(ODD_NAMES)]
+            s.store.tables["contacts"].records[cid].props.update(firstname=first, lastname=last)
+    return build
+
+
+def _new(then: Callable[[Seeder, int, int], None], new_days: float = 3) -> Builder:
+    def build(s: Seeder, i: int) -> None:
+        cid = s.contact("salesqualifiedlead", "NEW", status_at=s.ago(new_days, 6))
+        then(s, cid, i)
+    return build
+
+
+def _attempted(touches: int, last_days: float, then: Callable[[Seeder, int], None] | None = None,
+               spacing: float = 1.0) -> Builder:
+    def build(s: Seeder, i: int) -> None:
+        first_touch = last_days + (touches - 1) * spacing
+        new_at = s.ago(first_touch + 2, 6)
+        cid = s.contact("salesqualifiedlead", "NEW", status_at=new_at, created_days=60,
+                        product_interest=INTERESTS[i % len(INTERESTS)])
+        s.touches(cid, touches, last_days, spacing)
+        s.set_status(cid, "ATTEMPTED_TO_CONTACT", s.ago(first_touch) + HOUR)
+        if then:
+            then(s, cid)
+    return build
+
+
+def _unqualified(interest: Callable[[int], str | None], **extra: str) -> Builder:
+    def build(s: Seeder, i: int) -> None:
+        cid = s.contact("salesqualifiedlead", "NEW", status_at=s.ago(20, 24), created_days=60,
+                        product_interest=interest(i), **extra)
+        s.call(cid, s.ago(18))
+        s.set_status(cid, "UNQUALIFIED", s.ago(10, 24))
+    return build
+
+
+def _plain(stage: str, status: Callable[[int], str | None] = lambda i: None,
+           score: Callable[[int], str | None] = lambda i: None) -> Builder:
+    def build(s: Seeder, i: int) -> None:
+        st = status(i)
+        s.contact(stage, st, status_at=s.ago(15, 48) if st else None, lead_score=score(i))
+    return build
+
+
+def _first_touch(status: str, marker: bool = True) -> Callable[[Seeder, int, int], None]:
+    def then(s: Seeder, cid: int, i: int) -> None:
+        body = "Reach out today.\n\n[leadops:first_touch]" if marker else "Send the pricing sheet."
+        subject = "First touch" if marker else "Send pricing"
+        s.task(cid, s.ago(2), subject, body, status)
+    return then
+
+
+UNQUALIFIED_INTERESTS = ("analytics", "analytics", "analytics", "crm", "crm", "crm",
+                         "payments", "payments", "payments", None, None, "hardware")
+OTHER_STATUSES = ("OPEN", "IN_PROGRESS", "CONNECTED", "OPEN_DEAL", "BAD_TIMING")
+
+GROUPS: tuple[Group, ...] = (
+    Group("mql_hot", 20, _mql(lambda i: "50" if i == 0 else str(50 + (i * 7) % 46))),
+    Group("mql_cold", 15, _mql(lambda i: ("49.5", "49")[i] if i < 2 else str((i * 13) % 49))),
+    Group("mql_no_score", 10, _mql(lambda i: None)),
+    Group("late_stage_high_score", 10, lambda s, i: s.contact(
+        "opportunity" if i % 2 == 0 else "customer", lead_score="90")),
+    Group("lead_high_score", 5, _plain("lead", score=lambda i: "80")),
+    Group("sql_no_status", 15, _plain("salesqualifiedlead")),
+    Group("new_emailed", 15, _new(lambda s, c, i: s.email(c, s.ago(1, 6)))),
+    Group("new_called", 10, _new(lambda s, c, i: s.call(c, s.ago(1, 6)))),
+    Group("new_connected_call", 5, _new(lambda s, c, i: s.call(c, s.ago(1, 6),
+                                                               disposition=CONNECTED))),
+    Group("new_inbound_only", 8, _new(lambda s, c, i: (
+        s.email(c, s.ago(1, 6), "INCOMING_EMAIL"),
+        s.call(c, s.ago(2, 6), "INBOUND", CONNECTED)))),
+    Group("new_forwarded", 5, _new(lambda s, c, i: s.email(c, s.ago(1, 6), "FORWARDED_EMAIL"))),
+    Group("new_bounced", 5, _new(lambda s, c, i: s.email(
+        c, s.ago(1, 6), status="BOUNCED" if i < 3 else "FAILED"))),
+    Group("new_touched_before", 8, _new(lambda s, c, i: (
+        s.email(c, s.ago(5, 6)), s.call(c, s.ago(4, 6))), new_days=2)),
+    Group("new_imported", 5, lambda s, i: s.email(s.contact(
+        "salesqualifiedlead", "NEW", created_days=3), s.ago(1, 6))),
+    Group("new_with_open_task", 6, _new(_first_touch("NOT_STARTED"))),
+    Group("new_with_done_task", 4, _new(_first_touch("COMPLETED"))),
+    Group("new_with_other_task", 4, _new(_first_touch("NOT_STARTED", marker=False))),
+    Group("attempted_stale", 12, _attempted(2, 3)),
+    Group("attempted_recent", 8, _attempted(2, 1)),
+    Group("attempted_stale_with_task", 4, _attempted(2, 3, lambda s, c: s.task(
+        c, s.ago(-1), "Try again", "Try another channel.\n\n[leadops:next_attempt]"))),
+    Group("attempted_four_old", 4, _attempted(4, 16)),
+    Group("attempted_exhausted", 10, _attempted(5, 15)),
+    Group("attempted_exhausted_old_reply", 3, _attempted(
+        5, 15, lambda s, c: s.email(c, s.ago(20), "INCOMING_EMAIL"), spacing=2)),
+    Group("attempted_exhausted_replied", 5, _attempted(
+        5, 15, lambda s, c: s.email(c, s.ago(5), "INCOMING_EMAIL"))),
+    Group("attempted_exhausted_connected", 3, _attempted(
+        5, 15, lambda s, c: s.call(c, s.ago(6), disposition=CONNECTED))),
+    Group("attempted_exhausted_meeting", 3, _attempted(
+        5, 15, lambda s, c: s.meeting(c, s.ago(7)))),
+    Group("unqualified", 12, _unqualified(lambda i: UNQUALIFIED_INTERESTS[i % 12])),
+    Group("unqualified_in_sequence", 3, _unqualified(lambda i: "crm",
+                                                     hs_sequences_is_enrolled="true")),
+    Group("unqualified_next_activity", 3, lambda s, i: _unqualified(
+        lambda j: "analytics", notes_next_activity_date=iso(s.t + 2 * DAY))(s, i)),
+    Group("unqualified_with_deal", 3, _unqualified(lambda i: "payments",
+                                                   num_associated_deals="1")),
+    Group("mql_hot_unowned", 4, _mql(lambda i: "70", lambda i: None)),
+    Group("mql_hot_archived_owner", 3, _mql(lambda i: "70", lambda i: ARCHIVED_OWNER)),
+    Group("mql_hot_owner_no_email", 3, _mql(lambda i: "70", lambda i: NO_EMAIL_OWNER)),
+    Group("mql_hot_odd_names", 3, _mql(lambda i: "60", names=True)),
+    Group("subscribers", 20, _plain("subscriber")),
+    Group("leads", 20, _plain("lead", score=lambda i: None if i % 2 else str(i * 2))),
+    Group("sql_other_status", 16, _plain("salesqualifiedlead",
+                                         lambda i: OTHER_STATUSES[i % len(OTHER_STATUSES)])),
+    Group("customers", 5, lambda s, i: s.contact("customer" if i % 2 == 0 else "evangelist")),
+    Group("other_stage", 3, _plain("other")),
+)
+
+
+def group_sizes(contacts: int | None) -> dict[str, int]:
+    """Contacts per group for a demo of `contacts` (default 300)."""
+    total = contacts if contacts is not None else BASE_CONTACTS
+    sizes = {g.name: g.count * total // BASE_CONTACTS for g in GROUPS}
+    sizes["subscribers"] += total - sum(sizes.values())
+    return sizes
+
+
+def seed_store(store: Store, seed: str, contacts: int | None = None) -> dict[str, range]:
+    """Fill `store`; returns the contact id range of each demo group (empty for `empty`)."""
+    for owner_id, email, first, last, archived in OWNERS:
+        store.add_owner(email, first, last, archived=archived, owner_id=owner_id)
+    if seed == "empty":
+        return {}
+    seeder = Seeder(store)
+    ranges: dict[str, range] = {}
+    sizes = group_sizes(contacts)
+    for group in GROUPS:
+        start = store.tables["contacts"].next_id
+        for i in range(sizes[group.name]):
+            group.build(seeder, i)
+        ranges[group.name] = range(start, store.tables["contacts"].next_id)
+    return ranges

@@ -71,6 +71,7 @@ OPS_NAME = "ops"
 MAX_TEXT = 200  # longest contact-controlled value shown (names, task subjects)
 MAX_ERROR = 2000  # longest error text in an alert
 SUMMARY_LIMIT = 50  # failures / skips listed in the ops summary
+SMTP_LINE_LIMIT = 990  # bytes per body line SMTP allows (998), with a margin
 _SCORE = re.compile(r"\bscore (\S+) ≥")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]+")
@@ -174,6 +175,14 @@ def one_line(text: object, limit: int = MAX_TEXT) -> str:
     """
     flat = " ".join(_CONTROL.sub(" ", str(text)).split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def text_block(text: str, limit: int) -> str:
+    """Multi-line text (an error) with line breaks normalised and other control characters
+    removed, at most `limit` characters."""
+    lines = (re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", line) for line in text.splitlines())
+    flat = "\n".join(lines).strip()
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def record_url(portal_id: str, contact_id: str) -> str:
@@ -438,9 +447,15 @@ def build_message(
     msg["Subject"] = one_line(subject, 250)
     msg["Date"] = format_datetime(datetime.now(UTC))
     msg["Message-ID"] = msg_id
-    msg.set_content(parts[0])
+    msg.set_content(parts[0], cte=_text_cte(parts[0]))
     msg.add_alternative(parts[1], subtype="html")
     return msg
+
+
+def _text_cte(text: str) -> str:
+    """8bit keeps the plain part readable in the outbox; quoted-printable past SMTP's line limit."""
+    longest = max((len(line.encode("utf-8")) for line in text.splitlines()), default=0)
+    return "8bit" if longest <= SMTP_LINE_LIMIT else "quoted-printable"
 
 
 def render_digest(digest: Digest, rules: Rules) -> EmailMessage:
@@ -453,7 +468,9 @@ def render_digest(digest: Digest, rules: Rules) -> EmailMessage:
         to=Address(display_name=digest.owner_name, addr_spec=digest.recipient),
         subject=subject,
         parts=parts,
-        msg_id=message_id(digest.run_name, "digest", digest.recipient, content, rules.notify.sender),
+        msg_id=message_id(
+            digest.run_name, "digest", digest.recipient, content, rules.notify.sender
+        ),
     )
 
 
@@ -612,7 +629,7 @@ def send_failure_alert(
             flow_name=one_line(flow.name, 100),
             run_name=one_line(flow_run.name, 100),
             state=one_line(state.name or "Failed", 40),
-            error=error if len(error) <= MAX_ERROR else error[: MAX_ERROR - 1] + "…",
+            error=text_block(error, MAX_ERROR),
             url=run_url(flow_run.id),
         )
         write_outbox(settings, [render_failure_alert(alert, rules)])

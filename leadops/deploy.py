@@ -2,7 +2,7 @@
 
 In order: check the Prefect API, save the token in a Secret block (or check the block exists),
 create the process work pool, create or update the global concurrency limit for the portal's
-HubSpot search budget, run `prefect --no-prompt deploy --all` on `prefect.yaml` (rendered for the pool and portal),
+HubSpot request budget, run `prefect --no-prompt deploy --all` on `prefect.yaml` (rendered for the pool and portal),
 and give deployments it created their default schedule. Running it again changes nothing
 that ops set in the UI: existing schedules are never touched.
 
@@ -144,9 +144,13 @@ def to_schedule(spec: dict[str, Any]) -> SCHEDULE_TYPES:
     )
 
 
-def rate_budget(searches_per_second: float) -> tuple[int, float]:
-    """GCL slots and decay for a search rate: a one-second burst, refilled at the rate."""
-    return max(1, math.floor(searches_per_second)), float(searches_per_second)
+def rate_budget(requests_per_10s: int) -> tuple[int, float]:
+    """GCL slots and decay for the portal's request rate: a one-second burst, refilled at it.
+
+    The gateway takes one slot per HubSpot request (searches are paced in-process on top).
+    """
+    per_second = requests_per_10s / 10
+    return max(1, math.floor(per_second)), per_second
 
 
 def prefect_api_url() -> str:
@@ -302,7 +306,7 @@ def deploy_all(
     rendered = render_project(project, target)
     names = {entry["name"] for entry in rendered.get("deployments", [])}
     url = prefect_api_url()
-    limit, decay = rate_budget(settings.hubspot_searches_per_second)
+    limit, decay = rate_budget(settings.hubspot_requests_per_10s)
     with get_client(sync_client=True) as client:
         check_api(client, url)
         token = settings.hubspot_access_token if token_from_env else None

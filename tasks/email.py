@@ -280,7 +280,7 @@ def _send_one(
         return False
     except (smtplib.SMTPException, OSError) as exc:
         report.errors[path.name] = _error_text(exc, secrets)
-        run_logger().warning("not delivered, stays pending: %s: %s", path.name, report.errors[path.name])
+        run_logger().warning("not sent, stays pending: %s: %s", path.name, report.errors[path.name])
         return True
     os.replace(path, outbox.sent / path.name)
     report.sent.append(path.name)

@@ -669,7 +669,7 @@ def _versions(values: Iterable[Any]) -> tuple[tuple[str | None, datetime | None]
 
 def _timestamp(value: object) -> datetime | None:
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     return parse_time(value) if isinstance(value, str) else None
 
 

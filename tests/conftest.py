@@ -4,34 +4,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
-from config.settings import Settings  # noqa: E402
-from sandbox.server import SandboxHandle, running_sandbox  # noqa: E402
+from support import (
+    CASSETTES,
+    RECORDING_NOW,
+    REPLAY_TOKEN,
+    REPLAY_URL,
+    sandbox_settings,
+)
 
-CASSETTES = Path(__file__).parent / "cassettes"
-REPLAY_URL = "http://127.0.0.1:9"  # never contacted: cassettes answer every request
-REPLAY_TOKEN = "replay-token"
-
-
-def sandbox_settings(url: str, token: str, **overrides: object) -> Settings:
-    """Settings pointing at a sandbox, fast timeouts, no .env file."""
-    values: dict[str, object] = {
-        "hubspot_access_token": token,
-        "hubspot_base_url": url,
-        "hubspot_portal_id": "12345",
-        "hubspot_requests_per_10s": 1000,
-        "hubspot_searches_per_second": 5,
-        "hubspot_connect_timeout": 2,
-        "hubspot_read_timeout": 5,
-    }
-    values.update(overrides)
-    return Settings(_env_file=None, **values)
+from config.settings import Settings
+from sandbox.server import SandboxHandle, running_sandbox
 
 
 @pytest.fixture
@@ -78,5 +66,14 @@ def recorded_settings(request: pytest.FixtureRequest) -> Iterator[Settings]:
     if real_url and real_token:
         yield sandbox_settings(real_url, real_token, hubspot_requests_per_10s=100)
         return
-    with running_sandbox(seed="demo") as handle:
+    with running_sandbox(seed="demo", now=RECORDING_NOW) as handle:
         yield sandbox_settings(handle.url, handle.token)
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One temporary Prefect API for the whole session (it costs ~10 s to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

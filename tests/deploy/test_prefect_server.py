@@ -1,0 +1,385 @@
+"""leadops on a real Prefect server: deploy, schedules, a worker, cycle and backfill runs.
+
+One server, one demo sandbox and one worker per module; the tests run in file order and each
+builds on the state the previous one left (deployed → scheduled → edited → backfilled →
+cycled). Everything started here is stopped by the fixtures' finalizers, also on failure.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from uuid import UUID
+
+import pytest
+from prefect.blocks.system import Secret
+from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    DeploymentFilter,
+    DeploymentFilterId,
+    FlowRunFilter,
+    FlowRunFilterParentFlowRunId,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.client.schemas.schedules import CronSchedule
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from config.rules import load_rules
+from config.settings import Settings
+from leadops.deploy import PREFECT_YAML, PROJECT_ROOT, DeployReport, deploy_all
+from sandbox.server import SandboxHandle, running_sandbox
+from tasks.watermark import advance_watermark, read_watermark, variable_name
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+
+PREFECT = str(Path(sys.executable).with_name("prefect"))
+PORTAL = "12345"
+CYCLE = "lifecycle-cycle/cycle"
+BACKFILL = "backfill/backfill"
+RUN_TIMEOUT = 120.0
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(what: str, check: Callable[[], T], timeout: float, every: float = 0.5) -> T:
+    """Poll `check` until it returns something truthy; fail naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(every)
+    pytest.fail(f"{what}: not within {timeout:.0f} s")
+
+
+@dataclass
+class Service:
+    """A child process in its own process group, logging to a file."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @classmethod
+    def start(cls, name: str, command: list[str], env: dict[str, str], logs: Path) -> Service:
+        log = logs / f"{name}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                command,
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return cls(name, process, log)
+
+    def tail(self, lines: int = 40) -> str:
+        text = self.log.read_text(errors="replace").splitlines()[-lines:]
+        return f"--- last lines of the {self.name} log ---\n" + "\n".join(text)
+
+    def stop(self) -> None:
+        """TERM the whole group, wait, then KILL what is left."""
+        for sig, grace in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+            if self.process.poll() is not None:
+                return
+            try:
+                os.killpg(self.process.pid, sig)
+                self.process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                continue
+            except ProcessLookupError:
+                return
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("logs")
+
+
+@pytest.fixture(scope="module")
+def prefect_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment for every Prefect command started here: own home, own server, no telemetry."""
+    secrets = ("HUBSPOT_ACCESS_TOKEN", "HUBSPOT_TOKEN_BLOCK", "SMTP_PASSWORD")
+    env = {k: v for k, v in os.environ.items() if k not in secrets}
+    env.update(
+        PREFECT_HOME=str(tmp_path_factory.mktemp("prefect-home")),
+        PREFECT_API_URL=f"http://127.0.0.1:{free_port()}/api",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+        PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="5",
+        PREFECT_WORKER_QUERY_SECONDS="2",
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def prefect_api(prefect_env: dict[str, str], logs: Path) -> Iterator[str]:
+    """A `prefect server start` on a free port, healthy; this process and its children use it."""
+    url = prefect_env["PREFECT_API_URL"]
+    port = url.rsplit(":", 1)[1].split("/")[0]
+    command = [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", port]
+    server = Service.start("server", command, prefect_env, logs)
+    try:
+        wait_for(
+            f"Prefect server health at {url}\n{server.tail()}",
+            lambda: healthy(url) or server.process.poll() is not None,
+            timeout=120,
+        )
+        assert server.process.poll() is None, f"the server exited\n{server.tail()}"
+        with pytest.MonkeyPatch.context() as patch, temporary_settings({PREFECT_API_URL: url}):
+            for name in ("PREFECT_HOME", "PREFECT_API_URL", "PREFECT_SERVER_ANALYTICS_ENABLED"):
+                patch.setenv(name, prefect_env[name])
+            yield url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def client(prefect_api: str) -> Iterator[SyncPrefectClient]:
+    with get_client(sync_client=True) as prefect_client:
+        yield prefect_client
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[SandboxHandle]:
+    with running_sandbox(seed="demo") as handle:
+        yield handle
+
+
+@pytest.fixture(scope="module")
+def settings(demo: SandboxHandle) -> Settings:
+    """What ops would have in .env, pointing at the sandbox; fast pacing for the test."""
+    return Settings(
+        _env_file=None,
+        hubspot_access_token=demo.token,
+        hubspot_base_url=demo.url,
+        hubspot_portal_id=PORTAL,
+        hubspot_requests_per_10s=1000,
+    )
+
+
+@pytest.fixture(scope="module")
+def deployed(prefect_api: str, settings: Settings) -> DeployReport:
+    return deploy_all(settings=settings, prefect_file=PREFECT_YAML)
+
+
+@pytest.fixture(scope="module")
+def worker(
+    deployed: DeployReport,
+    client: SyncPrefectClient,
+    prefect_env: dict[str, str],
+    logs: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Service]:
+    """A process worker on the pool; only the runs the tests create reach it.
+
+    It gets no HubSpot token: the flows read it from the Secret block `leadops deploy` saved.
+    """
+    for name in deployed.deployments:
+        quiet(client, client.read_deployment_by_name(name).id)
+    env = {
+        **prefect_env,
+        "HUBSPOT_REQUESTS_PER_10S": "1000",
+        "HUBSPOT_SEARCHES_PER_SECOND": "5",
+        "OUTBOX_DIR": str(tmp_path_factory.mktemp("outbox")),
+    }
+    service = Service.start("worker", [PREFECT, "worker", "start", "--pool", "leadops"], env, logs)
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+def quiet(client: SyncPrefectClient, deployment_id: UUID) -> None:
+    """Switch a deployment's schedules off and drop its scheduled runs."""
+    for schedule in client.read_deployment_schedules(deployment_id):
+        client.update_deployment_schedule(deployment_id, schedule.id, active=False)
+    for run in scheduled_runs(client, deployment_id):
+        client.delete_flow_run(run.id)
+
+
+def scheduled_runs(client: SyncPrefectClient, deployment_id: UUID) -> list[FlowRun]:
+    return client.read_flow_runs(
+        deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+        flow_run_filter=FlowRunFilter(
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))
+        ),
+    )
+
+
+def run_to_the_end(
+    client: SyncPrefectClient, worker: Service, deployment: str, parameters: dict[str, Any]
+) -> FlowRun:
+    """Start a run of `deployment` and wait until it is final; a failure shows its logs."""
+    deployment_id = client.read_deployment_by_name(deployment).id
+    run = client.create_flow_run_from_deployment(deployment_id, parameters=parameters)
+
+    def final() -> FlowRun | None:
+        current = client.read_flow_run(run.id)
+        return current if current.state and current.state.is_final() else None
+
+    done = wait_for(f"{deployment} run {run.id}\n{worker.tail()}", final, RUN_TIMEOUT, every=1)
+    if not done.state.is_completed():
+        logs = "\n".join(log.message for log in client.read_logs()[-40:])
+        pytest.fail(f"{deployment} ended {done.state.name}: {done.state.message}\n{logs}")
+    return done
+
+
+def artifacts_of(client: SyncPrefectClient, run_id: UUID) -> dict[str, Any]:
+    found = client.read_artifacts(
+        artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+    )
+    return {artifact.key or artifact.type: artifact for artifact in found}
+
+
+def hot_mqls(demo: SandboxHandle) -> list[str]:
+    """Contact ids that are MQLs scoring at or above the promote threshold."""
+    rules = load_rules()
+    hot = []
+    for record in demo.store.tables["contacts"].records.values():
+        score = record.props.get(rules.promote.score_property)
+        mql = record.props.get("lifecyclestage") == rules.stages.mql
+        if mql and score and float(score) >= rules.promote.threshold:
+            hot.append(str(record.id))
+    return hot
+
+
+def two_past_windows() -> dict[str, Any]:
+    """Backfill parameters: 60 to 20 days ago (when the demo seed's MQLs and SQLs last
+    changed) in two 20-day windows, event-based rules only."""
+    now = datetime.now(UTC)
+    return {
+        "start": (now - timedelta(days=60)).isoformat(),
+        "end": (now - timedelta(days=20)).isoformat(),
+        "window_hours": 20 * 24,
+        "rules": ["promote", "new_lead"],
+    }
+
+
+def test_deploy_creates_pool_limit_block_and_every_deployment(
+    deployed: DeployReport, client: SyncPrefectClient, demo: SandboxHandle
+) -> None:
+    assert deployed.pool_created and deployed.token_saved
+    assert set(deployed.created) == set(deployed.deployments)
+    assert {CYCLE, BACKFILL} <= set(deployed.deployments)
+    assert len(deployed.deployments) == 7
+    assert client.read_work_pool("leadops").type == "process"
+    limit = client.read_global_concurrency_limit_by_name("hubspot")
+    assert (limit.limit, limit.slot_decay_per_second) == (100, 100.0)
+    assert Secret.load("hubspot-token").get() == demo.token
+    cycle = client.read_deployment_by_name(CYCLE)
+    assert cycle.global_concurrency_limit.limit == 1
+    assert cycle.concurrency_options.collision_strategy == "ENQUEUE"
+    assert cycle.job_variables["env"] == {
+        "HUBSPOT_TOKEN_BLOCK": "hubspot-token",
+        "HUBSPOT_GLOBAL_LIMIT": "hubspot",
+        "HUBSPOT_BASE_URL": demo.url,
+        "HUBSPOT_PORTAL_ID": PORTAL,
+    }
+    assert demo.token not in str(cycle.job_variables)
+
+
+def test_scheduler_creates_runs_for_the_default_schedule(
+    deployed: DeployReport, client: SyncPrefectClient
+) -> None:
+    assert deployed.scheduled == [CYCLE]
+    cycle = client.read_deployment_by_name(CYCLE)
+    [schedule] = cycle.schedules
+    assert (schedule.schedule.cron, schedule.active) == ("*/15 * * * *", True)
+    runs = wait_for("Scheduled runs of the cycle", lambda: scheduled_runs(client, cycle.id), 60)
+    assert all(run.auto_scheduled for run in runs)
+    backfill = client.read_deployment_by_name(BACKFILL)
+    assert backfill.schedules == [] and scheduled_runs(client, backfill.id) == []
+
+
+def test_redeploy_keeps_the_schedule_ops_edited_in_the_ui(
+    deployed: DeployReport, client: SyncPrefectClient, settings: Settings
+) -> None:
+    cycle = client.read_deployment_by_name(CYCLE)
+    edited = CronSchedule(cron="0 7 * * 1-5", timezone="Europe/Berlin")
+    client.update_deployment_schedule(cycle.id, cycle.schedules[0].id, schedule=edited)
+    again = deploy_all(settings=settings, prefect_file=PREFECT_YAML)
+    assert (again.created, again.scheduled, again.pool_created) == ([], [], False)
+    assert again.deployments == deployed.deployments
+    [kept] = client.read_deployment_by_name(CYCLE).schedules
+    assert (kept.schedule.cron, kept.schedule.timezone) == ("0 7 * * 1-5", "Europe/Berlin")
+
+
+def test_watermark_round_trips_through_a_prefect_variable(prefect_api: str) -> None:
+    until = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    assert advance_watermark(PORTAL, "new_lead", until) == until
+    assert advance_watermark(PORTAL, "new_lead", until - timedelta(hours=1)) == until
+    assert read_watermark(PORTAL, "new_lead") == until
+    with get_client(sync_client=True) as prefect_client:
+        stored = prefect_client.read_variable_by_name(variable_name(PORTAL, "new_lead"))
+    assert stored.value == {"until": until.isoformat()}
+
+
+def test_backfill_walks_two_windows_and_promotes_the_hot_mqls(
+    worker: Service, client: SyncPrefectClient, demo: SandboxHandle
+) -> None:
+    hot = hot_mqls(demo)
+    assert hot, "the demo seed has MQLs over the threshold"
+    run = run_to_the_end(client, worker, BACKFILL, {"params": two_past_windows()})
+    windows = client.read_flow_runs(
+        flow_run_filter=FlowRunFilter(
+            parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[run.id])
+        )
+    )
+    assert len(windows) == 2 and all(w.state.is_completed() for w in windows)
+    artifacts = artifacts_of(client, run.id)
+    assert artifacts["backfill-progress"].data == 100.0
+    assert "2/2 completed" in artifacts["backfill-summary"].data
+    rules = load_rules()
+    contacts = demo.store.tables["contacts"].records
+    for contact_id in hot:
+        props = contacts[int(contact_id)].props
+        assert props["lifecyclestage"] == rules.stages.sql, contact_id
+        assert props["hs_lead_status"] == rules.lead_status.new, contact_id
+    assert demo.stats()["writes_total"] > 0
+
+
+def test_cycle_deployment_runs_the_rules_and_publishes_its_report(
+    worker: Service, client: SyncPrefectClient, demo: SandboxHandle
+) -> None:
+    writes_before = demo.stats()["writes_total"]
+    run = run_to_the_end(client, worker, CYCLE, {})
+    assert demo.stats()["writes_total"] > writes_before
+    assert hot_mqls(demo) == []
+    kinds = {artifact.type for artifact in artifacts_of(client, run.id).values()}
+    assert {"markdown", "table"} <= kinds
+
+
+def test_rerunning_a_backfill_changes_nothing_more(
+    worker: Service, client: SyncPrefectClient, demo: SandboxHandle
+) -> None:
+    writes_before = demo.stats()["writes_total"]
+    run_to_the_end(client, worker, BACKFILL, {"params": two_past_windows()})
+    assert demo.stats()["writes_total"] == writes_before

@@ -1,0 +1,140 @@
+"""The cycle and each rule's flow, end to end against the sandbox's demo seed.
+
+Expected numbers come from the seed's scenario table (sandbox/seed.py): 300 contacts, of
+which 33 MQLs reach the score threshold, 15 SQLs lack a lead status, 35 New leads have an
+outbound touch after becoming New, 25 contacts are due for recycling, and so on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from support import sandbox_settings, use_portal
+
+from flows.cycle import PortalMismatchError, lifecycle_cycle
+from flows.params import RunParams
+from sandbox.server import SandboxHandle
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+# Per rule, in one cycle: recycle plans two changes per contact (stage and list).
+CYCLE_COUNTS = {"promote": 33, "new_lead": 15, "attempted": 35, "followup": 98, "recycle": 50}
+MQL_HOT = [str(i) for i in range(1001, 1021)]
+ARCHIVED_OWNER = "70000004"
+
+
+@pytest.fixture
+def portal(sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    use_portal(monkeypatch, sandbox_settings(sandbox.url, sandbox.token), tmp_path / "outbox")
+    return sandbox
+
+
+def counts(summary: dict, outcome: str) -> dict[str, int]:
+    return {rule: c[outcome] for rule, c in summary["rules"].items() if c[outcome]}
+
+
+def contact(sandbox: SandboxHandle, contact_id: str) -> dict[str, str]:
+    return sandbox.store.get("contacts", contact_id).props
+
+
+def leadops_tasks(sandbox: SandboxHandle) -> list:
+    table = sandbox.store.tables["tasks"]
+    return [t for t in table.records.values() if "[leadops:" in t.props.get("hs_task_body", "")]
+
+
+def test_dry_run_plans_every_rule_and_writes_nothing(portal: SandboxHandle) -> None:
+    summary = lifecycle_cycle(RunParams(dry_run=True, notify=False))
+    assert counts(summary, "dry-run") == CYCLE_COUNTS
+    assert counts(summary, "applied") == {}
+    assert portal.stats()["writes_total"] == 0
+    assert contact(portal, MQL_HOT[0])["lifecyclestage"] == "marketingqualifiedlead"
+
+
+def test_cycle_applies_then_a_second_cycle_changes_nothing(portal: SandboxHandle) -> None:
+    existing_tasks = len(leadops_tasks(portal))
+    first = lifecycle_cycle(RunParams(notify=False))
+    assert counts(first, "applied") == CYCLE_COUNTS
+    assert first["failed"] == 0
+
+    for contact_id in MQL_HOT:
+        assert contact(portal, contact_id)["lifecyclestage"] == "salesqualifiedlead"
+        assert contact(portal, contact_id)["hs_lead_status"] == "NEW"
+    created = leadops_tasks(portal)
+    assert len(created) - existing_tasks == CYCLE_COUNTS["followup"]
+    for task in created:
+        links = portal.store.associated("tasks", task.id, "contacts")
+        assert list(links.values()) == [204], f"task {task.id} is not linked to one contact"
+    lists = {lst.name: len(lst.members) for lst in portal.store.lists.values()}
+    assert sum(lists.values()) == 25
+    assert lists["Nurture - General"] >= 3  # unset and unknown interests
+
+    writes = portal.stats()["writes_total"]
+    second = lifecycle_cycle(RunParams(notify=False))
+    assert second["changes"] == 0
+    assert portal.stats()["writes_total"] == writes
+    assert len(leadops_tasks(portal)) == len(created)
+    assert {lst.name: len(lst.members) for lst in portal.store.lists.values()} == lists
+
+
+def test_recycled_contacts_are_back_at_lead_in_one_list(portal: SandboxHandle) -> None:
+    summary = lifecycle_cycle(RunParams(rules=["recycle"], notify=False))
+    recycled = {f["contact_id"] for f in summary["failures"]}
+    assert recycled == set()
+    members = [m for lst in portal.store.lists.values() for m in lst.members]
+    assert len(members) == len(set(members)) == 25
+    for member in members:
+        props = contact(portal, str(member))
+        assert props["lifecyclestage"] == "lead"
+        assert not props.get("hs_lead_status")
+
+
+def test_tasks_for_archived_owners_are_created_unassigned(portal: SandboxHandle) -> None:
+    lifecycle_cycle(RunParams(rules=["promote", "followup"], notify=False))
+    archived_contacts = {
+        str(r.id)
+        for r in portal.store.tables["contacts"].records.values()
+        if r.props.get("hubspot_owner_id") == ARCHIVED_OWNER
+    }
+    tasks_of_archived = [
+        t
+        for t in leadops_tasks(portal)
+        if {str(c) for c in portal.store.associated("tasks", t.id, "contacts")}
+        & archived_contacts
+    ]
+    assert tasks_of_archived, "the seed has archived-owner contacts due a task"
+    assert all(not t.props.get("hubspot_owner_id") for t in tasks_of_archived)
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [("promote", 33), ("new_lead", 15), ("attempted", 35), ("followup", 85), ("recycle", 50)],
+)
+def test_each_rule_alone_on_the_seed(portal: SandboxHandle, rule: str, expected: int) -> None:
+    summary = lifecycle_cycle(RunParams(rules=[rule], dry_run=True, notify=False))
+    assert counts(summary, "dry-run") == {rule: expected}
+
+
+def test_window_limits_event_rules_to_recently_modified_contacts(portal: SandboxHandle) -> None:
+    lifecycle_cycle(RunParams(rules=["promote"], notify=False))
+    recent = portal.store.clock()
+    from datetime import UTC, datetime, timedelta
+
+    since = datetime.fromtimestamp(recent / 1000, UTC) - timedelta(minutes=5)
+    summary = lifecycle_cycle(RunParams(since=since, dry_run=True, notify=False))
+    # Only the contacts promoted a moment ago were modified inside the window: none of the
+    # seed's older New leads or SQLs without status qualifies for event-based rules.
+    assert "new_lead" not in summary["rules"]
+    assert "promote" not in summary["rules"]
+    assert counts(summary, "dry-run")["followup"] >= 33
+
+
+def test_config_the_portal_does_not_match_stops_before_any_write(
+    portal: SandboxHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = tmp_path / "lifecycle.yaml"
+    config.write_text("lead_status:\n  attempted: TRIED_TO_CALL\n")
+    monkeypatch.setenv("LIFECYCLE_CONFIG", str(config))
+    with pytest.raises(PortalMismatchError, match="'TRIED_TO_CALL' is not an option"):
+        lifecycle_cycle(RunParams(notify=False))
+    assert portal.stats()["writes_total"] == 0

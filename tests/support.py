@@ -1,0 +1,49 @@
+"""Helpers the tests share (importable as `support`; fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from config.settings import Settings
+
+CASSETTES = Path(__file__).parent / "cassettes"
+REPLAY_URL = "http://127.0.0.1:9"  # never contacted: cassettes answer every request
+REPLAY_TOKEN = "replay-token"
+# Cassettes are recorded against a sandbox whose clock starts here, and replayed with runs
+# judged at the same instant, so every request body (dates included) matches.
+RECORDING_NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def sandbox_settings(url: str, token: str, **overrides: object) -> Settings:
+    """Settings pointing at a sandbox, fast timeouts, no .env file."""
+    values: dict[str, object] = {
+        "hubspot_access_token": token,
+        "hubspot_base_url": url,
+        "hubspot_portal_id": "12345",
+        "hubspot_requests_per_10s": 1000,
+        "hubspot_searches_per_second": 5,
+        "hubspot_connect_timeout": 2,
+        "hubspot_read_timeout": 5,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+def use_portal(monkeypatch: pytest.MonkeyPatch, settings: Settings, outbox: Path) -> None:
+    """Point flows (which read settings from the environment) at a portal or sandbox."""
+    assert settings.hubspot_access_token is not None
+    env = {
+        "HUBSPOT_BASE_URL": settings.hubspot_base_url,
+        "HUBSPOT_ACCESS_TOKEN": settings.hubspot_access_token.get_secret_value(),
+        "HUBSPOT_PORTAL_ID": settings.hubspot_portal_id,
+        "HUBSPOT_REQUESTS_PER_10S": str(settings.hubspot_requests_per_10s),
+        "HUBSPOT_SEARCHES_PER_SECOND": str(settings.hubspot_searches_per_second),
+        "HUBSPOT_MAX_RETRIES": str(settings.hubspot_max_retries),
+        "HUBSPOT_READ_TIMEOUT": str(settings.hubspot_read_timeout),
+        "OUTBOX_DIR": str(outbox),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)

@@ -206,7 +206,7 @@ def _digest_of(text: str, size: int) -> str:
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "run"
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:24].strip("-") or "run"
 
 
 def message_id(run_name: str, kind: str, recipient: str, content: str, sender: str) -> str:
@@ -217,7 +217,8 @@ def message_id(run_name: str, kind: str, recipient: str, content: str, sender: s
     lost).
     """
     domain = parseaddr(sender)[1].rpartition("@")[2] or "leadops.invalid"
-    parts = (_slug(run_name), kind, _digest_of(recipient.lower(), 10), _digest_of(content, 8))
+    unique = _digest_of(f"{run_name}\0{content}", 8)  # the full run name: the slug is cut
+    parts = (_slug(run_name), kind, _digest_of(recipient.lower(), 8), unique)
     return f"<{'.'.join(parts)}@{domain}>"
 
 

@@ -6,20 +6,29 @@ gatekeeping middleware of `sandbox.faults`); `app.state.sandbox` holds the runti
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from sandbox.faults import Faults, Gatekeeper, GateMiddleware, Limits, Stats, error_body
+from sandbox.faults import (
+    Faults,
+    Gatekeeper,
+    GateMiddleware,
+    Limits,
+    Stats,
+    error_body,
+    settings_from_json,
+)
 from sandbox.schema import PROPERTIES, association_type_id, resolve_type
 from sandbox.search import SearchCache, SearchError, search
 from sandbox.seed import seed_store
 from sandbox.store import Record, Store, ValidationError, iso
 
 BATCH_LIMIT = 100
+SEARCH_BODY_LIMIT = 3000
 ASSOCIATION_BATCH_LIMIT = 1000
 MEMBERSHIP_PAGE_LIMIT = 250
 OWNER_PAGE_LIMIT = 500
@@ -39,6 +48,14 @@ class SandboxConfig:
     bad_id_mode: Literal["207", "400"] = "207"
     association_page_size: int = 500
     empty_associations: Literal["error", "empty"] = "error"
+
+    def __post_init__(self) -> None:
+        if self.bad_id_mode not in ("207", "400"):
+            raise ValueError("bad_id_mode must be '207' or '400'")
+        if self.empty_associations not in ("error", "empty"):
+            raise ValueError("empty_associations must be 'error' or 'empty'")
+        if int(self.association_page_size) < 1:
+            raise ValueError("association_page_size must be at least 1")
 
 
 class Sandbox:
@@ -151,6 +168,9 @@ def _records_routes(api: FastAPI, sb: Sandbox) -> None:
     @api.post("/crm/v3/objects/{object_type}/search")
     async def do_search(object_type: str, request: Request) -> JSONResponse:
         otype = _object_type(object_type)
+        raw = await request.body()
+        if len(raw.decode("utf-8", "replace")) > SEARCH_BODY_LIMIT:
+            raise _bad_request(f"The search request body is over {SEARCH_BODY_LIMIT} characters")
         body = await _json(request)
         try:
             return JSONResponse(search(store, otype, body or {}, sb.cache))
@@ -274,10 +294,8 @@ def _create(store: Store, otype: str, clean: dict[str, str],
             if (existing.props.get("email") or "").lower() == email:
                 raise ApiError(409, error_body(
                     f"Contact already exists. Existing ID: {existing.id}", "CONFLICT"))
-    now = store.clock()
-    record = store.insert(otype, {k: v for k, v in clean.items() if v != ""}, now)
-    for name, value in record.props.items():
-        record.add_history(name, value, now)
+    record = store.insert(otype, {}, store.clock())
+    store.apply(otype, record, clean)
     for target, to_id, type_id in links:
         reverse = association_type_id(target, otype) or type_id
         store.associate(otype, record.id, target, to_id, type_id, reverse)
@@ -495,8 +513,8 @@ def _admin_routes(api: FastAPI, sb: Sandbox) -> None:
     async def put_faults(request: Request) -> dict[str, Any]:
         """Replace the fault settings (omitted fields are reset to off)."""
         try:
-            gate.set_faults(Faults.from_json(await _json(request) or {}))
-        except (TypeError, ValueError) as exc:
+            gate.set_faults(settings_from_json(Faults, await _json(request) or {}))
+        except ValueError as exc:
             raise refuse(exc) from None
         return asdict(gate.faults)
 
@@ -508,8 +526,8 @@ def _admin_routes(api: FastAPI, sb: Sandbox) -> None:
     async def put_limits(request: Request) -> dict[str, Any]:
         """Change the given limits (null disables one); omitted ones stay."""
         try:
-            gate.limits = Limits.from_json({**asdict(gate.limits), **(await _json(request))})
-        except (TypeError, ValueError) as exc:
+            gate.limits = settings_from_json(Limits, await _json(request), gate.limits)
+        except ValueError as exc:
             raise refuse(exc) from None
         gate.window.clear()
         gate.search_window.clear()
@@ -522,14 +540,10 @@ def _admin_routes(api: FastAPI, sb: Sandbox) -> None:
 
     @api.put("/_sandbox/config")
     async def put_config(request: Request) -> dict[str, Any]:
-        body = await _json(request) or {}
-        known = {f.name for f in fields(SandboxConfig)}
-        if set(body) - known:
-            raise refuse(ValueError(f"unknown config keys {sorted(set(body) - known)}"))
-        config = SandboxConfig(**{**asdict(sb.config), **body})
-        if config.bad_id_mode not in ("207", "400") or config.empty_associations not in (
-            "error", "empty") or int(config.association_page_size) < 1:
-            raise refuse(ValueError(f"bad config values: {body}"))
+        try:
+            config = settings_from_json(SandboxConfig, await _json(request), sb.config)
+        except ValueError as exc:
+            raise refuse(exc) from None
         sb.config = config
         return asdict(config)
 

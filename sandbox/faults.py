@@ -17,18 +17,19 @@ import time
 import uuid
 from collections import Counter, deque
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 POLICIES = ("TEN_SECONDLY_ROLLING", "SECONDLY", "DAILY")
+T = TypeVar("T")
 _ID = re.compile(r"/\d+(?=/|$)")
 _LIST_NAME = re.compile(r"(/crm/v3/lists/object-type-id/[^/]+/name/).+$")
 _WRITES = (
-    re.compile(r"^POST /crm/v3/objects/[^/]+/batch/(update|create|upsert|archive)$"),
+    re.compile(r"^POST /crm/v3/objects/[^/]+/batch/(update|create)$"),
     re.compile(r"^POST /crm/v3/objects/[^/]+$"),
     re.compile(r"^POST /crm/v3/lists/?$"),
-    re.compile(r"^PUT /crm/v3/lists/\{id\}/memberships/(add|remove|add-and-remove)$"),
+    re.compile(r"^PUT /crm/v3/lists/\{id\}/memberships/add$"),
 )
 
 
@@ -56,6 +57,21 @@ def error_body(message: str, category: str, **extra: Any) -> dict[str, Any]:
             "category": category, **extra}
 
 
+def settings_from_json(cls: type[T], data: Any, base: T | None = None) -> T:
+    """A settings dataclass from a JSON object (over `base`); ValueError on unknown keys."""
+    if not isinstance(data, dict):
+        raise ValueError("the body must be a JSON object")
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"unknown settings {sorted(unknown)}; allowed: {sorted(known)}")
+    values = asdict(base) if base is not None else {}  # type: ignore[call-overload]
+    try:
+        return cls(**{**values, **data})
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
+
+
 @dataclass
 class Faults:
     """Shares (0..1) of requests that meet each fault; all off by default.
@@ -76,13 +92,12 @@ class Faults:
     endpoints: list[str] | None = None
     seed: int = 0
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Faults:
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown fault settings: {sorted(unknown)}; allowed: {sorted(known)}")
-        return cls(**data)
+    def __post_init__(self) -> None:
+        shares = (self.ten_secondly, self.secondly, self.daily, self.server_errors, self.drop)
+        if not all(0 <= share <= 1 for share in shares):
+            raise ValueError("fault shares must be between 0 and 1")
+        if not self.server_error_statuses:
+            raise ValueError("server_error_statuses must name at least one status")
 
     def targets(self, endpoint: str) -> bool:
         return self.endpoints is None or any(e in endpoint for e in self.endpoints)
@@ -95,14 +110,6 @@ class Limits:
     requests_per_10s: int | None = None
     searches_per_second: float | None = None
     daily: int | None = None
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Limits:
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown limit settings: {sorted(unknown)}; allowed: {sorted(known)}")
-        return cls(**data)
 
 
 class Stats:

@@ -17,57 +17,69 @@ numbers: `lead_score` is a number property, so HubSpot refuses non-numeric value
 UNQUALIFIED contact holds the value `hardware`, which is not among the property's options
 (an option deleted after data was set).
 
-Scenario groups (default 300 contacts; ids are consecutive in this order). "Rules" says what
-each rule should do with the group on the seed as it is (rules judged one by one, default
-config/lifecycle.yaml):
+Scenario groups (default 300 contacts; ids are consecutive in this order). "Expected" is what
+each rule should do with the group on the seed as it is (each rule judged alone, default
+config/lifecycle.yaml). d = days before T; "touch" = outbound touch.
 
-| group | n | stage / status / data | expected |
+| group | n | data | expected |
 |---|---|---|---|
-| mql_hot | 20 | MQL, lead_score 50..95 (first one exactly 50) | promote → SQL + NEW |
+| mql_hot | 20 | MQL, lead_score 50..95 (first exactly 50) | promote → SQL + NEW |
 | mql_cold | 15 | MQL, lead_score 0..49.5 (one 49.5, one 49) | nothing |
-| mql_no_score | 10 | MQL, no lead_score | nothing |
+| mql_no_score | 10 | MQL, lead_score unset | nothing |
 | late_stage_high_score | 10 | 5 opportunity + 5 customer, lead_score 90 | nothing |
 | lead_high_score | 5 | lead, lead_score 80 | nothing |
 | sql_no_status | 15 | SQL, hs_lead_status unset | new_lead → NEW |
-| new_emailed | 15 | NEW 3 d ago, outbound email (SENT) 1 d ago | attempted |
-| new_called | 10 | NEW 3 d ago, outbound call, no answer, 1 d ago | attempted |
-| new_connected_call | 5 | NEW 3 d ago, outbound call CONNECTED 1 d ago | attempted (CONNECTED if enabled) |
-| new_inbound_only | 8 | NEW 3 d ago, reply email + inbound call after | nothing (attempted) |
-| new_forwarded | 5 | NEW 3 d ago, FORWARDED_EMAIL after | nothing (attempted) |
-| new_bounced | 5 | NEW 3 d ago, outbound email BOUNCED (3) / FAILED (2) after | nothing (attempted) |
-| new_touched_before | 8 | NEW 2 d ago; outbound email 5 d ago + call 4 d ago | nothing (attempted) |
-| new_imported | 5 | NEW since creation (no write in history), SQL date 3 d ago, outbound email 1 d ago | attempted |
-| new_with_open_task | 6 | NEW 3 d ago, open `[leadops:first_touch]` task | nothing (followup) |
-| new_with_done_task | 4 | NEW 3 d ago, COMPLETED first-touch task | followup first-touch task |
-| new_with_other_task | 4 | NEW 3 d ago, open task without leadops marker | followup first-touch task |
-| attempted_stale | 12 | ATTEMPTED, 2 outbound touches, last 3 d ago | followup next-attempt task |
-| attempted_recent | 8 | ATTEMPTED, 2 outbound touches, last 1 d ago | nothing |
-| attempted_stale_with_task | 4 | as attempted_stale + open `[leadops:next_attempt]` task | nothing |
-| attempted_four_old | 4 | ATTEMPTED, 4 outbound touches, last 16 d ago | followup next-attempt task; not recycled (<5) |
-| attempted_exhausted | 10 | ATTEMPTED, 5 outbound touches, last 15 d ago, no answer | recycle |
-| attempted_exhausted_old_reply | 3 | as exhausted + reply email 20 d ago (before the window) | recycle |
-| attempted_exhausted_replied | 5 | as exhausted + reply email 5 d ago | nothing |
-| attempted_exhausted_connected | 3 | as exhausted + outbound call CONNECTED 6 d ago (6th touch) | nothing |
-| attempted_exhausted_meeting | 3 | as exhausted + COMPLETED meeting 7 d ago | nothing |
-| unqualified | 12 | SQL, UNQUALIFIED; interest analytics 3, crm 3, payments 3, unset 2, `hardware` 1 | recycle (lists: 3/3/3, General 3) |
+| new_emailed | 15 | NEW 3 d; email SENT 1 d | attempted |
+| new_called | 10 | NEW 3 d; call no answer 1 d | attempted |
+| new_connected_call | 5 | NEW 3 d; call CONNECTED 1 d | attempted (or CONNECTED) |
+| new_inbound_only | 8 | NEW 3 d; reply email + inbound call after | no attempted |
+| new_forwarded | 5 | NEW 3 d; FORWARDED_EMAIL after | no attempted |
+| new_bounced | 5 | NEW 3 d; email BOUNCED (3) / FAILED (2) | no attempted |
+| new_touched_before | 8 | NEW 2 d; email 5 d + call 4 d (before NEW) | no attempted |
+| new_imported | 5 | NEW since creation (3-13 d), no status write; email 1 d (*) | attempted |
+| new_with_open_task | 6 | NEW 3 d; open `[leadops:first_touch]` task | no first-touch task |
+| new_with_done_task | 4 | NEW 3 d; COMPLETED first-touch task | first-touch task |
+| new_with_other_task | 4 | NEW 3 d; open task without a leadops marker | first-touch task |
+| attempted_stale | 12 | ATTEMPTED; 2 touches, last 3 d | next-attempt task |
+| attempted_recent | 8 | ATTEMPTED; 2 touches, last 1 d | nothing |
+| attempted_stale_with_task | 4 | as stale + open `[leadops:next_attempt]` | nothing |
+| attempted_four_old | 4 | ATTEMPTED; 4 touches, last 16 d | next-attempt task; no recycle |
+| attempted_exhausted | 10 | ATTEMPTED; 5 touches, last 15 d | recycle |
+| attempted_exhausted_old_reply | 3 | as exhausted, touches 2 d apart; reply 20 d | recycle |
+| attempted_exhausted_replied | 5 | as exhausted + reply email 5 d | nothing |
+| attempted_exhausted_connected | 3 | as exhausted + 6th touch, CONNECTED call 6 d | nothing |
+| attempted_exhausted_meeting | 3 | as exhausted + COMPLETED meeting 7 d | nothing |
+| unqualified | 12 | SQL, UNQUALIFIED; product_interest (**) | recycle |
 | unqualified_in_sequence | 3 | UNQUALIFIED, hs_sequences_is_enrolled=true | nothing (held) |
 | unqualified_next_activity | 3 | UNQUALIFIED, notes_next_activity_date T+2 d | nothing (held) |
 | unqualified_with_deal | 3 | UNQUALIFIED, num_associated_deals=1 | nothing (held) |
 | mql_hot_unowned | 4 | MQL, lead_score 70, no owner | promote (notice → ops) |
-| mql_hot_archived_owner | 3 | MQL, lead_score 70, owner 70000004 (archived) | promote (notice → ops) |
-| mql_hot_owner_no_email | 3 | MQL, lead_score 70, owner 70000005 (no email) | promote (notice → ops) |
-| mql_hot_odd_names | 3 | MQL, lead_score 60; names "Zoë 🚀 Ünïcode", "<b>Bold</b> & <i>Co</i>", 300-char name | promote |
+| mql_hot_archived_owner | 3 | MQL, score 70, owner 70000004 (archived) | promote (notice → ops) |
+| mql_hot_owner_no_email | 3 | MQL, score 70, owner 70000005 (no email) | promote (notice → ops) |
+| mql_hot_odd_names | 3 | MQL, lead_score 60; odd names (***) | promote |
 | subscribers | 20 | subscriber | nothing |
-| leads | 20 | lead, lead_score unset or < 50 | nothing |
-| sql_other_status | 16 | SQL with OPEN, IN_PROGRESS, CONNECTED, OPEN_DEAL, BAD_TIMING | nothing |
-| customers | 5 | customer / evangelist | nothing |
+| leads | 20 | lead; lead_score unset or < 50 | nothing |
+| sql_other_status | 16 | SQL; OPEN/IN_PROGRESS/CONNECTED/OPEN_DEAL/BAD_TIMING | nothing |
+| customers | 5 | customer (3) / evangelist (2) | nothing |
 | other_stage | 3 | lifecyclestage other | nothing |
 
-Totals at 300: promote 53 (mql_hot + the 4 owner/name groups), new_lead 15, attempted 35
-(new_emailed + new_called + new_connected_call + new_imported), followup first-touch on the
-seed as is: every NEW contact without an open first-touch task = 85 - 6 = 79 (all NEW groups
-except new_with_open_task), next-attempt 16 (attempted_stale + attempted_four_old), recycle
-25 (unqualified 12 + attempted_exhausted 10 + attempted_exhausted_old_reply 3).
+(*) history gives the value at creation; hs_lifecyclestage_salesqualifiedlead_date = creation + 3 h.
+(**) analytics 3, crm 3, payments 3, unset 2, `hardware` 1 → lists Analytics 3, CRM 3,
+Payments 3, General 3 (unset and unknown go to the default list).
+(***) "Zoë 🚀" "Ünïcode"; "<b>Bold</b>" "& <i>Co</i>"; "Maximilian" x 15 + "Long" x 40.
+
+Totals at 300: promote 33 (mql_hot + the four mql_hot_* groups); new_lead 15; attempted 35
+(new_emailed, new_called, new_connected_call, new_imported); first-touch tasks 69 (all 75 NEW
+contacts but new_with_open_task); next-attempt tasks 16 (attempted_stale, attempted_four_old);
+recycle 25 (unqualified, attempted_exhausted, attempted_exhausted_old_reply), nurture lists
+Analytics 7, CRM 7, Payments 6, General 5 (attempted groups cycle analytics, crm, payments,
+unset by position). A whole cycle in rule order (promote, new_lead, attempted, followup,
+recycle) sees earlier rules' changes: first-touch tasks then go to the 48 contacts promote and
+new_lead made NEW plus the 34 NEW contacts attempted leaves NEW (82), next-attempt stays 16.
+Every ATTEMPTED contact became NEW 2 d before its first touch and ATTEMPTED 1 h after it.
+All engagements are associated with their contact and carry its owner; the contact's
+roll-ups (notes_last_contacted, num_contacted_notes, hs_sales_email_last_replied,
+notes_last_updated) agree with them.
 
 `contacts=N` scales every group to `n * N // 300` and gives the remainder to `subscribers`.
 """

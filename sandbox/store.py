@@ -251,10 +251,8 @@ class Store:
         if value == "":
             return None
         if pdef.name == "hubspot_owner_id":
-            owner = self.owners.get(value)
-            if owner is None or owner.archived:
-                return f"{value} is not a valid owner id"
-            return None
+            # Archived (deactivated) owners keep owning records, so their ids are accepted.
+            return None if value in self.owners else f"{value} is not a valid owner id"
         if pdef.type == "enumeration" and value not in pdef.option_values():
             return (f"{value} was not one of the allowed options: "
                     + ", ".join(f"[label: {v!r} value: {v!r}]" for v in pdef.option_values()))

@@ -104,7 +104,7 @@ def should_retry(failure: Failure, *, creates: bool) -> bool:
         return failure.policy != "DAILY"
     if failure.status in (423, 477) or (failure.status is None and not failure.sent):
         return True
-    return in_doubt(failure) and not creates
+    return in_doubt(failure)
 
 
 def in_doubt(failure: Failure) -> bool:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from urllib.parse import urlparse
 
 import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+
+from config.settings import Settings
+from sandbox.server import SandboxHandle, running_sandbox
 
 from support import (
     CASSETTES,
@@ -17,9 +21,6 @@ from support import (
     REPLAY_URL,
     sandbox_settings,
 )
-
-from config.settings import Settings
-from sandbox.server import SandboxHandle, running_sandbox
 
 
 @pytest.fixture
@@ -42,7 +43,13 @@ def vcr_config() -> dict[str, object]:
         # The sandbox's port changes between recordings: match on everything but the host.
         "match_on": ["method", "path", "query", "body"],
         "decode_compressed_response": True,
+        "before_record_request": only_hubspot_calls,
     }
+
+
+def only_hubspot_calls(request):  # type: ignore[no-untyped-def]
+    """Record HubSpot's CRM API only: Prefect's own API calls and sandbox admin pass through."""
+    return request if urlparse(request.uri).path.startswith("/crm/") else None
 
 
 @pytest.fixture(scope="module")

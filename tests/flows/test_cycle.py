@@ -10,11 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support import sandbox_settings, use_portal
 
 from flows.cycle import PortalMismatchError, lifecycle_cycle
 from flows.params import RunParams
 from sandbox.server import SandboxHandle
+
+from support import sandbox_settings, use_portal
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

@@ -7,7 +7,6 @@ Replayed by default, with no server. Re-record against a fresh demo sandbox with
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import pytest
 
@@ -19,16 +18,6 @@ UNKNOWN_ID = "999999999"
 HAS_EMAIL = {"propertyName": "email", "operator": "HAS_PROPERTY"}
 HAS_STATUS = {"propertyName": "hs_lead_status", "operator": "HAS_PROPERTY"}
 DUE = "1767261600000"  # fixed, so the recorded request bodies match on replay
-
-
-def _hubspot_only(request: Any) -> Any:
-    """Leave the sandbox's own admin calls (its start-up check) out of the cassettes."""
-    return None if "/_sandbox/" in request.path else request
-
-
-@pytest.fixture(scope="module")
-def vcr_config(vcr_config: dict[str, Any]) -> dict[str, Any]:
-    return {**vcr_config, "before_record_request": _hubspot_only}
 
 
 @pytest.fixture

@@ -20,11 +20,11 @@ import pytest
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
-from aiosmtpd.controller import Controller  # noqa: E402
-from aiosmtpd.smtp import AuthResult, LoginPassword  # noqa: E402
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from config.rules import Rules, load_rules  # noqa: E402
-from config.settings import Settings  # noqa: E402
+from config.rules import Rules, load_rules
+from config.settings import Settings
 
 SMTP_USER = "leadops-mailer"
 SMTP_PASSWORD = "pw-S3CR3T-d0-n0t-leak-7f3a"  # recognisable: must never appear anywhere
@@ -58,13 +58,13 @@ class Handler:
     messages: list[Received] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
             return "550 5.1.1 mailbox unavailable"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):
         message = message_from_bytes(envelope.original_content, policy=policy.default)
         self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
         return "250 Message accepted"

@@ -136,7 +136,8 @@ def test_ops_summary_counts_failures_and_skips(rules: Rules) -> None:
 
 
 def test_ops_summary_only_when_configured_and_something_happened(rules: Rules) -> None:
-    off = rules.model_copy(update={"notify": rules.notify.model_copy(update={"ops_summary": False})})
+    notify = rules.notify.model_copy(update={"ops_summary": False})
+    off = rules.model_copy(update={"notify": notify})
     results = cycle_results()
     assert plan_ops_summary(results, [], off, portal_id="1", run_name="r") is None
     assert plan_ops_summary([], [], rules, portal_id="1", run_name="r") is None

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from rule_builders import CONNECTED_GUID, SQL, call, contact, email, meeting
 
 from config.rules import Rules
 from flows.attempted import ENGAGEMENT_KINDS, plan_attempted, search_filters
 from leadops.model import Change, Engagement, Record
+
+from rule_builders import CONNECTED_GUID, SQL, call, contact, email, meeting
 
 NEW_SINCE = [("NEW", "2026-11-20 09:00"), (None, "2026-11-01 09:00")]
 

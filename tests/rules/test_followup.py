@@ -6,7 +6,6 @@ from datetime import time
 from zoneinfo import ZoneInfo
 
 import pytest
-from rule_builders import NOW, SQL, at, call, contact, email, task
 
 from config.rules import BusinessHours, Rules
 from flows.followup import (
@@ -18,6 +17,8 @@ from flows.followup import (
     task_marker,
 )
 from leadops.model import Change, Engagement, Record
+
+from rule_builders import NOW, SQL, at, call, contact, email, task
 
 BERLIN, NEW_YORK = ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")
 NINE_TO_FIVE = BusinessHours()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from rule_builders import MQL, SQL, contact
 
 from config.rules import Rules
 from flows.new_lead import REASON, plan_new_lead, search_filters
+
+from rule_builders import MQL, SQL, contact
 
 
 def test_sql_without_status_becomes_new(rules: Rules) -> None:

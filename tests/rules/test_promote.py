@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from rule_builders import LEAD, MQL, SQL, contact
 
 from config.rules import Rules
 from flows.promote import contact_properties, plan_promote, search_filters
+
+from rule_builders import LEAD, MQL, SQL, contact
 
 
 def test_mql_at_threshold_is_promoted(rules: Rules) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from rule_builders import CONNECTED_GUID, LEAD, MQL, NOW, SQL, call, contact, email, meeting
 
 from config.rules import Rules
 from flows.recycle import ENGAGEMENT_KINDS, contact_properties, plan_recycle, search_filter_groups
 from leadops.model import Change, Engagement, Record
+
+from rule_builders import CONNECTED_GUID, LEAD, MQL, NOW, SQL, call, contact, email, meeting
 
 NEW_SINCE = [("ATTEMPTED_TO_CONTACT", "2026-10-02 09:00"), ("NEW", "2026-10-01 09:00")]
 FIVE_TOUCHES = [call(f"c{i}", f"2026-10-0{i + 1} 10:00") for i in range(1, 6)]  # Oct 2–6

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from rule_builders import SQL, at, call, contact, email, meeting
 
 from config.rules import Rules
 from flows.common import (
@@ -15,6 +14,8 @@ from flows.common import (
     touches_since,
 )
 from leadops.model import Engagement
+
+from rule_builders import SQL, at, call, contact, email, meeting
 
 
 @pytest.mark.parametrize(

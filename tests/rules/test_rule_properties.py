@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from rule_builders import NOW, apply, iso
 
 from config.rules import BusinessHours, Rules, load_rules
 from flows.attempted import plan_attempted
@@ -19,6 +18,8 @@ from flows.new_lead import plan_new_lead
 from flows.promote import plan_promote
 from flows.recycle import plan_recycle
 from leadops.model import Change, Engagement, Record
+
+from rule_builders import NOW, apply, iso
 
 STAGE_ORDER = [
     "subscriber",

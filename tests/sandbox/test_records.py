@@ -117,6 +117,7 @@ def test_engagement_search_by_associated_contact(client: HubSpot, sb: SandboxHan
                             * 5}] * 4}, "Too many filters"),
         ({"filterGroups": [{"filters": [{"propertyName": "email", "operator": "LIKE"}]}]},
          "operator"),
+        ({"properties": ["firstname"] * 300}, "3000 characters"),
     ],
 )
 def test_search_limits_are_400(client: HubSpot, body: dict, fragment: str) -> None:
@@ -201,7 +202,7 @@ def test_batch_update_unknown_ids_207_or_400(client: HubSpot, sb: SandboxHandle)
         ({"createdate": "1700000000000"}, "READ_ONLY_VALUE"),
         ({"hs_lead_status": "new"}, "INVALID_OPTION"),
         ({"lead_score": "n/a"}, "INVALID_NUMBER"),
-        ({"hubspot_owner_id": "70000004"}, "INVALID_OPTION"),  # archived owner
+        ({"hubspot_owner_id": "123"}, "INVALID_OPTION"),  # no such owner
     ],
 )
 def test_bad_properties_fail_the_whole_batch(

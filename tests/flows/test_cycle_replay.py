@@ -1,0 +1,52 @@
+"""The full cycle, replayed from recorded HubSpot calls (no server, no network).
+
+Recorded against the demo sandbox (or a real test portal) with `make cassettes`; runs are
+judged at the recording's instant so every request matches its recording.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config.settings import Settings
+from flows.cycle import lifecycle_cycle
+from flows.params import RunParams
+
+from support import RECORDING_NOW, use_portal
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+@pytest.mark.vcr
+def test_recorded_cycle_applies_then_changes_nothing(
+    recorded_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    use_portal(monkeypatch, recorded_settings, tmp_path / "outbox")
+    params = RunParams(until=RECORDING_NOW, notify=False)
+
+    first = lifecycle_cycle(params)
+    assert first["failed"] == 0
+    applied = {rule: c["applied"] for rule, c in first["rules"].items()}
+    assert applied == {
+        "promote": 33,
+        "new_lead": 15,
+        "attempted": 35,
+        "followup": 98,
+        "recycle": 50,
+    }
+
+    second = lifecycle_cycle(params)
+    assert second["changes"] == 0
+
+
+@pytest.mark.vcr
+def test_recorded_dry_run_reports_the_same_plan(
+    recorded_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    use_portal(monkeypatch, recorded_settings, tmp_path / "outbox")
+    summary = lifecycle_cycle(RunParams(until=RECORDING_NOW, dry_run=True, notify=False))
+    planned = {rule: c["dry-run"] for rule, c in summary["rules"].items()}
+    assert sum(planned.values()) == 231
+    assert all(c["applied"] == 0 for c in summary["rules"].values())

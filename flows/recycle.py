@@ -30,6 +30,7 @@ from flows.common import (
     fmt,
     is_connected_call,
     new_time_or_skip,
+    not_has,
     plan_each,
     touches_since,
     update,
@@ -52,12 +53,14 @@ def contact_properties(rules: Rules) -> list[str]:
 
 
 def search_filter_groups(rules: Rules) -> list[list[Filter]]:
-    """Four OR-ed groups (one search each): stage MQL/SQL × lead status Unqualified/Attempted."""
-    return [
-        [eq("lifecyclestage", stage), eq("hs_lead_status", status)]
-        for stage in (rules.stages.mql, rules.stages.sql)
-        for status in (rules.lead_status.unqualified, rules.lead_status.attempted)
-    ]
+    """OR-ed groups (one search each): stage MQL/SQL/none × lead status Unqualified/Attempted.
+
+    "No stage" finds a contact whose earlier recycle cleared the stage but could not set it.
+    """
+    statuses = (rules.lead_status.unqualified, rules.lead_status.attempted)
+    stages = [[eq("lifecyclestage", rules.stages.mql)], [eq("lifecyclestage", rules.stages.sql)]]
+    stages.append([not_has("lifecyclestage")])
+    return [[*stage, eq("hs_lead_status", status)] for stage in stages for status in statuses]
 
 
 def plan_recycle(
@@ -70,7 +73,7 @@ def plan_recycle(
 def _decide(
     record: Record, engagements: Sequence[Engagement], rules: Rules, now: datetime
 ) -> list[Change]:
-    if record.get("lifecyclestage") not in (rules.stages.mql, rules.stages.sql):
+    if record.get("lifecyclestage") not in (rules.stages.mql, rules.stages.sql, None):
         return []
     reason = _recycle_reason(record, engagements, rules, now)
     if reason is None or _held_back(record, now):

@@ -2,9 +2,10 @@
 
 In order: check the Prefect API, save the token in a Secret block (or check the block exists),
 create the process work pool, create or update the global concurrency limit for the portal's
-HubSpot request budget, run `prefect --no-prompt deploy --all` on `prefect.yaml` (rendered for the pool and portal),
-and give deployments it created their default schedule. Running it again changes nothing
-that ops set in the UI: existing schedules are never touched.
+HubSpot request budget, run `prefect --no-prompt deploy --all` on `prefect.yaml` (rendered for
+the pool and portal), and give deployments it created their default schedule. Running it again
+changes nothing that ops set in the UI: existing schedules are never touched and paused
+deployments stay paused.
 
 The CLI mounts `deploy_command` as `leadops deploy`: `app.command(name="deploy")(deploy_command)`.
 
@@ -56,7 +57,7 @@ class DeployTarget:
     pool: str = "leadops"
     portal: str | None = None
     token_block: str = "hubspot-token"
-    global_limit: str = "hubspot"
+    global_limit: str | None = "hubspot"  # None: no shared limit, in-process pacing only
     env: dict[str, str] = field(default_factory=dict)
 
     def deployment_name(self, base: str) -> str:
@@ -70,7 +71,7 @@ class DeployReport:
     api_url: str
     pool: str
     pool_created: bool
-    global_limit: str
+    global_limit: str | None
     limit: int
     slot_decay_per_second: float
     token_block: str
@@ -85,8 +86,7 @@ class DeployReport:
         return [
             f"Prefect API: {self.api_url}",
             f"Work pool {self.pool!r} (process): {'created' if self.pool_created else 'exists'}",
-            f"Global concurrency limit {self.global_limit!r}: {self.limit} slot(s), "
-            f"decay {self.slot_decay_per_second:g}/s",
+            self._limit_line(),
             f"Secret block {self.token_block!r}: {token}",
             *(
                 f"Deployment {name}: {'created' if name in created else 'updated'}"
@@ -95,6 +95,14 @@ class DeployReport:
             ),
             f"Start a worker: prefect worker start --pool {self.pool}",
         ]
+
+    def _limit_line(self) -> str:
+        if self.global_limit is None:
+            return "Global concurrency limit: none (each run paces itself in-process)"
+        return (
+            f"Global concurrency limit {self.global_limit!r}: {self.limit} slot(s), "
+            f"decay {self.slot_decay_per_second:g}/s"
+        )
 
 
 def load_project(path: Path = PREFECT_YAML) -> dict[str, Any]:
@@ -116,12 +124,21 @@ def render_project(project: dict[str, Any], target: DeployTarget) -> dict[str, A
         pool = entry.setdefault("work_pool", {})
         pool["name"] = target.pool
         env = pool.setdefault("job_variables", {}).setdefault("env", {})
-        env.update(
-            HUBSPOT_TOKEN_BLOCK=target.token_block,
-            HUBSPOT_GLOBAL_LIMIT=target.global_limit,
-            **target.env,
-        )
+        env.update(HUBSPOT_TOKEN_BLOCK=target.token_block, **target.env)
+        if target.global_limit:
+            env["HUBSPOT_GLOBAL_LIMIT"] = target.global_limit
+        else:
+            env.pop("HUBSPOT_GLOBAL_LIMIT", None)
     return rendered
+
+
+def keep_paused(rendered: dict[str, Any], paused: set[str]) -> dict[str, Any]:
+    """Mark the deployments ops paused as paused, so the redeploy does not resume them."""
+    kept = copy.deepcopy(rendered)
+    for entry in kept.get("deployments", []):
+        if entry["name"] in paused:
+            entry["paused"] = True
+    return kept
 
 
 def default_schedules(project: dict[str, Any], target: DeployTarget) -> dict[str, list[dict]]:
@@ -271,7 +288,9 @@ def add_default_schedules(
     return scheduled
 
 
-def target_for(settings: Settings, pool: str, portal: str | None) -> DeployTarget:
+def target_for(
+    settings: Settings, pool: str, portal: str | None, shared_limit: bool = True
+) -> DeployTarget:
     """Block and limit names (suffixed per portal) and the non-secret env the flows need."""
     env = {"HUBSPOT_BASE_URL": settings.hubspot_base_url}
     if portal or settings.hubspot_portal_id != "0":
@@ -282,7 +301,7 @@ def target_for(settings: Settings, pool: str, portal: str | None) -> DeployTarge
     else:
         token_block = settings.hubspot_token_block or "hubspot-token"
         global_limit = settings.hubspot_global_limit or "hubspot"
-    return DeployTarget(pool, portal, token_block, global_limit, env)
+    return DeployTarget(pool, portal, token_block, global_limit if shared_limit else None, env)
 
 
 def deploy_all(
@@ -290,6 +309,7 @@ def deploy_all(
     pool: str = "leadops",
     portal: str | None = None,
     token_from_env: bool = True,
+    shared_limit: bool = True,
     prefect_file: Path = PREFECT_YAML,
     settings: Settings | None = None,
 ) -> DeployReport:
@@ -297,11 +317,13 @@ def deploy_all(
 
     `portal` deploys a separate set for that portal (names, block and limit suffixed with it).
     `token_from_env=False` keeps the Secret block as it is (it must exist).
+    `shared_limit=False` creates no global concurrency limit and leaves HUBSPOT_GLOBAL_LIMIT
+    unset: on a SQLite server each slot costs ~0.5 s (see docs/deploy.md).
     """
     from prefect import get_client
 
     settings = settings or Settings()
-    target = target_for(settings, pool, portal)
+    target = target_for(settings, pool, portal, shared_limit)
     project = load_project(prefect_file)
     rendered = render_project(project, target)
     names = {entry["name"] for entry in rendered.get("deployments", [])}
@@ -312,9 +334,11 @@ def deploy_all(
         token = settings.hubspot_access_token if token_from_env else None
         token_saved = save_token(client, target.token_block, token and token.get_secret_value())
         pool_created = ensure_pool(client, pool)
-        client.upsert_global_concurrency_limit_by_name(target.global_limit, limit, decay)
+        if target.global_limit:
+            client.upsert_global_concurrency_limit_by_name(target.global_limit, limit, decay)
         before = _our_deployments(client, pool, names)
-        run_prefect_deploy(rendered, cwd=prefect_file.resolve().parent)
+        paused = {d.name for d in before.values() if d.paused}
+        run_prefect_deploy(keep_paused(rendered, paused), cwd=prefect_file.resolve().parent)
         after = _our_deployments(client, pool, names)
         created = {name: d for name, d in after.items() if name not in before}
         scheduled = add_default_schedules(client, created, default_schedules(project, target))
@@ -345,10 +369,16 @@ def deploy_command(
         bool,
         typer.Option(help="Save HUBSPOT_ACCESS_TOKEN into the Secret block (else keep the block)."),
     ] = True,
+    shared_limit: Annotated[
+        bool,
+        typer.Option(help="Share one HubSpot rate limit across runs (a global concurrency limit)."),
+    ] = True,
 ) -> None:
     """Create the work pool, rate limit and token block, then deploy every flow. Safe to rerun."""
     try:
-        report = deploy_all(pool=pool, portal=portal, token_from_env=token_from_env)
+        report = deploy_all(
+            pool=pool, portal=portal, token_from_env=token_from_env, shared_limit=shared_limit
+        )
     except (DeployError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

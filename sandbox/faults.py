@@ -53,19 +53,24 @@ def correlation_id() -> str:
 
 def error_body(message: str, category: str, **extra: Any) -> dict[str, Any]:
     """HubSpot's error JSON."""
-    return {"status": "error", "message": message, "correlationId": correlation_id(),
-            "category": category, **extra}
+    return {
+        "status": "error",
+        "message": message,
+        "correlationId": correlation_id(),
+        "category": category,
+        **extra,
+    }
 
 
 def settings_from_json(cls: type[T], data: Any, base: T | None = None) -> T:
     """A settings dataclass from a JSON object (over `base`); ValueError on unknown keys."""
     if not isinstance(data, dict):
         raise ValueError("the body must be a JSON object")
-    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    known = {f.name for f in fields(cls)}
     unknown = set(data) - known
     if unknown:
         raise ValueError(f"unknown settings {sorted(unknown)}; allowed: {sorted(known)}")
-    values = asdict(base) if base is not None else {}  # type: ignore[call-overload]
+    values = asdict(base) if base is not None else {}
     try:
         return cls(**{**values, **data})
     except TypeError as exc:
@@ -197,8 +202,10 @@ class Gatekeeper:
             _expire(self.window, time.monotonic() - 10.0)
             headers += [
                 ("X-HubSpot-RateLimit-Max", str(lim.requests_per_10s)),
-                ("X-HubSpot-RateLimit-Remaining",
-                 str(max(0, lim.requests_per_10s - len(self.window)))),
+                (
+                    "X-HubSpot-RateLimit-Remaining",
+                    str(max(0, lim.requests_per_10s - len(self.window))),
+                ),
                 ("X-HubSpot-RateLimit-Interval-Milliseconds", "10000"),
             ]
         if lim.daily is not None:
@@ -241,8 +248,12 @@ class GateMiddleware:
                 await _drop(send)
                 return
             if kind == "server_error":
-                await _respond(send, detail, error_body("Service unavailable (injected)",
-                                                        "INTERNAL_ERROR"), gate)
+                await _respond(
+                    send,
+                    detail,
+                    error_body("Service unavailable (injected)", "INTERNAL_ERROR"),
+                    gate,
+                )
                 return
             await self._too_many(send, detail)
             return
@@ -301,8 +312,13 @@ def _unauthorized() -> dict[str, Any]:
     )
 
 
-async def _respond(send: Send, status: int, body: dict[str, Any], gate: Gatekeeper,
-                   extra: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _respond(
+    send: Send,
+    status: int,
+    body: dict[str, Any],
+    gate: Gatekeeper,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
     gate.stats.statuses[str(status)] += 1
     payload = json.dumps(body).encode()
     headers = [
@@ -323,6 +339,7 @@ async def _drop(send: Send) -> None:
         await asyncio.sleep(0.01)  # let the server notice the disconnect: no 500 is written
         return
     # Another server: start a response and break it off mid-body.
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-length", b"1000")]})
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1000")]}
+    )
     raise ConnectionAbortedError("sandbox dropped the connection (injected fault)")

@@ -22,8 +22,14 @@ SINGULAR = {
     "note": "notes",
 }
 # Object type ids (`0-1` = contacts) also appear in paths.
-TYPE_IDS = {"0-1": "contacts", "0-49": "emails", "0-48": "calls", "0-47": "meetings",
-            "0-27": "tasks", "0-46": "notes"}
+TYPE_IDS = {
+    "0-1": "contacts",
+    "0-49": "emails",
+    "0-48": "calls",
+    "0-47": "meetings",
+    "0-27": "tasks",
+    "0-46": "notes",
+}
 
 # engagement -> contact association type ids; contact -> engagement is one less.
 ENGAGEMENT_TO_CONTACT = {"tasks": 204, "calls": 194, "emails": 198, "meetings": 200, "notes": 202}
@@ -214,8 +220,12 @@ _CONTACT = (
     _dt("hs_sales_email_last_replied", "Recent Sales Email Replied Date", read_only=True),
     _dt("hs_last_sales_activity_timestamp", "Last Engagement Date", read_only=True),
     PropertyDef(
-        "hs_sequences_is_enrolled", "Currently in Sequence", "bool", "booleancheckbox",
-        _BOOL, read_only=True,
+        "hs_sequences_is_enrolled",
+        "Currently in Sequence",
+        "bool",
+        "booleancheckbox",
+        _BOOL,
+        read_only=True,
     ),
     _ro("hubspotscore", "HubSpot Score", "number", "number"),
 )
@@ -245,8 +255,18 @@ _CALL = (
     _enum(
         "hs_call_status",
         "Call status",
-        ("BUSY", "CALLING_CRM_USER", "CANCELED", "COMPLETED", "CONNECTING", "FAILED",
-         "IN_PROGRESS", "NO_ANSWER", "QUEUED", "RINGING"),
+        (
+            "BUSY",
+            "CALLING_CRM_USER",
+            "CANCELED",
+            "COMPLETED",
+            "CONNECTING",
+            "FAILED",
+            "IN_PROGRESS",
+            "NO_ANSWER",
+            "QUEUED",
+            "RINGING",
+        ),
     ),
     _enum("hs_call_disposition", "Call outcome", tuple(CALL_DISPOSITIONS.items())),
     PropertyDef("hs_call_title", "Call title"),
@@ -297,7 +317,12 @@ PROPERTIES: dict[str, dict[str, PropertyDef]] = {
 # Properties a record returns when the request names none.
 DEFAULT_PROPERTIES = {
     "contacts": (
-        "createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"
+        "createdate",
+        "email",
+        "firstname",
+        "hs_object_id",
+        "lastmodifieddate",
+        "lastname",
     ),
 }
 ENGAGEMENT_DEFAULT_PROPERTIES = ("hs_createdate", "hs_lastmodifieddate", "hs_object_id")

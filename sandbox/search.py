@@ -18,10 +18,31 @@ from sandbox.schema import PROPERTIES, resolve_type
 from sandbox.store import Record, Store, parse_ms
 
 MAX_GROUPS, MAX_PER_GROUP, MAX_FILTERS, MAX_LIMIT, MAX_RESULTS = 5, 6, 18, 200, 10_000
-OPERATORS = {"EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN", "IN", "NOT_IN", "HAS_PROPERTY",
-             "NOT_HAS_PROPERTY", "CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"}
-QUERY_PROPERTIES = ("firstname", "lastname", "email", "company", "hs_task_subject",
-                    "hs_email_subject", "hs_call_title", "hs_meeting_title")
+OPERATORS = {
+    "EQ",
+    "NEQ",
+    "LT",
+    "LTE",
+    "GT",
+    "GTE",
+    "BETWEEN",
+    "IN",
+    "NOT_IN",
+    "HAS_PROPERTY",
+    "NOT_HAS_PROPERTY",
+    "CONTAINS_TOKEN",
+    "NOT_CONTAINS_TOKEN",
+}
+QUERY_PROPERTIES = (
+    "firstname",
+    "lastname",
+    "email",
+    "company",
+    "hs_task_subject",
+    "hs_email_subject",
+    "hs_call_title",
+    "hs_meeting_title",
+)
 _TOKEN_SPLIT = re.compile(r"[^\w*]+")
 
 Predicate = Callable[[Record], bool]
@@ -96,7 +117,15 @@ def _int(value: Any, name: str) -> int:
         raise SearchError(f"{name} must be an integer; got {value!r}") from None
 
 
-def _check_limits(groups: list[dict[str, Any]]) -> None:
+def _check_limits(groups: Any) -> None:
+    shape_ok = isinstance(groups, list) and all(
+        isinstance(g, dict)
+        and isinstance(g.get("filters") or [], list)
+        and all(isinstance(f, dict) for f in g.get("filters") or [])
+        for g in groups
+    )
+    if not shape_ok:
+        raise SearchError("filterGroups must be a list of {filters: [...]} objects")
     if len(groups) > MAX_GROUPS:
         raise SearchError(f"Too many filter groups: {len(groups)} (max {MAX_GROUPS})")
     total = 0
@@ -134,8 +163,11 @@ def _keyset(
     bounds, rest = set(), []
     for group in groups:
         filters = group.get("filters") or []
-        keys = [f for f in filters if f.get("propertyName") == "hs_object_id"
-                and f.get("operator") in ("GT", "GTE")]
+        keys = [
+            f
+            for f in filters
+            if f.get("propertyName") == "hs_object_id" and f.get("operator") in ("GT", "GTE")
+        ]
         if len(keys) != 1:
             return None, groups
         try:
@@ -148,16 +180,25 @@ def _keyset(
     return bounds.pop(), rest
 
 
-def _matches(store: Store, object_type: str, groups: list[dict[str, Any]], sort_name: str,
-             descending: bool, query: str) -> list[int]:
+def _matches(
+    store: Store,
+    object_type: str,
+    groups: list[dict[str, Any]],
+    sort_name: str,
+    descending: bool,
+    query: str,
+) -> list[int]:
     table = store.tables[object_type]
     compiled = [[_compile(store, object_type, f) for f in g.get("filters") or []] for g in groups]
     if compiled and all(compiled):
+
         def keep(r: Record) -> bool:
             return any(all(p(r) for p in group) for group in compiled)
     else:  # no groups, or a group without filters, matches everything
+
         def keep(r: Record) -> bool:
             return True
+
     ids = [i for i in table.ids if keep(table.records[i])]
     if query:
         ids = [i for i in ids if _query_match(table.records[i], query)]
@@ -172,8 +213,11 @@ def _matches(store: Store, object_type: str, groups: list[dict[str, Any]], sort_
             return (1, 0, i)
         return (0, _number(raw, pdef.type if pdef else "string") if numeric else raw.lower(), i)
 
-    present = sorted((i for i in ids if store.value(object_type, table.records[i], sort_name)
-                      is not None), key=sort_key, reverse=descending)
+    present = sorted(
+        (i for i in ids if store.value(object_type, table.records[i], sort_name) is not None),
+        key=sort_key,
+        reverse=descending,
+    )
     missing = [i for i in ids if store.value(object_type, table.records[i], sort_name) is None]
     return present + missing
 
@@ -217,10 +261,12 @@ def _compile(store: Store, object_type: str, f: dict[str, Any]) -> Predicate:
         return lambda r: get(r) is None
     if op in ("IN", "NOT_IN"):
         values = {str(v) for v in f.get("values") or []}
+
         # HubSpot compares string properties lowercased: IN wants lowercase values.
         def member(r: Record) -> bool:
             v = get(r)
             return v is not None and (v.lower() if case_fold else v) in values
+
         return member if op == "IN" else (lambda r: not member(r))
     if op in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
         token = str(f.get("value", "")).lower()
@@ -232,6 +278,7 @@ def _compile(store: Store, object_type: str, f: dict[str, Any]) -> Predicate:
                 return False
             words = [w for w in _TOKEN_SPLIT.split(v.lower()) if w] + [v.lower()]
             return any(pattern.match(w) for w in words)
+
         return contains if op == "CONTAINS_TOKEN" else (lambda r: not contains(r))
     if op == "BETWEEN":
         low, high = f.get("value"), f.get("highValue")
@@ -245,14 +292,17 @@ def _compile(store: Store, object_type: str, f: dict[str, Any]) -> Predicate:
     if op in ("EQ", "NEQ"):
         if numeric:
             cmp = _comparator("EQ", target, type_)
+
             def equal(r: Record) -> bool:
                 v = get(r)
                 return v is not None and cmp(v)
         else:
             wanted = target.lower() if case_fold else target
+
             def equal(r: Record) -> bool:
                 v = get(r)
                 return v is not None and (v.lower() if case_fold else v) == wanted
+
         return equal if op == "EQ" else (lambda r: not equal(r))
     cmp = _comparator(op, target, type_)
     return lambda r: (v := get(r)) is not None and cmp(v)
@@ -267,10 +317,13 @@ def _comparator(op: str, target: str, type_: str) -> Callable[[str], bool]:
 
         def conv(v: str) -> Any:
             return _number(v, type_)
+
         key: Any = bound
     else:
+
         def conv(v: str) -> Any:
             return v.lower()
+
         key = target.lower()
     tests: dict[str, Callable[[Any], bool]] = {
         "EQ": lambda x: x == key,

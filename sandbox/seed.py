@@ -108,14 +108,52 @@ OWNERS = (
 )
 ACTIVE_OWNERS = ("70000001", "70000002", "70000003")
 ARCHIVED_OWNER, NO_EMAIL_OWNER = "70000004", "70000005"
-FIRST = ("Ada", "Ben", "Cleo", "Dev", "Ema", "Finn", "Gia", "Hugo", "Iris", "Jon", "Kai", "Lena",
-         "Mo", "Nia", "Otto", "Pia", "Quinn", "Rosa", "Sam", "Tara")
-LAST = ("Novak", "Okafor", "Silva", "Tanaka", "Meyer", "Rossi", "Kowalski", "Haddad", "Nguyen",
-        "Larsen", "Moreau", "Fischer", "Costa", "Ivanova", "Byrne", "Sato")
+FIRST = (
+    "Ada",
+    "Ben",
+    "Cleo",
+    "Dev",
+    "Ema",
+    "Finn",
+    "Gia",
+    "Hugo",
+    "Iris",
+    "Jon",
+    "Kai",
+    "Lena",
+    "Mo",
+    "Nia",
+    "Otto",
+    "Pia",
+    "Quinn",
+    "Rosa",
+    "Sam",
+    "Tara",
+)
+LAST = (
+    "Novak",
+    "Okafor",
+    "Silva",
+    "Tanaka",
+    "Meyer",
+    "Rossi",
+    "Kowalski",
+    "Haddad",
+    "Nguyen",
+    "Larsen",
+    "Moreau",
+    "Fischer",
+    "Costa",
+    "Ivanova",
+    "Byrne",
+    "Sato",
+)
 COMPANIES = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Tyrell")
 INTERESTS = ("analytics", "crm", "payments", None)
 ODD_NAMES = (
-    ("Zoë 🚀", "Ünïcode"), ("<b>Bold</b>", "& <i>Co</i>"), ("Maximilian" * 15, "Long" * 40)
+    ("Zoë 🚀", "Ünïcode"),
+    ("<b>Bold</b>", "& <i>Co</i>"),
+    ("Maximilian" * 15, "Long" * 40),
 )
 
 
@@ -140,9 +178,16 @@ class Seeder:
         self.owner_turn += 1
         return ACTIVE_OWNERS[self.owner_turn % len(ACTIVE_OWNERS)]
 
-    def contact(self, stage: str, status: str | None = None, *, owner: str | None = "rotate",
-                status_at: int | None = None, created_days: float = 40, **extra: str | None
-                ) -> int:
+    def contact(
+        self,
+        stage: str,
+        status: str | None = None,
+        *,
+        owner: str | None = "rotate",
+        status_at: int | None = None,
+        created_days: float = 40,
+        **extra: str | None,
+    ) -> int:
         """A contact with its stage path and lead status in history; returns its id."""
         store, rng = self.store, self.rng
         created = self.ago(created_days, 24 * 10)
@@ -209,42 +254,85 @@ class Seeder:
         if contact.get("notes_last_updated", "") < stamp:
             contact["notes_last_updated"] = stamp
             contact["hs_last_sales_activity_timestamp"] = stamp
-        outbound = props.get("hs_email_direction") == "EMAIL" or props.get(
-            "hs_call_direction") == "OUTBOUND" or kind == "meetings"
+        outbound = (
+            props.get("hs_email_direction") == "EMAIL"
+            or props.get("hs_call_direction") == "OUTBOUND"
+            or kind == "meetings"
+        )
         if outbound:
             contact["num_contacted_notes"] = str(int(contact.get("num_contacted_notes", "0")) + 1)
             if contact.get("notes_last_contacted", "") < stamp:
                 contact["notes_last_contacted"] = stamp
-        if props.get("hs_email_direction") == "INCOMING_EMAIL" and contact.get(
-                "hs_sales_email_last_replied", "") < stamp:
+        if (
+            props.get("hs_email_direction") == "INCOMING_EMAIL"
+            and contact.get("hs_sales_email_last_replied", "") < stamp
+        ):
             contact["hs_sales_email_last_replied"] = stamp
 
-    def email(self, contact_id: int, at: int, direction: str = "EMAIL", status: str = "SENT"
-              ) -> int:
-        return self.engagement("emails", contact_id, at, {
-            "hs_email_direction": direction, "hs_email_status": status,
-            "hs_email_subject": "Re: your demo request" if direction != "EMAIL" else "Quick intro"})
+    def email(
+        self, contact_id: int, at: int, direction: str = "EMAIL", status: str = "SENT"
+    ) -> int:
+        return self.engagement(
+            "emails",
+            contact_id,
+            at,
+            {
+                "hs_email_direction": direction,
+                "hs_email_status": status,
+                "hs_email_subject": "Re: your demo request"
+                if direction != "EMAIL"
+                else "Quick intro",
+            },
+        )
 
-    def call(self, contact_id: int, at: int, direction: str = "OUTBOUND",
-             disposition: str = NO_ANSWER) -> int:
+    def call(
+        self, contact_id: int, at: int, direction: str = "OUTBOUND", disposition: str = NO_ANSWER
+    ) -> int:
         status = "COMPLETED" if disposition == CONNECTED else "NO_ANSWER"
-        return self.engagement("calls", contact_id, at, {
-            "hs_call_direction": direction, "hs_call_status": status,
-            "hs_call_disposition": disposition, "hs_call_title": "Intro call"})
+        return self.engagement(
+            "calls",
+            contact_id,
+            at,
+            {
+                "hs_call_direction": direction,
+                "hs_call_status": status,
+                "hs_call_disposition": disposition,
+                "hs_call_title": "Intro call",
+            },
+        )
 
     def meeting(self, contact_id: int, at: int, outcome: str = "COMPLETED") -> int:
-        return self.engagement("meetings", contact_id, at, {
-            "hs_meeting_outcome": outcome, "hs_meeting_start_time": iso(at),
-            "hs_meeting_end_time": iso(at + HOUR // 2), "hs_meeting_title": "Discovery"})
+        return self.engagement(
+            "meetings",
+            contact_id,
+            at,
+            {
+                "hs_meeting_outcome": outcome,
+                "hs_meeting_start_time": iso(at),
+                "hs_meeting_end_time": iso(at + HOUR // 2),
+                "hs_meeting_title": "Discovery",
+            },
+        )
 
-    def task(self, contact_id: int, due: int, subject: str, body: str,
-             status: str = "NOT_STARTED") -> int:
-        return self.engagement("tasks", contact_id, due, {
-            "hs_task_subject": subject, "hs_task_body": body, "hs_task_status": status,
-            "hs_task_priority": "HIGH", "hs_task_type": "CALL"})
+    def task(
+        self, contact_id: int, due: int, subject: str, body: str, status: str = "NOT_STARTED"
+    ) -> int:
+        return self.engagement(
+            "tasks",
+            contact_id,
+            due,
+            {
+                "hs_task_subject": subject,
+                "hs_task_body": body,
+                "hs_task_status": status,
+                "hs_task_priority": "HIGH",
+                "hs_task_type": "CALL",
+            },
+        )
 
-    def touches(self, contact_id: int, count: int, last_days: float, spacing_days: float = 1.0
-                ) -> None:
+    def touches(
+        self, contact_id: int, count: int, last_days: float, spacing_days: float = 1.0
+    ) -> None:
         """`count` outbound touches (alternating call / email), the last `last_days` ago."""
         for n in range(count):
             at = self.ago(last_days + (count - 1 - n) * spacing_days)
@@ -264,14 +352,19 @@ class Group:
     build: Builder
 
 
-def _mql(score: Callable[[int], str | None], owner: Callable[[int], str | None] | None = None,
-         names: bool = False) -> Builder:
+def _mql(
+    score: Callable[[int], str | None],
+    owner: Callable[[int], str | None] | None = None,
+    names: bool = False,
+) -> Builder:
     def build(s: Seeder, i: int) -> None:
-        cid = s.contact("marketingqualifiedlead", owner=owner(i) if owner else "rotate",
-                        lead_score=score(i))
+        cid = s.contact(
+            "marketingqualifiedlead", owner=owner(i) if owner else "rotate", lead_score=score(i)
+        )
         if names:
             first, last = ODD_NAMES[i % len(ODD_NAMES)]
             s.store.tables["contacts"].records[cid].props.update(firstname=first, lastname=last)
+
     return build
 
 
@@ -279,37 +372,59 @@ def _new(then: Callable[[Seeder, int, int], None], new_days: float = 3) -> Build
     def build(s: Seeder, i: int) -> None:
         cid = s.contact("salesqualifiedlead", "NEW", status_at=s.ago(new_days, 6))
         then(s, cid, i)
+
     return build
 
 
-def _attempted(touches: int, last_days: float, then: Callable[[Seeder, int], None] | None = None,
-               spacing: float = 1.0) -> Builder:
+def _attempted(
+    touches: int,
+    last_days: float,
+    then: Callable[[Seeder, int], None] | None = None,
+    spacing: float = 1.0,
+) -> Builder:
     def build(s: Seeder, i: int) -> None:
         first_touch = last_days + (touches - 1) * spacing
         new_at = s.ago(first_touch + 2, 6)
-        cid = s.contact("salesqualifiedlead", "NEW", status_at=new_at, created_days=60,
-                        product_interest=INTERESTS[i % len(INTERESTS)])
+        cid = s.contact(
+            "salesqualifiedlead",
+            "NEW",
+            status_at=new_at,
+            created_days=60,
+            product_interest=INTERESTS[i % len(INTERESTS)],
+        )
         s.touches(cid, touches, last_days, spacing)
         s.set_status(cid, "ATTEMPTED_TO_CONTACT", s.ago(first_touch) + HOUR)
         if then:
             then(s, cid)
+
     return build
 
 
 def _unqualified(interest: Callable[[int], str | None], **extra: str) -> Builder:
     def build(s: Seeder, i: int) -> None:
-        cid = s.contact("salesqualifiedlead", "NEW", status_at=s.ago(20, 24), created_days=60,
-                        product_interest=interest(i), **extra)
+        cid = s.contact(
+            "salesqualifiedlead",
+            "NEW",
+            status_at=s.ago(20, 24),
+            created_days=60,
+            product_interest=interest(i),
+            **extra,
+        )
         s.call(cid, s.ago(18))
         s.set_status(cid, "UNQUALIFIED", s.ago(10, 24))
+
     return build
 
 
-def _plain(stage: str, status: Callable[[int], str | None] = lambda i: None,
-           score: Callable[[int], str | None] = lambda i: None) -> Builder:
+def _plain(
+    stage: str,
+    status: Callable[[int], str | None] = lambda i: None,
+    score: Callable[[int], str | None] = lambda i: None,
+) -> Builder:
     def build(s: Seeder, i: int) -> None:
         st = status(i)
         s.contact(stage, st, status_at=s.ago(15, 48) if st else None, lead_score=score(i))
+
     return build
 
 
@@ -318,67 +433,125 @@ def _first_touch(status: str, marker: bool = True) -> Callable[[Seeder, int, int
         body = "Reach out today.\n\n[leadops:first_touch]" if marker else "Send the pricing sheet."
         subject = "First touch" if marker else "Send pricing"
         s.task(cid, s.ago(2), subject, body, status)
+
     return then
 
 
-UNQUALIFIED_INTERESTS = ("analytics", "analytics", "analytics", "crm", "crm", "crm",
-                         "payments", "payments", "payments", None, None, "hardware")
+UNQUALIFIED_INTERESTS = (
+    "analytics",
+    "analytics",
+    "analytics",
+    "crm",
+    "crm",
+    "crm",
+    "payments",
+    "payments",
+    "payments",
+    None,
+    None,
+    "hardware",
+)
 OTHER_STATUSES = ("OPEN", "IN_PROGRESS", "CONNECTED", "OPEN_DEAL", "BAD_TIMING")
 
 GROUPS: tuple[Group, ...] = (
     Group("mql_hot", 20, _mql(lambda i: "50" if i == 0 else str(50 + (i * 7) % 46))),
     Group("mql_cold", 15, _mql(lambda i: ("49.5", "49")[i] if i < 2 else str((i * 13) % 49))),
     Group("mql_no_score", 10, _mql(lambda i: None)),
-    Group("late_stage_high_score", 10, lambda s, i: s.contact(
-        "opportunity" if i % 2 == 0 else "customer", lead_score="90")),
+    Group(
+        "late_stage_high_score",
+        10,
+        lambda s, i: s.contact("opportunity" if i % 2 == 0 else "customer", lead_score="90"),
+    ),
     Group("lead_high_score", 5, _plain("lead", score=lambda i: "80")),
     Group("sql_no_status", 15, _plain("salesqualifiedlead")),
     Group("new_emailed", 15, _new(lambda s, c, i: s.email(c, s.ago(1, 6)))),
     Group("new_called", 10, _new(lambda s, c, i: s.call(c, s.ago(1, 6)))),
-    Group("new_connected_call", 5, _new(lambda s, c, i: s.call(c, s.ago(1, 6),
-                                                               disposition=CONNECTED))),
-    Group("new_inbound_only", 8, _new(lambda s, c, i: (
-        s.email(c, s.ago(1, 6), "INCOMING_EMAIL"),
-        s.call(c, s.ago(2, 6), "INBOUND", CONNECTED)))),
+    Group(
+        "new_connected_call", 5, _new(lambda s, c, i: s.call(c, s.ago(1, 6), disposition=CONNECTED))
+    ),
+    Group(
+        "new_inbound_only",
+        8,
+        _new(
+            lambda s, c, i: (
+                s.email(c, s.ago(1, 6), "INCOMING_EMAIL"),
+                s.call(c, s.ago(2, 6), "INBOUND", CONNECTED),
+            )
+        ),
+    ),
     Group("new_forwarded", 5, _new(lambda s, c, i: s.email(c, s.ago(1, 6), "FORWARDED_EMAIL"))),
-    Group("new_bounced", 5, _new(lambda s, c, i: s.email(
-        c, s.ago(1, 6), status="BOUNCED" if i < 3 else "FAILED"))),
-    Group("new_touched_before", 8, _new(lambda s, c, i: (
-        s.email(c, s.ago(5, 6)), s.call(c, s.ago(4, 6))), new_days=2)),
-    Group("new_imported", 5, lambda s, i: s.email(s.contact(
-        "salesqualifiedlead", "NEW", created_days=3), s.ago(1, 6))),
+    Group(
+        "new_bounced",
+        5,
+        _new(lambda s, c, i: s.email(c, s.ago(1, 6), status="BOUNCED" if i < 3 else "FAILED")),
+    ),
+    Group(
+        "new_touched_before",
+        8,
+        _new(lambda s, c, i: (s.email(c, s.ago(5, 6)), s.call(c, s.ago(4, 6))), new_days=2),
+    ),
+    Group(
+        "new_imported",
+        5,
+        lambda s, i: s.email(s.contact("salesqualifiedlead", "NEW", created_days=3), s.ago(1, 6)),
+    ),
     Group("new_with_open_task", 6, _new(_first_touch("NOT_STARTED"))),
     Group("new_with_done_task", 4, _new(_first_touch("COMPLETED"))),
     Group("new_with_other_task", 4, _new(_first_touch("NOT_STARTED", marker=False))),
     Group("attempted_stale", 12, _attempted(2, 3)),
     Group("attempted_recent", 8, _attempted(2, 1)),
-    Group("attempted_stale_with_task", 4, _attempted(2, 3, lambda s, c: s.task(
-        c, s.ago(-1), "Try again", "Try another channel.\n\n[leadops:next_attempt]"))),
+    Group(
+        "attempted_stale_with_task",
+        4,
+        _attempted(
+            2,
+            3,
+            lambda s, c: s.task(
+                c, s.ago(-1), "Try again", "Try another channel.\n\n[leadops:next_attempt]"
+            ),
+        ),
+    ),
     Group("attempted_four_old", 4, _attempted(4, 16)),
     Group("attempted_exhausted", 10, _attempted(5, 15)),
-    Group("attempted_exhausted_old_reply", 3, _attempted(
-        5, 15, lambda s, c: s.email(c, s.ago(20), "INCOMING_EMAIL"), spacing=2)),
-    Group("attempted_exhausted_replied", 5, _attempted(
-        5, 15, lambda s, c: s.email(c, s.ago(5), "INCOMING_EMAIL"))),
-    Group("attempted_exhausted_connected", 3, _attempted(
-        5, 15, lambda s, c: s.call(c, s.ago(6), disposition=CONNECTED))),
-    Group("attempted_exhausted_meeting", 3, _attempted(
-        5, 15, lambda s, c: s.meeting(c, s.ago(7)))),
+    Group(
+        "attempted_exhausted_old_reply",
+        3,
+        _attempted(5, 15, lambda s, c: s.email(c, s.ago(20), "INCOMING_EMAIL"), spacing=2),
+    ),
+    Group(
+        "attempted_exhausted_replied",
+        5,
+        _attempted(5, 15, lambda s, c: s.email(c, s.ago(5), "INCOMING_EMAIL")),
+    ),
+    Group(
+        "attempted_exhausted_connected",
+        3,
+        _attempted(5, 15, lambda s, c: s.call(c, s.ago(6), disposition=CONNECTED)),
+    ),
+    Group("attempted_exhausted_meeting", 3, _attempted(5, 15, lambda s, c: s.meeting(c, s.ago(7)))),
     Group("unqualified", 12, _unqualified(lambda i: UNQUALIFIED_INTERESTS[i % 12])),
-    Group("unqualified_in_sequence", 3, _unqualified(lambda i: "crm",
-                                                     hs_sequences_is_enrolled="true")),
-    Group("unqualified_next_activity", 3, lambda s, i: _unqualified(
-        lambda j: "analytics", notes_next_activity_date=iso(s.t + 2 * DAY))(s, i)),
-    Group("unqualified_with_deal", 3, _unqualified(lambda i: "payments",
-                                                   num_associated_deals="1")),
+    Group(
+        "unqualified_in_sequence", 3, _unqualified(lambda i: "crm", hs_sequences_is_enrolled="true")
+    ),
+    Group(
+        "unqualified_next_activity",
+        3,
+        lambda s, i: _unqualified(
+            lambda j: "analytics", notes_next_activity_date=iso(s.t + 2 * DAY)
+        )(s, i),
+    ),
+    Group("unqualified_with_deal", 3, _unqualified(lambda i: "payments", num_associated_deals="1")),
     Group("mql_hot_unowned", 4, _mql(lambda i: "70", lambda i: None)),
     Group("mql_hot_archived_owner", 3, _mql(lambda i: "70", lambda i: ARCHIVED_OWNER)),
     Group("mql_hot_owner_no_email", 3, _mql(lambda i: "70", lambda i: NO_EMAIL_OWNER)),
     Group("mql_hot_odd_names", 3, _mql(lambda i: "60", names=True)),
     Group("subscribers", 20, _plain("subscriber")),
     Group("leads", 20, _plain("lead", score=lambda i: None if i % 2 else str(i * 2))),
-    Group("sql_other_status", 16, _plain("salesqualifiedlead",
-                                         lambda i: OTHER_STATUSES[i % len(OTHER_STATUSES)])),
+    Group(
+        "sql_other_status",
+        16,
+        _plain("salesqualifiedlead", lambda i: OTHER_STATUSES[i % len(OTHER_STATUSES)]),
+    ),
     Group("customers", 5, lambda s, i: s.contact("customer" if i % 2 == 0 else "evangelist")),
     Group("other_stage", 3, _plain("other")),
 )

@@ -1,9 +1,9 @@
 """Run the sandbox: `running_sandbox()` in a background thread (tests, demo), `serve()` blocking.
 
-    with running_sandbox(seed="demo") as sb:
-        client = HubSpot(access_token=sb.token, host=sb.url)
-        ...
-        assert sb.stats()["writes_total"] == 0
+with running_sandbox(seed="demo") as sb:
+    client = HubSpot(access_token=sb.token, host=sb.url)
+    ...
+    assert sb.stats()["writes_total"] == 0
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ class SandboxHandle:
         """Call an admin endpoint (`/_sandbox/...`) and return its JSON answer."""
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(
-            f"{self.url}/_sandbox/{path}", data=data, method=method,
+            f"{self.url}/_sandbox/{path}",
+            data=data,
+            method=method,
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -65,12 +67,21 @@ class SandboxHandle:
         """bad_id_mode ("207"/"400"), association_page_size, empty_associations."""
         return self.admin("PUT", "config", config)
 
-    def add_owner(self, email: str | None, first_name: str | None = None,
-                  last_name: str | None = None, archived: bool = False,
-                  owner_id: str | None = None) -> dict[str, Any]:
+    def add_owner(
+        self,
+        email: str | None,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        archived: bool = False,
+        owner_id: str | None = None,
+    ) -> dict[str, Any]:
         """Add an owner (HubSpot's owners are read-only over the API); returns its JSON."""
-        body = {"email": email, "firstName": first_name, "lastName": last_name,
-                "archived": archived}
+        body = {
+            "email": email,
+            "firstName": first_name,
+            "lastName": last_name,
+            "archived": archived,
+        }
         if owner_id is not None:
             body["id"] = owner_id
         return self.admin("POST", "owners", body)
@@ -80,8 +91,9 @@ class SandboxHandle:
         return self.admin("POST", "seed", {"seed": seed, "contacts": contacts})
 
 
-def _build(seed: str, contacts: int | None, token: str, limits: Limits,
-           now: datetime | None) -> tuple[Store, Any]:
+def _build(
+    seed: str, contacts: int | None, token: str, limits: Limits, now: datetime | None
+) -> tuple[Store, Any]:
     if seed not in ("demo", "empty"):
         raise ValueError(f"seed must be 'demo' or 'empty', not {seed!r}")
     store = Store(now)
@@ -104,8 +116,7 @@ def running_sandbox(
     Limits default to off so tests run fast; `now` fixes the clock (default: the real time,
     with seed dates counted from the current hour).
     """
-    store, app = _build(seed, contacts, token,
-                        Limits(requests_per_10s, searches_per_second), now)
+    store, app = _build(seed, contacts, token, Limits(requests_per_10s, searches_per_second), now)
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say so, and
     # without it every response waits ~40 ms for a delayed ACK.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -114,8 +125,9 @@ def running_sandbox(
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
-                              name=f"sandbox-{port}", daemon=True)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name=f"sandbox-{port}", daemon=True
+    )
     thread.start()
     handle = SandboxHandle(f"http://127.0.0.1:{port}", token, store, app.app.state.sandbox)
     try:

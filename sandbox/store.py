@@ -28,10 +28,21 @@ from sandbox.schema import (
     modified_property,
 )
 
-FIRST_IDS = {"contacts": 1001, "emails": 50001, "calls": 60001, "meetings": 70001,
-             "tasks": 80001, "notes": 90001}
-COMPUTED = {"hs_object_id", "createdate", "lastmodifieddate", "hs_createdate",
-            "hs_lastmodifieddate"}
+FIRST_IDS = {
+    "contacts": 1001,
+    "emails": 50001,
+    "calls": 60001,
+    "meetings": 70001,
+    "tasks": 80001,
+    "notes": 90001,
+}
+COMPUTED = {
+    "hs_object_id",
+    "createdate",
+    "lastmodifieddate",
+    "hs_createdate",
+    "hs_lastmodifieddate",
+}
 
 
 @lru_cache(maxsize=262_144)
@@ -226,19 +237,31 @@ class Store:
         for name, raw in props.items():
             pdef = defs.get(name)
             if pdef is None:
-                errors.append(_prop_error(name, "PROPERTY_DOESNT_EXIST",
-                                          f'Property "{name}" does not exist'))
+                errors.append(
+                    _prop_error(name, "PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist')
+                )
                 continue
             if pdef.read_only:
-                errors.append(_prop_error(
-                    name, "READ_ONLY_VALUE",
-                    f'"{name}" is a read only property; its value cannot be set.'))
+                errors.append(
+                    _prop_error(
+                        name,
+                        "READ_ONLY_VALUE",
+                        f'"{name}" is a read only property; its value cannot be set.',
+                    )
+                )
                 continue
             value = str(raw).lower() if isinstance(raw, bool) else "" if raw is None else str(raw)
             problem = self._check_value(pdef, value)
             if problem:
-                errors.append(_prop_error(name, "INVALID_OPTION" if pdef.type == "enumeration"
-                                          else "INVALID_" + pdef.type.upper(), problem))
+                errors.append(
+                    _prop_error(
+                        name,
+                        "INVALID_OPTION"
+                        if pdef.type == "enumeration"
+                        else "INVALID_" + pdef.type.upper(),
+                        problem,
+                    )
+                )
                 continue
             clean[name] = self._normalise(pdef, value)
         if creating and object_type != "contacts" and not clean.get("hs_timestamp"):
@@ -254,8 +277,9 @@ class Store:
             # Archived (deactivated) owners keep owning records, so their ids are accepted.
             return None if value in self.owners else f"{value} is not a valid owner id"
         if pdef.type == "enumeration" and value not in pdef.option_values():
-            return (f"{value} was not one of the allowed options: "
-                    + ", ".join(f"[label: {v!r} value: {v!r}]" for v in pdef.option_values()))
+            return f"{value} was not one of the allowed options: " + ", ".join(
+                f"[label: {v!r} value: {v!r}]" for v in pdef.option_values()
+            )
         if pdef.type == "number":
             try:
                 float(value)
@@ -273,8 +297,9 @@ class Store:
             return iso(parse_ms(value) or 0)
         return value
 
-    def apply(self, object_type: str, record: Record, clean: dict[str, str],
-              source: str = "API") -> None:
+    def apply(
+        self, object_type: str, record: Record, clean: dict[str, str], source: str = "API"
+    ) -> None:
         """Write validated values with HubSpot's rules: "" clears, stages only move forward."""
         now = self.clock()
         for name, value in clean.items():
@@ -310,8 +335,11 @@ class Store:
         )
         props = {n: self.value(object_type, record, n) for n in names if n in defs}
         for name in COMPUTED & defs.keys():
-            if name in ("hs_object_id", created_property(object_type),
-                        modified_property(object_type)):
+            if name in (
+                "hs_object_id",
+                created_property(object_type),
+                modified_property(object_type),
+            ):
                 props[name] = self.value(object_type, record, name)
         body: dict[str, Any] = {
             "id": str(record.id),
@@ -339,8 +367,15 @@ class Store:
 
     # ---- associations --------------------------------------------------------------------
 
-    def associate(self, from_type: str, from_id: int, to_type: str, to_id: int,
-                  type_id: int, reverse_type_id: int) -> None:
+    def associate(
+        self,
+        from_type: str,
+        from_id: int,
+        to_type: str,
+        to_id: int,
+        type_id: int,
+        reverse_type_id: int,
+    ) -> None:
         """Store an association in both directions."""
         self.assoc.setdefault((from_type, to_type), {}).setdefault(from_id, {})[to_id] = type_id
         self.assoc.setdefault((to_type, from_type), {}).setdefault(to_id, {})[from_id] = (
@@ -352,14 +387,29 @@ class Store:
 
     # ---- owners and lists ----------------------------------------------------------------
 
-    def add_owner(self, email: str | None, first_name: str | None, last_name: str | None,
-                  archived: bool = False, owner_id: str | None = None) -> Owner:
+    def add_owner(
+        self,
+        email: str | None,
+        first_name: str | None,
+        last_name: str | None,
+        archived: bool = False,
+        owner_id: str | None = None,
+    ) -> Owner:
         now = self.clock()
         oid = owner_id or str(self.next_owner_id)
-        self.next_owner_id = max(self.next_owner_id, int(oid) + 1) if oid.isdigit() else (
-            self.next_owner_id)
-        owner = Owner(oid, email, first_name, last_name, user_id=int(oid) % 10_000_000 + 1000,
-                      archived=archived, created=now, updated=now)
+        self.next_owner_id = (
+            max(self.next_owner_id, int(oid) + 1) if oid.isdigit() else (self.next_owner_id)
+        )
+        owner = Owner(
+            oid,
+            email,
+            first_name,
+            last_name,
+            user_id=int(oid) % 10_000_000 + 1000,
+            archived=archived,
+            created=now,
+            updated=now,
+        )
         self.owners[oid] = owner
         return owner
 

@@ -87,11 +87,20 @@ def _http_failure(status: int, exc: BaseException) -> Failure:
         message=_text(body.get("message")) or _text(getattr(exc, "reason", None)) or "",
         category=_text(body.get("category")) or _text(body.get("errorType")),
         correlation_id=_text(body.get("correlationId")) or headers.get("x-hubspot-correlation-id"),
-        policy=_text(body.get("policyName")) if status == 429 else None,
+        policy=_policy(status, body, headers),
         retry_after=_retry_after(headers.get("retry-after")),
         interval=interval_ms / 1000 if interval_ms else None,
         scopes=_scopes(body),
     )
+
+
+def _policy(status: int, body: Mapping[str, object], headers: Mapping[str, str]) -> str | None:
+    """A 429's policy: from the body, else DAILY when the daily budget header says 0 left."""
+    if status != 429:
+        return None
+    if headers.get("x-hubspot-ratelimit-daily-remaining") == "0":
+        return _text(body.get("policyName")) or "DAILY"
+    return _text(body.get("policyName"))
 
 
 def should_retry(failure: Failure, *, creates: bool) -> bool:
@@ -104,7 +113,7 @@ def should_retry(failure: Failure, *, creates: bool) -> bool:
         return failure.policy != "DAILY"
     if failure.status in (423, 477) or (failure.status is None and not failure.sent):
         return True
-    return in_doubt(failure)
+    return in_doubt(failure) and not creates
 
 
 def in_doubt(failure: Failure) -> bool:

@@ -120,6 +120,12 @@ def test_rendering_for_a_portal_suffixes_names_and_sets_its_env() -> None:
     assert ENTRIES["cycle"]["name"] == "cycle"  # the loaded project is left as it was
 
 
+def test_without_a_shared_limit_runs_get_no_limit_name() -> None:
+    rendered = render_project(PROJECT, DeployTarget(global_limit=None))
+    for entry in rendered["deployments"]:
+        assert "HUBSPOT_GLOBAL_LIMIT" not in entry["work_pool"]["job_variables"]["env"]
+
+
 def test_rendering_drops_schedules_someone_added_to_the_yaml() -> None:
     project = {"deployments": [{"name": "cycle", "schedules": [{"cron": "0 * * * *"}]}]}
     assert "schedules" not in render_project(project, DeployTarget())["deployments"][0]
@@ -140,6 +146,7 @@ def test_target_names_blocks_and_limits_per_portal_and_never_carries_the_token()
     assert (per_portal.token_block, per_portal.global_limit) == ("hubspot-token-777", "hubspot-777")
     assert per_portal.env["HUBSPOT_PORTAL_ID"] == "777"
     assert "pat-secret" not in repr(single) + repr(per_portal)
+    assert target_for(settings, "leadops", None, shared_limit=False).global_limit is None
 
 
 def test_rate_limit_is_the_request_rate_with_slot_decay() -> None:
@@ -166,6 +173,9 @@ def test_report_says_what_was_created_and_how_to_start_a_worker() -> None:
     assert "Deployment lifecycle-cycle/cycle: created with its default schedule" in text
     assert "Deployment backfill/backfill: updated" in text
     assert "prefect worker start --pool leadops" in text
+    assert "Global concurrency limit 'hubspot': 4 slot(s), decay 4/s" in text
+    report.global_limit = None
+    assert "Global concurrency limit: none" in "\n".join(report.lines())
 
 
 def cli() -> typer.Typer:

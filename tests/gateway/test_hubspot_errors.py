@@ -234,3 +234,11 @@ def test_daily_limit_message_names_midnight_in_the_portal_timezone() -> None:
     message = daily_limit_message("POST /x", ZoneInfo("Europe/Berlin"), now)
     assert "DAILY" in message and "midnight" in message and "Europe/Berlin" in message
     assert "2026-11-24 00:00 CET" in message and "in about 2 h 30 min" in message
+
+
+def test_a_429_without_policy_but_no_daily_budget_left_is_daily() -> None:
+    failure = describe(api_error(429, {}, {"X-HubSpot-RateLimit-Daily-Remaining": "0"}))
+    assert failure is not None and failure.policy == "DAILY"
+    assert not should_retry(failure, creates=False)
+    unknown = describe(api_error(429, {}, {"X-HubSpot-RateLimit-Daily-Remaining": "10"}))
+    assert unknown is not None and unknown.policy is None and should_retry(unknown, creates=False)

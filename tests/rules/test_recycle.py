@@ -131,11 +131,15 @@ def test_attempted_with_unknown_new_time_is_a_skip(rules: Rules) -> None:
     assert change.skip and "cannot tell" in change.reason
 
 
-@pytest.mark.parametrize(
-    "stage", ["opportunity", "customer", LEAD, "subscriber", "evangelist", None]
-)
+@pytest.mark.parametrize("stage", ["opportunity", "customer", LEAD, "subscriber", "evangelist"])
 def test_only_mqls_and_sqls(rules: Rules, stage: str | None) -> None:
     assert plan(contact(stage=stage, status="UNQUALIFIED"), [], rules) == []
+
+
+def test_a_half_applied_recycle_without_stage_is_resumed(rules: Rules) -> None:
+    update, listed = plan(contact(stage=None, status="UNQUALIFIED"), [], rules)
+    assert update.properties["lifecyclestage"] == LEAD
+    assert listed.list_name == "Nurture - General"
 
 
 @pytest.mark.parametrize("status", ["NEW", "CONNECTED", "OPEN_DEAL", None])
@@ -167,12 +171,14 @@ def test_unowned_contact_is_recycled_without_owner(rules: Rules) -> None:
 
 def test_fetch_needs(rules: Rules) -> None:
     groups = search_filter_groups(rules)
-    assert len(groups) == 4 and all(len(g) == 2 for g in groups)
-    assert {(g[0]["value"], g[1]["value"]) for g in groups} == {
+    assert len(groups) == 6 and all(len(g) == 2 for g in groups)
+    assert {(g[0].get("value"), g[1]["value"]) for g in groups} == {
         (MQL, "UNQUALIFIED"),
         (MQL, "ATTEMPTED_TO_CONTACT"),
         (SQL, "UNQUALIFIED"),
         (SQL, "ATTEMPTED_TO_CONTACT"),
+        (None, "UNQUALIFIED"),
+        (None, "ATTEMPTED_TO_CONTACT"),
     }
     assert {"product_interest", "num_associated_deals", "hs_sequences_is_enrolled"} <= set(
         contact_properties(rules)

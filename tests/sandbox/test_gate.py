@@ -12,16 +12,24 @@ from hubspot.crm.contacts.exceptions import ApiException
 
 from sandbox.server import SandboxHandle, running_sandbox
 
+pytestmark = pytest.mark.integration  # starts sandbox servers on 127.0.0.1
+
 SEARCH = {"filterGroups": [], "limit": 1}
 
 
-def raw(sb: SandboxHandle, path: str, token: str | None = "default", retries: bool = False,
-        body: object = SEARCH) -> urllib3.BaseHTTPResponse:
+def raw(
+    sb: SandboxHandle,
+    path: str,
+    token: str | None = "default",
+    retries: bool = False,
+    body: object = SEARCH,
+) -> urllib3.BaseHTTPResponse:
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {sb.token if token == 'default' else token}"
-    return urllib3.request("POST", sb.url + path, body=json.dumps(body), headers=headers,
-                           retries=retries, timeout=5)
+    return urllib3.request(
+        "POST", sb.url + path, body=json.dumps(body), headers=headers, retries=retries, timeout=5
+    )
 
 
 def test_token_required(sb: SandboxHandle) -> None:
@@ -93,8 +101,10 @@ def test_injected_429s_are_deterministic_and_carry_retry_after(sb: SandboxHandle
 def test_server_errors_latency_and_targeting(sb: SandboxHandle) -> None:
     sb.set_faults(server_errors=1.0, endpoints=["/batch/read"])
     assert raw(sb, "/crm/v3/objects/contacts/search").status == 200
-    statuses = {raw(sb, "/crm/v3/objects/contacts/batch/read", body={"inputs": []}).status
-                for _ in range(12)}
+    statuses = {
+        raw(sb, "/crm/v3/objects/contacts/batch/read", body={"inputs": []}).status
+        for _ in range(12)
+    }
     assert statuses <= {502, 503, 504} and len(statuses) > 1
     sb.set_faults(latency_ms=300)
     started = time.perf_counter()
@@ -122,7 +132,8 @@ def test_stats_count_requests_and_writes(sb: SandboxHandle, client: HubSpot) -> 
     client.crm.contacts.basic_api.get_by_id("1001")
     assert sb.stats()["writes_total"] == 0
     client.crm.contacts.batch_api.update(
-        {"inputs": [{"id": "1001", "properties": {"company": "X"}}]})
+        {"inputs": [{"id": "1001", "properties": {"company": "X"}}]}
+    )
     stats = sb.stats()
     assert stats["writes"] == {"POST /crm/v3/objects/contacts/batch/update": 1}
     assert stats["requests"]["GET /crm/v3/objects/contacts/{id}"] == 1

@@ -11,14 +11,22 @@ from hubspot.crm.properties.exceptions import ApiException as PropertiesApiExcep
 from sandbox.schema import LEAD_STATUSES
 from sandbox.server import SandboxHandle
 
+pytestmark = pytest.mark.integration  # starts sandbox servers on 127.0.0.1
+
 
 def test_association_batch_read_shape_207_and_paging(client: HubSpot, sb: SandboxHandle) -> None:
     batch = client.crm.associations.v4.batch_api
     with_emails = next(iter(sb.store.assoc[("contacts", "emails")]))
-    without = next(i for i in sb.store.tables["contacts"].ids
-                   if not sb.store.associated("contacts", i, "emails"))
-    answer = batch.get_page("contacts", "emails", {"inputs": [
-        {"id": str(with_emails)}, {"id": str(without)}, {"id": "31337"}]})
+    without = next(
+        i
+        for i in sb.store.tables["contacts"].ids
+        if not sb.store.associated("contacts", i, "emails")
+    )
+    answer = batch.get_page(
+        "contacts",
+        "emails",
+        {"inputs": [{"id": str(with_emails)}, {"id": str(without)}, {"id": "31337"}]},
+    )
     assert answer.num_errors == 2  # no associations + unknown id
     result = answer.results[0]
     assert result._from.id == str(with_emails)
@@ -26,9 +34,11 @@ def test_association_batch_read_shape_207_and_paging(client: HubSpot, sb: Sandbo
     assert first.association_types[0].type_id == 197  # contact -> email
     assert first.association_types[0].category == "HUBSPOT_DEFINED"
     wire = urllib3.request(
-        "POST", f"{sb.url}/crm/v4/associations/contact/email/batch/read",
+        "POST",
+        f"{sb.url}/crm/v4/associations/contact/email/batch/read",
         json={"inputs": [{"id": str(with_emails)}]},
-        headers={"Authorization": f"Bearer {sb.token}"}).json()
+        headers={"Authorization": f"Bearer {sb.token}"},
+    ).json()
     assert isinstance(wire["results"][0]["to"][0]["toObjectId"], int)  # a number on the wire
     assert wire["results"][0]["to"][0]["associationTypes"][0]["label"] is None
     sb.set_config(empty_associations="empty")
@@ -43,8 +53,10 @@ def test_association_batch_read_shape_207_and_paging(client: HubSpot, sb: Sandbo
 
 
 def test_association_paging_per_input(client: HubSpot, sb: SandboxHandle) -> None:
-    contact = max(sb.store.assoc[("contacts", "calls")],
-                  key=lambda c: len(sb.store.associated("contacts", c, "calls")))
+    contact = max(
+        sb.store.assoc[("contacts", "calls")],
+        key=lambda c: len(sb.store.associated("contacts", c, "calls")),
+    )
     count = len(sb.store.associated("contacts", contact, "calls"))
     assert count >= 3
     sb.set_config(association_page_size=2)
@@ -62,8 +74,9 @@ def test_association_paging_per_input(client: HubSpot, sb: SandboxHandle) -> Non
 
 def test_lists_create_find_and_members(client: HubSpot, sb: SandboxHandle) -> None:
     lists = client.crm.lists
-    created = lists.lists_api.create({"name": "Nurture - CRM", "objectTypeId": "0-1",
-                                      "processingType": "MANUAL"})
+    created = lists.lists_api.create(
+        {"name": "Nurture - CRM", "objectTypeId": "0-1", "processingType": "MANUAL"}
+    )
     list_id = created.list.list_id
     assert created.list.processing_type == "MANUAL" and created.list.object_type_id == "0-1"
     found = lists.lists_api.get_by_name(list_name="nurture - crm", object_type_id="0-1")
@@ -72,8 +85,9 @@ def test_lists_create_find_and_members(client: HubSpot, sb: SandboxHandle) -> No
         lists.lists_api.get_by_name(list_name="Nurture - Nothing", object_type_id="0-1")
     assert caught.value.status == 404
     with pytest.raises(ListsApiException) as caught:
-        lists.lists_api.create({"name": "NURTURE - CRM", "objectTypeId": "0-1",
-                                "processingType": "MANUAL"})
+        lists.lists_api.create(
+            {"name": "NURTURE - CRM", "objectTypeId": "0-1", "processingType": "MANUAL"}
+        )
     assert caught.value.status == 400
     added = lists.memberships_api.add(list_id, ["1001", "1002", "999999"])
     assert added.records_ids_added == ["1001", "1002"]
@@ -97,8 +111,7 @@ def test_owners_paging_and_archived(client: HubSpot, sb: SandboxHandle) -> None:
     assert [o.id for o in rest.results] == ["70000003", "70000005"]
     assert rest.results[1].email is None
     archived = owners.get_page(archived=True)
-    assert [(o.id, o.archived, o.user_id) for o in archived.results] == [
-        ("70000004", True, None)]
+    assert [(o.id, o.archived, o.user_id) for o in archived.results] == [("70000004", True, None)]
     added = sb.add_owner("zed@example.com", "Zed", "Zulu")
     assert owners.get_by_id(added["id"]).email == "zed@example.com"
 
@@ -111,7 +124,10 @@ def test_property_definitions(client: HubSpot) -> None:
     assert core.get_by_name("contacts", "createdate").modification_metadata.read_only_value
     assert core.get_by_name("contacts", "lead_score").type == "number"
     assert [o.value for o in core.get_by_name("contacts", "product_interest").options] == [
-        "analytics", "crm", "payments"]
+        "analytics",
+        "crm",
+        "payments",
+    ]
     assert core.get_by_name("tasks", "hs_task_priority").options
     with pytest.raises(PropertiesApiException) as caught:
         core.get_by_name("contacts", "nope")

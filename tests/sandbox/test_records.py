@@ -16,6 +16,8 @@ from sandbox.seed import group_sizes, seed_store
 from sandbox.server import SandboxHandle, running_sandbox
 from sandbox.store import Store
 
+pytestmark = pytest.mark.integration  # starts sandbox servers on 127.0.0.1
+
 ASC = [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
 
 
@@ -41,8 +43,14 @@ def test_search_shape_and_defaults(client: HubSpot) -> None:
     assert page.total == 300
     assert [r.id for r in page.results] == ["1001", "1002", "1003"]
     props = page.results[0].properties
-    assert set(props) == {"createdate", "email", "firstname", "hs_object_id",
-                          "lastmodifieddate", "lastname"}
+    assert set(props) == {
+        "createdate",
+        "email",
+        "firstname",
+        "hs_object_id",
+        "lastmodifieddate",
+        "lastname",
+    }
     assert props["hs_object_id"] == "1001"
     assert page.paging.next.after == "3"
 
@@ -52,23 +60,36 @@ def test_search_operators_match_the_seed_groups(client: HubSpot) -> None:
     mql = {"propertyName": "lifecyclestage", "operator": "EQ", "value": "marketingqualifiedlead"}
     hot = ids_of(client, [mql, {"propertyName": "lead_score", "operator": "GTE", "value": "50"}])
     assert len(hot) == sizes["mql_hot"] + 4 + 3 + 3 + 3
-    no_score = ids_of(client, [mql, {"propertyName": "lead_score",
-                                     "operator": "NOT_HAS_PROPERTY"}])
+    no_score = ids_of(client, [mql, {"propertyName": "lead_score", "operator": "NOT_HAS_PROPERTY"}])
     assert len(no_score) == sizes["mql_no_score"]
-    between = ids_of(client, [mql, {"propertyName": "lead_score", "operator": "BETWEEN",
-                                    "value": "49", "highValue": "50"}])
+    between = ids_of(
+        client,
+        [
+            mql,
+            {"propertyName": "lead_score", "operator": "BETWEEN", "value": "49", "highValue": "50"},
+        ],
+    )
     assert len(between) == 3  # 49, 49.5 and the boundary 50
     # Enumeration values are case-sensitive.
-    assert ids_of(client, [{"propertyName": "hs_lead_status", "operator": "EQ",
-                            "value": "new"}]) == []
-    statuses = ids_of(client, [{"propertyName": "hs_lead_status", "operator": "IN",
-                                "values": ["UNQUALIFIED", "BAD_TIMING"]}])
+    assert (
+        ids_of(client, [{"propertyName": "hs_lead_status", "operator": "EQ", "value": "new"}]) == []
+    )
+    statuses = ids_of(
+        client,
+        [
+            {
+                "propertyName": "hs_lead_status",
+                "operator": "IN",
+                "values": ["UNQUALIFIED", "BAD_TIMING"],
+            }
+        ],
+    )
     assert len(statuses) == 12 + 3 + 3 + 3 + 16 // 5
-    unowned = ids_of(client, [{"propertyName": "hubspot_owner_id",
-                               "operator": "NOT_HAS_PROPERTY"}])
+    unowned = ids_of(client, [{"propertyName": "hubspot_owner_id", "operator": "NOT_HAS_PROPERTY"}])
     assert len(unowned) == sizes["mql_hot_unowned"]
-    html = ids_of(client, [{"propertyName": "firstname", "operator": "CONTAINS_TOKEN",
-                            "value": "bold"}])
+    html = ids_of(
+        client, [{"propertyName": "firstname", "operator": "CONTAINS_TOKEN", "value": "bold"}]
+    )
     assert len(html) == 1
 
 
@@ -76,21 +97,30 @@ def test_or_groups_and_datetime_filters(client: HubSpot, sb: SandboxHandle) -> N
     body = {
         "filterGroups": [
             {"filters": [{"propertyName": "lifecyclestage", "operator": "EQ", "value": "other"}]},
-            {"filters": [{"propertyName": "lifecyclestage", "operator": "EQ",
-                          "value": "evangelist"}]},
+            {
+                "filters": [
+                    {"propertyName": "lifecyclestage", "operator": "EQ", "value": "evangelist"}
+                ]
+            },
         ],
         "limit": 200,
     }
     assert client.crm.contacts.search_api.do_search(body).total == 3 + 2
     cutoff = str(sb.store.anchor_ms - 2 * 86_400_000)
-    recent = client.crm.objects.emails.search_api.do_search({
-        "filterGroups": [{"filters": [
-            {"propertyName": "hs_timestamp", "operator": "GT", "value": cutoff},
-            {"propertyName": "hs_email_direction", "operator": "EQ", "value": "EMAIL"},
-        ]}],
-        "properties": ["hs_timestamp", "hs_email_direction"],
-        "limit": 200,
-    })
+    recent = client.crm.objects.emails.search_api.do_search(
+        {
+            "filterGroups": [
+                {
+                    "filters": [
+                        {"propertyName": "hs_timestamp", "operator": "GT", "value": cutoff},
+                        {"propertyName": "hs_email_direction", "operator": "EQ", "value": "EMAIL"},
+                    ]
+                }
+            ],
+            "properties": ["hs_timestamp", "hs_email_direction"],
+            "limit": 200,
+        }
+    )
     assert recent.total > 0
     assert all(r.properties["hs_email_direction"] == "EMAIL" for r in recent.results)
     assert all(r.properties["hs_timestamp"] > "2026-11-21" for r in recent.results)
@@ -98,8 +128,21 @@ def test_or_groups_and_datetime_filters(client: HubSpot, sb: SandboxHandle) -> N
 
 def test_engagement_search_by_associated_contact(client: HubSpot, sb: SandboxHandle) -> None:
     contact_id = next(iter(sb.store.assoc[("contacts", "emails")]))
-    page = client.crm.objects.emails.search_api.do_search({"filterGroups": [{"filters": [
-        {"propertyName": "associations.contact", "operator": "EQ", "value": str(contact_id)}]}]})
+    page = client.crm.objects.emails.search_api.do_search(
+        {
+            "filterGroups": [
+                {
+                    "filters": [
+                        {
+                            "propertyName": "associations.contact",
+                            "operator": "EQ",
+                            "value": str(contact_id),
+                        }
+                    ]
+                }
+            ]
+        }
+    )
     expected = sb.store.associated("contacts", contact_id, "emails")
     assert {int(r.id) for r in page.results} == set(expected)
     assert "hs_lastmodifieddate" in page.results[0].properties
@@ -109,14 +152,36 @@ def test_engagement_search_by_associated_contact(client: HubSpot, sb: SandboxHan
     ("body", "fragment"),
     [
         ({"limit": 201}, "limit"),
-        ({"filterGroups": [{"filters": [{"propertyName": "email", "operator": "HAS_PROPERTY"}]}]
-          * 6}, "filter groups"),
-        ({"filterGroups": [{"filters": [{"propertyName": "email", "operator": "HAS_PROPERTY"}]
-                            * 7}]}, "in a group"),
-        ({"filterGroups": [{"filters": [{"propertyName": "email", "operator": "HAS_PROPERTY"}]
-                            * 5}] * 4}, "Too many filters"),
-        ({"filterGroups": [{"filters": [{"propertyName": "email", "operator": "LIKE"}]}]},
-         "operator"),
+        (
+            {
+                "filterGroups": [
+                    {"filters": [{"propertyName": "email", "operator": "HAS_PROPERTY"}]}
+                ]
+                * 6
+            },
+            "filter groups",
+        ),
+        (
+            {
+                "filterGroups": [
+                    {"filters": [{"propertyName": "email", "operator": "HAS_PROPERTY"}] * 7}
+                ]
+            },
+            "in a group",
+        ),
+        (
+            {
+                "filterGroups": [
+                    {"filters": [{"propertyName": "email", "operator": "HAS_PROPERTY"}] * 5}
+                ]
+                * 4
+            },
+            "Too many filters",
+        ),
+        (
+            {"filterGroups": [{"filters": [{"propertyName": "email", "operator": "LIKE"}]}]},
+            "operator",
+        ),
         ({"properties": ["firstname"] * 300}, "3000 characters"),
     ],
 )
@@ -137,17 +202,22 @@ def test_paging_past_10000_is_400_and_keyset_restart_works() -> None:
             search(client, [], limit=200, after="9900")
         assert caught.value.status == 400
         last_id = last_ok.results[-1].id
-        rest = search(client, [{"propertyName": "hs_object_id", "operator": "GT",
-                                "value": last_id}], limit=200)
+        rest = search(
+            client,
+            [{"propertyName": "hs_object_id", "operator": "GT", "value": last_id}],
+            limit=200,
+        )
         assert rest.total == 300 and rest.results[0].id == str(int(last_id) + 1)
 
 
 def test_batch_read_with_history_and_unknown_ids(client: HubSpot, sb: SandboxHandle) -> None:
-    answer = client.crm.contacts.batch_api.read({
-        "inputs": [{"id": "1001"}, {"id": "424242"}],
-        "properties": ["lifecyclestage", "lead_score"],
-        "propertiesWithHistory": ["lifecyclestage"],
-    })
+    answer = client.crm.contacts.batch_api.read(
+        {
+            "inputs": [{"id": "1001"}, {"id": "424242"}],
+            "properties": ["lifecyclestage", "lead_score"],
+            "propertiesWithHistory": ["lifecyclestage"],
+        }
+    )
     assert answer.num_errors == 1
     assert answer.errors[0].context == {"ids": ["424242"]}
     record = answer.results[0]
@@ -160,30 +230,44 @@ def test_batch_read_with_history_and_unknown_ids(client: HubSpot, sb: SandboxHan
 
 def test_batch_limits(client: HubSpot) -> None:
     with pytest.raises(ContactsApiException) as caught:
-        client.crm.contacts.batch_api.read({"inputs": [{"id": str(i)} for i in range(101)],
-                                            "properties": []})
+        client.crm.contacts.batch_api.read(
+            {"inputs": [{"id": str(i)} for i in range(101)], "properties": []}
+        )
     assert caught.value.status == 400
 
 
 def test_batch_update_writes_history_and_bumps_modified(client: HubSpot, sb: SandboxHandle) -> None:
     before = sb.store.get("contacts", 1001).updated
-    answer = client.crm.contacts.batch_api.update({"inputs": [
-        {"id": "1001", "properties": {"hs_lead_status": "NEW", "lead_score": "77"}},
-    ]})
+    answer = client.crm.contacts.batch_api.update(
+        {
+            "inputs": [
+                {"id": "1001", "properties": {"hs_lead_status": "NEW", "lead_score": "77"}},
+            ]
+        }
+    )
     assert answer.results[0].properties["hs_lead_status"] == "NEW"
     record = client.crm.contacts.basic_api.get_by_id(
-        "1001", properties=["hs_lead_status", "lastmodifieddate"],
-        properties_with_history=["hs_lead_status"])
+        "1001",
+        properties=["hs_lead_status", "lastmodifieddate"],
+        properties_with_history=["hs_lead_status"],
+    )
     assert record.properties_with_history["hs_lead_status"][0].value == "NEW"
     assert record.properties_with_history["hs_lead_status"][0].source_type == "API"
     assert sb.store.get("contacts", 1001).updated > before
-    assert record.properties["lastmodifieddate"] == record.updated_at.strftime(
-        "%Y-%m-%dT%H:%M:%S.") + f"{record.updated_at.microsecond // 1000:03d}Z"
+    assert (
+        record.properties["lastmodifieddate"]
+        == record.updated_at.strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{record.updated_at.microsecond // 1000:03d}Z"
+    )
 
 
 def test_batch_update_unknown_ids_207_or_400(client: HubSpot, sb: SandboxHandle) -> None:
-    inputs = {"inputs": [{"id": "1002", "properties": {"company": "New Co"}},
-                         {"id": "999999", "properties": {"company": "Nope"}}]}
+    inputs = {
+        "inputs": [
+            {"id": "1002", "properties": {"company": "New Co"}},
+            {"id": "999999", "properties": {"company": "Nope"}},
+        ]
+    }
     answer = client.crm.contacts.batch_api.update(inputs)
     assert answer.num_errors == 1 and answer.errors[0].context["ids"] == ["999999"]
     assert sb.store.get("contacts", 1002).props["company"] == "New Co"
@@ -209,10 +293,14 @@ def test_bad_properties_fail_the_whole_batch(
     client: HubSpot, sb: SandboxHandle, properties: dict, code: str
 ) -> None:
     with pytest.raises(ContactsApiException) as caught:
-        client.crm.contacts.batch_api.update({"inputs": [
-            {"id": "1003", "properties": {"company": "Written?"}},
-            {"id": "1004", "properties": properties},
-        ]})
+        client.crm.contacts.batch_api.update(
+            {
+                "inputs": [
+                    {"id": "1003", "properties": {"company": "Written?"}},
+                    {"id": "1004", "properties": properties},
+                ]
+            }
+        )
     error = json.loads(caught.value.body)
     assert caught.value.status == 400 and error["category"] == "VALIDATION_ERROR"
     assert error["errors"][0]["code"] == code
@@ -222,7 +310,8 @@ def test_bad_properties_fail_the_whole_batch(
 def test_lifecycle_only_moves_forward_until_cleared(client: HubSpot, sb: SandboxHandle) -> None:
     def stage(value: str) -> str | None:
         client.crm.contacts.batch_api.update(
-            {"inputs": [{"id": "1001", "properties": {"lifecyclestage": value}}]})
+            {"inputs": [{"id": "1001", "properties": {"lifecyclestage": value}}]}
+        )
         got = client.crm.contacts.basic_api.get_by_id("1001", properties=["lifecyclestage"])
         return got.properties["lifecyclestage"]
 
@@ -237,20 +326,30 @@ def test_lifecycle_only_moves_forward_until_cleared(client: HubSpot, sb: Sandbox
 
 def test_create_task_with_association_and_wrong_type(client: HubSpot, sb: SandboxHandle) -> None:
     tasks = client.crm.objects.tasks
-    props = {"hs_timestamp": "2026-11-24T09:00:00Z", "hs_task_subject": "Call",
-             "hs_task_status": "NOT_STARTED", "hs_task_type": "CALL", "hs_task_priority": "HIGH"}
+    props = {
+        "hs_timestamp": "2026-11-24T09:00:00Z",
+        "hs_task_subject": "Call",
+        "hs_task_status": "NOT_STARTED",
+        "hs_task_type": "CALL",
+        "hs_task_priority": "HIGH",
+    }
 
     def assoc(type_id: int) -> list[dict]:
-        return [{"to": {"id": "1001"}, "types": [
-            {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}]}]
+        return [
+            {
+                "to": {"id": "1001"},
+                "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}],
+            }
+        ]
 
     good = tasks.basic_api.create({"properties": props, "associations": assoc(204)})
     wrong = tasks.basic_api.create({"properties": props, "associations": assoc(1)})
     linked = sb.store.associated("contacts", 1001, "tasks")
     assert int(good.id) in linked and linked[int(good.id)] == 203
     assert int(wrong.id) not in linked  # HubSpot quirk: created, unassociated
-    batch = tasks.batch_api.create({"inputs": [{"properties": props, "associations": assoc(204)}
-                                               for _ in range(2)]})
+    batch = tasks.batch_api.create(
+        {"inputs": [{"properties": props, "associations": assoc(204)} for _ in range(2)]}
+    )
     assert len(batch.results) == 2
     assert batch.results[0].properties["hs_timestamp"] == "2026-11-24T09:00:00.000Z"
     with pytest.raises(TasksApiException) as caught:
@@ -274,9 +373,19 @@ def test_100k_contacts_seed_and_page_fast() -> None:
     cache, last, pages = SearchCache(), "0", 0
     started = time.perf_counter()
     while True:
-        page = run(store, "contacts", {"filterGroups": [{"filters": [
-            {"propertyName": "hs_object_id", "operator": "GT", "value": last}]}],
-            "sorts": ASC, "limit": 200, "properties": ["lifecyclestage"]}, cache)
+        page = run(
+            store,
+            "contacts",
+            {
+                "filterGroups": [
+                    {"filters": [{"propertyName": "hs_object_id", "operator": "GT", "value": last}]}
+                ],
+                "sorts": ASC,
+                "limit": 200,
+                "properties": ["lifecyclestage"],
+            },
+            cache,
+        )
         pages += 1
         if "paging" not in page:
             break

@@ -32,14 +32,19 @@ def contacts(demo: tuple[Store, dict[str, range]], group: str) -> list[Record]:
 
 
 def engagements(store: Store, record: Record) -> list[tuple[str, dict[str, str]]]:
-    return [(kind, store.get(kind, eid).props) for kind in ("emails", "calls", "meetings", "tasks")
-            for eid in store.associated("contacts", record.id, kind)]
+    return [
+        (kind, store.get(kind, eid).props)
+        for kind in ("emails", "calls", "meetings", "tasks")
+        for eid in store.associated("contacts", record.id, kind)
+    ]
 
 
 def outbound(kind: str, props: dict[str, str]) -> bool:
     if kind == "emails":
         return props["hs_email_direction"] == "EMAIL" and props["hs_email_status"] not in (
-            "BOUNCED", "FAILED")
+            "BOUNCED",
+            "FAILED",
+        )
     return kind == "calls" and props["hs_call_direction"] == "OUTBOUND"
 
 
@@ -51,16 +56,22 @@ def new_since(record: Record) -> int:
 
 def touches(store: Store, record: Record) -> list[int]:
     since = new_since(record)
-    return sorted(t for kind, props in engagements(store, record) if outbound(kind, props)
-                  and (t := parse_ms(props["hs_timestamp"]) or 0) > since)
+    return sorted(
+        t
+        for kind, props in engagements(store, record)
+        if outbound(kind, props) and (t := parse_ms(props["hs_timestamp"]) or 0) > since
+    )
 
 
 def answered_within(store: Store, record: Record, days: int) -> bool:
     cutoff = store.anchor_ms - days * DAY
     for kind, props in engagements(store, record):
         at = parse_ms(props["hs_timestamp"]) or 0
-        answer = (kind == "emails" and props["hs_email_direction"] == "INCOMING_EMAIL") or (
-            kind == "calls" and props["hs_call_disposition"] == CONNECTED) or kind == "meetings"
+        answer = (
+            (kind == "emails" and props["hs_email_direction"] == "INCOMING_EMAIL")
+            or (kind == "calls" and props["hs_call_disposition"] == CONNECTED)
+            or kind == "meetings"
+        )
         if answer and at >= cutoff:
             return True
     return False
@@ -77,8 +88,11 @@ def test_seed_is_deterministic() -> None:
     def snapshot() -> list[tuple]:
         store = Store(NOW)
         seed_store(store, "demo")
-        return [(kind, r.id, sorted(r.props.items()), r.created)
-                for kind, table in store.tables.items() for r in table.records.values()]
+        return [
+            (kind, r.id, sorted(r.props.items()), r.created)
+            for kind, table in store.tables.items()
+            for r in table.records.values()
+        ]
 
     assert snapshot() == snapshot()
 
@@ -92,16 +106,22 @@ def test_empty_seed_has_owners_only() -> None:
 
 def test_promote_groups(demo: tuple[Store, dict[str, range]]) -> None:
     def scores(group: str) -> list[float | None]:
-        return [float(s) if (s := r.props.get("lead_score")) else None
-                for r in contacts(demo, group)]
+        return [
+            float(s) if (s := r.props.get("lead_score")) else None for r in contacts(demo, group)
+        ]
 
     assert min(scores("mql_hot")) == 50 and all(s >= 50 for s in scores("mql_hot"))
     assert {49.5, 49.0} <= set(scores("mql_cold")) and all(s < 50 for s in scores("mql_cold"))
     assert scores("mql_no_score") == [None] * 10
-    owners = {g: {r.props.get("hubspot_owner_id") for r in contacts(demo, g)}
-              for g in ("mql_hot_unowned", "mql_hot_archived_owner", "mql_hot_owner_no_email")}
-    assert owners == {"mql_hot_unowned": {None}, "mql_hot_archived_owner": {ARCHIVED_OWNER},
-                      "mql_hot_owner_no_email": {NO_EMAIL_OWNER}}
+    owners = {
+        g: {r.props.get("hubspot_owner_id") for r in contacts(demo, g)}
+        for g in ("mql_hot_unowned", "mql_hot_archived_owner", "mql_hot_owner_no_email")
+    }
+    assert owners == {
+        "mql_hot_unowned": {None},
+        "mql_hot_archived_owner": {ARCHIVED_OWNER},
+        "mql_hot_owner_no_email": {NO_EMAIL_OWNER},
+    }
     odd = contacts(demo, "mql_hot_odd_names")
     names = [r.props["firstname"] + r.props["lastname"] for r in odd]
     assert "🚀" in names[0] and "<b>" in names[1] and len(names[2]) > 300
@@ -136,17 +156,25 @@ def test_followup_and_recycle_groups(demo: tuple[Store, dict[str, range]]) -> No
     for group in exhausted:
         for record in contacts(demo, group):
             assert len(touches(store, record)) == 5 and not answered_within(store, record, 14)
-    for group in ("attempted_exhausted_replied", "attempted_exhausted_connected",
-                  "attempted_exhausted_meeting"):
+    for group in (
+        "attempted_exhausted_replied",
+        "attempted_exhausted_connected",
+        "attempted_exhausted_meeting",
+    ):
         assert all(answered_within(store, r, 14) for r in contacts(demo, group)), group
     interests = [r.props.get("product_interest") for r in contacts(demo, "unqualified")]
-    assert sorted(map(str, interests)) == sorted(map(str, [
-        "analytics"] * 3 + ["crm"] * 3 + ["payments"] * 3 + [None] * 2 + ["hardware"]))
-    held = {g: [r.props for r in contacts(demo, g)] for g in (
-        "unqualified_in_sequence", "unqualified_next_activity", "unqualified_with_deal")}
+    assert sorted(map(str, interests)) == sorted(
+        map(str, ["analytics"] * 3 + ["crm"] * 3 + ["payments"] * 3 + [None] * 2 + ["hardware"])
+    )
+    held = {
+        g: [r.props for r in contacts(demo, g)]
+        for g in ("unqualified_in_sequence", "unqualified_next_activity", "unqualified_with_deal")
+    }
     assert all(p["hs_sequences_is_enrolled"] == "true" for p in held["unqualified_in_sequence"])
-    assert all(parse_ms(p["notes_next_activity_date"]) > store.anchor_ms
-               for p in held["unqualified_next_activity"])
+    assert all(
+        parse_ms(p["notes_next_activity_date"]) > store.anchor_ms
+        for p in held["unqualified_next_activity"]
+    )
     assert all(p["num_associated_deals"] == "1" for p in held["unqualified_with_deal"])
 
 
@@ -154,12 +182,17 @@ def test_open_leadops_tasks(demo: tuple[Store, dict[str, range]]) -> None:
     store = demo[0]
 
     def open_marked(record: Record, marker: str) -> bool:
-        return any(kind == "tasks" and marker in p["hs_task_body"]
-                   and p["hs_task_status"] != "COMPLETED" for kind, p in engagements(store, record))
+        return any(
+            kind == "tasks" and marker in p["hs_task_body"] and p["hs_task_status"] != "COMPLETED"
+            for kind, p in engagements(store, record)
+        )
 
-    assert all(open_marked(r, "[leadops:first_touch]")
-               for r in contacts(demo, "new_with_open_task"))
+    assert all(
+        open_marked(r, "[leadops:first_touch]") for r in contacts(demo, "new_with_open_task")
+    )
     for group in ("new_with_done_task", "new_with_other_task"):
         assert not any(open_marked(r, "[leadops:first_touch]") for r in contacts(demo, group))
-    assert all(open_marked(r, "[leadops:next_attempt]")
-               for r in contacts(demo, "attempted_stale_with_task"))
+    assert all(
+        open_marked(r, "[leadops:next_attempt]")
+        for r in contacts(demo, "attempted_stale_with_task")
+    )

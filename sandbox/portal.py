@@ -1,0 +1,180 @@
+"""Lists v3 (static contact lists), owners and property definitions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from sandbox.faults import error_body
+from sandbox.schema import PROPERTIES
+from sandbox.store import StaticList, iso
+from sandbox.web import (
+    MEMBERSHIP_PAGE_LIMIT,
+    OWNER_PAGE_LIMIT,
+    ApiError,
+    Sandbox,
+    bad_request,
+    not_found,
+    object_type_of,
+    read_json,
+    read_object,
+)
+
+
+def list_routes(api: FastAPI, sb: Sandbox) -> None:
+    store = sb.store
+
+    def find(list_id: str) -> StaticList:
+        static = store.lists.get(list_id)
+        if static is None:
+            raise not_found(f"List {list_id} does not exist.")
+        return static
+
+    @api.post("/crm/v3/lists/")
+    @api.post("/crm/v3/lists", include_in_schema=False)
+    async def create_list(request: Request) -> JSONResponse:
+        body = await read_object(request)
+        name = str(body.get("name") or "").strip()
+        if not name:
+            raise bad_request("name is required")
+        if body.get("objectTypeId", "0-1") != "0-1":
+            raise bad_request("The sandbox only has contact lists (objectTypeId 0-1)")
+        if body.get("processingType", "MANUAL") != "MANUAL":
+            raise bad_request("The sandbox only has static lists (processingType MANUAL)")
+        if store.find_list(name) is not None:
+            raise bad_request(
+                f"A list named '{name}' already exists.", subCategory="ILS.DUPLICATE_LIST_NAMES"
+            )
+        return JSONResponse({"list": store.create_list(name).to_json()})
+
+    @api.get("/crm/v3/lists/object-type-id/{object_type_id}/name/{name}")
+    async def get_by_name(object_type_id: str, name: str) -> JSONResponse:
+        static = store.find_list(name) if object_type_id == "0-1" else None
+        if static is None:
+            raise not_found(
+                f"List does not exist with name {name} and object type {object_type_id}."
+            )
+        return JSONResponse({"list": static.to_json()})
+
+    @api.post("/crm/v3/lists/search")
+    async def search_lists(request: Request) -> JSONResponse:
+        body = await read_object(request)
+        query = str(body.get("query") or "").casefold()
+        ids = {str(i) for i in body.get("listIds") or []}
+        found = [
+            lst
+            for lst in store.lists.values()
+            if query in lst.name.casefold() and (not ids or lst.id in ids)
+        ]
+        offset, count = int(body.get("offset") or 0), int(body.get("count") or 20)
+        page = found[offset : offset + count]
+        return JSONResponse(
+            {
+                "lists": [{**lst.to_json(), "additionalProperties": {}} for lst in page],
+                "total": len(found),
+                "offset": offset + len(page),
+                "hasMore": offset + len(page) < len(found),
+            }
+        )
+
+    @api.get("/crm/v3/lists/{list_id}")
+    async def get_list(list_id: str) -> JSONResponse:
+        return JSONResponse({"list": find(list_id).to_json()})
+
+    @api.put("/crm/v3/lists/{list_id}/memberships/add")
+    async def add_members(list_id: str, request: Request) -> JSONResponse:
+        static = find(list_id)
+        body = await read_json(request)
+        if not isinstance(body, list):
+            raise bad_request("The body must be a JSON array of record ids")
+        added, missing, now = [], [], store.clock()
+        for raw in body:
+            rid = str(raw)
+            if store.get("contacts", rid) is None:
+                missing.append(rid)
+            elif int(rid) not in static.members:
+                static.members[int(rid)] = now
+                added.append(rid)
+        if added:
+            static.updated = now
+        return JSONResponse(
+            {"recordsIdsAdded": added, "recordIdsMissing": missing, "recordIdsRemoved": []}
+        )
+
+    @api.get("/crm/v3/lists/{list_id}/memberships")
+    async def members(list_id: str, request: Request) -> JSONResponse:
+        static = find(list_id)
+        q = request.query_params
+        limit = min(int(q.get("limit") or 100), MEMBERSHIP_PAGE_LIMIT)
+        offset = int(q.get("after") or 0)
+        ids = sorted(static.members)
+        page = ids[offset : offset + limit]
+        body: dict[str, Any] = {
+            "results": [
+                {"recordId": str(i), "membershipTimestamp": iso(static.members[i])} for i in page
+            ],
+            "total": len(ids),
+        }
+        if offset + limit < len(ids):
+            body["paging"] = {"next": {"after": str(offset + limit)}}
+        return JSONResponse(body)
+
+
+# ---- owners and properties -------------------------------------------------------------------
+
+
+def owner_property_routes(api: FastAPI, sb: Sandbox) -> None:
+    store = sb.store
+
+    @api.get("/crm/v3/owners/")
+    @api.get("/crm/v3/owners", include_in_schema=False)
+    async def owners(request: Request) -> JSONResponse:
+        q = request.query_params
+        archived = q.get("archived", "false").lower() == "true"
+        email = q.get("email")
+        limit = min(int(q.get("limit") or 100), OWNER_PAGE_LIMIT)
+        offset = int(q.get("after") or 0)
+        found = [
+            o
+            for o in store.owners.values()
+            if o.archived == archived
+            and (email is None or (o.email or "").lower() == email.lower())
+        ]
+        page = found[offset : offset + limit]
+        body: dict[str, Any] = {"results": [o.to_json() for o in page]}
+        if offset + limit < len(found):
+            body["paging"] = {"next": {"after": str(offset + limit)}}
+        return JSONResponse(body)
+
+    @api.get("/crm/v3/owners/{owner_id}")
+    async def owner(owner_id: str) -> JSONResponse:
+        found = store.owners.get(owner_id)
+        if found is None:
+            raise not_found(f"Owner {owner_id} does not exist")
+        return JSONResponse(found.to_json())
+
+    @api.get("/crm/v3/properties/{object_type}")
+    async def all_properties(object_type: str) -> JSONResponse:
+        otype = object_type_of(object_type)
+        created = iso(store.anchor_ms)
+        return JSONResponse(
+            {"results": [p.to_json(otype, created) for p in PROPERTIES[otype].values()]}
+        )
+
+    @api.get("/crm/v3/properties/{object_type}/{name}")
+    async def one_property(object_type: str, name: str) -> JSONResponse:
+        otype = object_type_of(object_type)
+        pdef = PROPERTIES[otype].get(name)
+        if pdef is None:
+            raise ApiError(
+                404,
+                error_body(
+                    f"Unable to find property {name} for object type {object_type}",
+                    "OBJECT_NOT_FOUND",
+                    subCategory="PropertyError.PROPERTY_NOT_FOUND",
+                    context={"propertyName": [name]},
+                ),
+            )
+        return JSONResponse(pdef.to_json(otype, iso(store.anchor_ms)))

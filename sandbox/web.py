@@ -1,0 +1,156 @@
+"""Shared pieces of the sandbox's HTTP layer: runtime settings, HubSpot-style errors, helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from sandbox.faults import Gatekeeper, Limits, error_body
+from sandbox.schema import resolve_type
+from sandbox.search import SearchCache
+from sandbox.store import Store, iso
+
+BATCH_LIMIT = 100
+SEARCH_BODY_LIMIT = 3000
+ASSOCIATION_BATCH_LIMIT = 1000
+MEMBERSHIP_PAGE_LIMIT = 250
+OWNER_PAGE_LIMIT = 500
+
+
+@dataclass
+class SandboxConfig:
+    """Behaviours HubSpot leaves unsettled, switchable at runtime (`PUT /_sandbox/config`).
+
+    bad_id_mode: unknown ids in a batch update give a 207 with per-record errors, or a 400 for
+        the whole batch.
+    association_page_size: associations per input before `paging.next.after` (HubSpot: 500).
+    empty_associations: an existing record without associations is reported as a 207 error
+        (`NO_ASSOCIATIONS_FOUND`, as HubSpot does) or as a result with an empty `to`.
+    """
+
+    bad_id_mode: Literal["207", "400"] = "207"
+    association_page_size: int = 500
+    empty_associations: Literal["error", "empty"] = "error"
+
+    def __post_init__(self) -> None:
+        if self.bad_id_mode not in ("207", "400"):
+            raise ValueError("bad_id_mode must be '207' or '400'")
+        if self.empty_associations not in ("error", "empty"):
+            raise ValueError("empty_associations must be 'error' or 'empty'")
+        if int(self.association_page_size) < 1:
+            raise ValueError("association_page_size must be at least 1")
+
+
+class Sandbox:
+    """Everything one running app needs: state, settings, counters."""
+
+    def __init__(self, store: Store, token: str, limits: Limits) -> None:
+        self.store = store
+        self.gate = Gatekeeper(token, limits)
+        self.config = SandboxConfig()
+        self.cache = SearchCache()
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(body.get("message"))
+        self.status = status
+        self.body = body
+
+
+def bad_request(message: str, **extra: Any) -> ApiError:
+    return ApiError(400, error_body(message, "VALIDATION_ERROR", **extra))
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError(404, error_body(message, "OBJECT_NOT_FOUND"))
+
+
+async def read_json(request: Request) -> Any:
+    """The request's JSON (None for an empty body); 400 when it is not JSON."""
+    raw = await request.body()
+    if not raw.strip():
+        return None
+    try:
+        return await request.json()
+    except ValueError:
+        raise bad_request("Invalid input JSON on line 1: the body is not valid JSON") from None
+
+
+async def read_object(request: Request) -> dict[str, Any]:
+    """The request's JSON object ({} for an empty body); 400 for anything else."""
+    body = await read_json(request)
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise bad_request("Invalid input JSON: expected an object")
+    return body
+
+
+def object_type_of(name: str) -> str:
+    resolved = resolve_type(name)
+    if resolved is None:
+        raise bad_request(f"Unable to infer object type from: {name}")
+    return resolved
+
+
+def batch_response(
+    results: list[dict[str, Any]],
+    errors: list[dict[str, Any]],
+    started: int,
+    ok_status: int,
+    now: int,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "status": "COMPLETE",
+        "results": results,
+        "startedAt": iso(started),
+        "completedAt": iso(now),
+    }
+    if errors:
+        body["numErrors"] = len(errors)
+        body["errors"] = errors
+    return JSONResponse(body, status_code=207 if errors else ok_status)
+
+
+def record_error(
+    message: str, ids: list[str], category: str = "OBJECT_NOT_FOUND", **extra: Any
+) -> dict[str, Any]:
+    return {
+        "status": "error",
+        "category": category,
+        "message": message,
+        "context": {"ids": ids},
+        "errors": [],
+        "links": {},
+        **extra,
+    }
+
+
+def label(object_type: str) -> str:
+    return object_type.rstrip("s").upper()
+
+
+def batch_inputs(body: Any, limit: int) -> list[dict[str, Any]]:
+    inputs = body.get("inputs") if isinstance(body, dict) else None
+    if not isinstance(inputs, list):
+        raise bad_request("inputs is required and must be a list")
+    if len(inputs) > limit:
+        raise bad_request(
+            f"Batch input limit exceeded: {len(inputs)} inputs (max {limit})",
+            context={"maxInputs": [str(limit)]},
+        )
+    if not all(isinstance(item, dict) for item in inputs):
+        raise bad_request("Every input must be an object")
+    return inputs
+
+
+def properties_param(value: Any) -> list[str]:
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [v for v in value.split(",") if v]
+    return [str(v) for v in value]

@@ -40,6 +40,7 @@ import logging
 import os
 import re
 import smtplib
+import socket
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -55,6 +56,7 @@ from pydantic import SecretStr
 from config.settings import Settings
 
 MASK = "********"
+SMTP_TIMEOUT = 30.0  # seconds; a silent SMTP server must not hang the run
 # Token shapes worth masking even when we do not hold the value (HubSpot private apps, bearers).
 _TOKEN_SHAPES = re.compile(r"(?i)\bpat-[a-z0-9]+-[0-9a-f-]{8,}|\bbearer\s+[\w.~+/=-]+")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -212,6 +214,18 @@ def smtp_credentials(settings: Settings) -> EmailServerCredentials:
     )
 
 
+@contextlib.contextmanager
+def socket_timeout(seconds: float) -> Iterator[None]:
+    """Give sockets created inside a timeout (prefect-email's `get_server` takes none; the
+    connection keeps it for the whole session)."""
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
 def _error_text(exc: BaseException, secrets: Sequence[str]) -> str:
     return scrub(f"{type(exc).__name__}: {exc}", secrets)[:500]
 
@@ -256,7 +270,8 @@ def _send_all(settings: Settings, outbox: Outbox, todo: list[Path], report: Deli
     try:
         credentials = smtp_credentials(settings)
         secrets += [credentials.password.get_secret_value()] if credentials.password else []
-        server = credentials.get_server()
+        with socket_timeout(SMTP_TIMEOUT):
+            server = credentials.get_server()
     except Exception as exc:  # connection, TLS, login or block errors: retry next run
         error = _error_text(exc, secrets)
         run_logger().warning("SMTP unavailable, %d message(s) stay pending: %s", len(todo), error)

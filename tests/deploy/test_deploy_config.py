@@ -20,6 +20,7 @@ from leadops.deploy import (
     DeployTarget,
     default_schedules,
     deploy_command,
+    keep_paused,
     load_project,
     prefect_api_url,
     rate_budget,
@@ -124,6 +125,12 @@ def test_without_a_shared_limit_runs_get_no_limit_name() -> None:
     rendered = render_project(PROJECT, DeployTarget(global_limit=None))
     for entry in rendered["deployments"]:
         assert "HUBSPOT_GLOBAL_LIMIT" not in entry["work_pool"]["job_variables"]["env"]
+
+
+def test_paused_deployments_are_redeployed_paused() -> None:
+    kept = keep_paused(render_project(PROJECT, DeployTarget()), {"recycle"})
+    paused = {e["name"] for e in kept["deployments"] if e.get("paused")}
+    assert paused == {"recycle"}
 
 
 def test_rendering_drops_schedules_someone_added_to_the_yaml() -> None:

@@ -24,6 +24,7 @@ from uuid import UUID
 import pytest
 from prefect.blocks.system import Secret
 from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.schemas.actions import DeploymentUpdate
 from prefect.client.schemas.filters import (
     ArtifactFilter,
     ArtifactFilterFlowRunId,
@@ -319,17 +320,23 @@ def test_scheduler_creates_runs_for_the_default_schedule(
     assert backfill.schedules == [] and scheduled_runs(client, backfill.id) == []
 
 
-def test_redeploy_keeps_the_schedule_ops_edited_in_the_ui(
+def test_redeploy_keeps_what_ops_changed_in_the_ui(
     deployed: DeployReport, client: SyncPrefectClient, settings: Settings
 ) -> None:
     cycle = client.read_deployment_by_name(CYCLE)
     edited = CronSchedule(cron="0 7 * * 1-5", timezone="Europe/Berlin")
-    client.update_deployment_schedule(cycle.id, cycle.schedules[0].id, schedule=edited)
+    client.update_deployment_schedule(
+        cycle.id, cycle.schedules[0].id, schedule=edited, active=False
+    )
+    recycle = client.read_deployment_by_name("recycle/recycle")
+    client.update_deployment(recycle.id, DeploymentUpdate(paused=True))
     again = deploy_all(settings=settings, prefect_file=PREFECT_YAML)
     assert (again.created, again.scheduled, again.pool_created) == ([], [], False)
     assert again.deployments == deployed.deployments
     [kept] = client.read_deployment_by_name(CYCLE).schedules
     assert (kept.schedule.cron, kept.schedule.timezone) == ("0 7 * * 1-5", "Europe/Berlin")
+    assert kept.active is False
+    assert client.read_deployment_by_name("recycle/recycle").paused
 
 
 def test_watermark_round_trips_through_a_prefect_variable(prefect_api: str) -> None:

@@ -74,7 +74,7 @@ def _authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult
     ok = isinstance(auth_data, LoginPassword) and (
         auth_data.login.decode() == SMTP_USER and auth_data.password.decode() == SMTP_PASSWORD
     )
-    return AuthResult(success=ok)
+    return AuthResult(success=ok, handled=False)
 
 
 @dataclass

@@ -6,12 +6,10 @@ Only the subset of HubSpot's schema that leadops uses. Property definitions foll
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 OBJECT_TYPES = ("contacts", "emails", "calls", "meetings", "tasks", "notes")
-ENGAGEMENT_TYPES = ("emails", "calls", "meetings", "tasks", "notes")
-
 # Singular names HubSpot accepts in paths (`/crm/v4/associations/contact/task/...`).
 SINGULAR = {
     "contact": "contacts",
@@ -45,16 +43,16 @@ LIFECYCLE_ORDER = (
 )
 LIFECYCLE_OTHER = "other"
 
-LEAD_STATUSES = (
-    "NEW",
-    "OPEN",
-    "IN_PROGRESS",
-    "OPEN_DEAL",
-    "UNQUALIFIED",
-    "ATTEMPTED_TO_CONTACT",
-    "CONNECTED",
-    "BAD_TIMING",
-)
+LEAD_STATUSES = {
+    "NEW": "New",
+    "OPEN": "Open",
+    "IN_PROGRESS": "In Progress",
+    "OPEN_DEAL": "Open Deal",
+    "UNQUALIFIED": "Unqualified",
+    "ATTEMPTED_TO_CONTACT": "Attempted to Contact",
+    "CONNECTED": "Connected",
+    "BAD_TIMING": "Bad Timing",
+}
 
 CALL_DISPOSITIONS = {
     "f240bbac-87c9-4f6e-bf70-924b57d47db7": "Connected",
@@ -94,7 +92,6 @@ class PropertyDef:
     options: tuple[str | tuple[str, str], ...] = ()
     read_only: bool = False
     group: str = "contactinformation"
-    hidden_options: tuple[str, ...] = field(default_factory=tuple)
 
     def option_values(self) -> list[str]:
         return [o if isinstance(o, str) else o[0] for o in self.options]
@@ -110,7 +107,7 @@ class PropertyDef:
                     "value": value,
                     "description": "",
                     "displayOrder": order,
-                    "hidden": value in self.hidden_options,
+                    "hidden": False,
                 }
             )
         return {
@@ -186,16 +183,7 @@ _CONTACT = (
     _enum(
         "hs_lead_status",
         "Lead Status",
-        (
-            ("NEW", "New"),
-            ("OPEN", "Open"),
-            ("IN_PROGRESS", "In Progress"),
-            ("OPEN_DEAL", "Open Deal"),
-            ("UNQUALIFIED", "Unqualified"),
-            ("ATTEMPTED_TO_CONTACT", "Attempted to Contact"),
-            ("CONNECTED", "Connected"),
-            ("BAD_TIMING", "Bad Timing"),
-        ),
+        tuple(LEAD_STATUSES.items()),
         field_type="radio",
     ),
     PropertyDef("lead_score", "Lead score", "number", "number", group="leadops"),

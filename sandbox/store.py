@@ -36,13 +36,6 @@ FIRST_IDS = {
     "tasks": 80001,
     "notes": 90001,
 }
-COMPUTED = {
-    "hs_object_id",
-    "createdate",
-    "lastmodifieddate",
-    "hs_createdate",
-    "hs_lastmodifieddate",
-}
 
 
 @lru_cache(maxsize=262_144)
@@ -334,13 +327,8 @@ class Store:
             DEFAULT_PROPERTIES.get(object_type, ENGAGEMENT_DEFAULT_PROPERTIES)
         )
         props = {n: self.value(object_type, record, n) for n in names if n in defs}
-        for name in COMPUTED & defs.keys():
-            if name in (
-                "hs_object_id",
-                created_property(object_type),
-                modified_property(object_type),
-            ):
-                props[name] = self.value(object_type, record, name)
+        for name in ("hs_object_id", created_property(object_type), modified_property(object_type)):
+            props[name] = self.value(object_type, record, name)  # HubSpot always sends these
         body: dict[str, Any] = {
             "id": str(record.id),
             "properties": props,

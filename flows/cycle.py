@@ -16,6 +16,7 @@ from prefect import Flow, flow, get_run_logger
 
 from config.check import check_rules, errors
 from flows.engine import RuleDef, RunContext, context_for, run_rule
+from flows.notify import alert_ops_on_failure, notify_owners
 from flows.params import RuleName, RunParams
 from flows.report import RunSummary, publish
 from leadops.model import ChangeResult, Outcome, Owner
@@ -81,8 +82,13 @@ def run_cycle(params: RunParams, flow_name: str) -> RunSummary:
         summary.notes.append(f"stopped early: {exc}")
         raise
     finally:
+        owners = _owners_or_empty(ctx)
+        # Owners hear about what was applied even when the run stops early.
+        if params.notify and not params.dry_run and summary.results:
+            sent = notify_owners(summary.results, owners, ctx.rules, ctx.settings)
+            summary.notes.append(f"notifications: {sent.describe()}")
         summary.api_calls = dict(ctx.gateway.calls - calls_before)
-        publish(summary, _owners_or_empty(ctx), flow_name.replace("_", "-"))
+        publish(summary, owners, flow_name.replace("_", "-"))
     return summary
 
 
@@ -94,7 +100,7 @@ def _owners_or_empty(ctx: RunContext) -> dict[str, Owner]:
         return {}
 
 
-@flow(name="lifecycle-cycle")
+@flow(name="lifecycle-cycle", on_failure=[alert_ops_on_failure], on_crashed=[alert_ops_on_failure])
 def lifecycle_cycle(params: RunParams = RunParams()) -> dict:
     """Promote, new lead, attempted, follow-up and recycle, then notify owners."""
     return run_cycle(params, "lifecycle-cycle").as_dict()
@@ -104,7 +110,12 @@ def rule_flow(definition: RuleDef, description: str) -> Flow:
     """A flow that runs one rule (with the portal check, report and digests of a cycle)."""
     name = definition.name.replace("_", "-")
 
-    @flow(name=name, description=description)
+    @flow(
+        name=name,
+        description=description,
+        on_failure=[alert_ops_on_failure],
+        on_crashed=[alert_ops_on_failure],
+    )
     def run_one_rule(params: RunParams = RunParams()) -> dict:
         only_this = params.model_copy(update={"rules": [definition.name]})
         return run_cycle(only_this, name).as_dict()

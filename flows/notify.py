@@ -546,7 +546,11 @@ def current_run_name() -> str:
 
 
 def _scrubbed(result: ChangeResult, secrets: Sequence[str]) -> ChangeResult:
-    change = replace(result.change, reason=scrub(result.change.reason, secrets))
+    change = replace(
+        result.change,
+        contact_name=scrub(result.change.contact_name, secrets),
+        reason=scrub(result.change.reason, secrets),
+    )
     return replace(result, change=change, error=result.error and scrub(result.error, secrets))
 
 

@@ -69,6 +69,7 @@ def admin_routes(api: FastAPI, sb: Sandbox) -> None:
         except ValueError as exc:
             raise refuse(exc) from None
         sb.config = config
+        store.search_lag_ms = int(config.search_lag_ms)
         return asdict(config)
 
     @api.post("/_sandbox/owners", status_code=201)

@@ -189,8 +189,7 @@ def _create(
                     409,
                     error_body(f"Contact already exists. Existing ID: {existing.id}", "CONFLICT"),
                 )
-    record = store.insert(otype, {}, store.clock())
-    store.apply(otype, record, clean)
+    record = store.create(otype, clean)
     for target, to_id, type_id in links:
         reverse = association_type_id(target, otype) or type_id
         store.associate(otype, record.id, target, to_id, type_id, reverse)

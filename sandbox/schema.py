@@ -42,6 +42,8 @@ LIFECYCLE_ORDER = (
     "evangelist",
 )
 LIFECYCLE_OTHER = "other"
+# Read-only "became a <stage>" dates HubSpot sets when a contact enters a stage.
+STAGE_DATE = {stage: f"hs_lifecyclestage_{stage}_date" for stage in LIFECYCLE_ORDER}
 
 LEAD_STATUSES = {
     "NEW": "New",
@@ -196,7 +198,7 @@ _CONTACT = (
     _ro("createdate", "Create Date", "datetime", "date"),
     _ro("lastmodifieddate", "Last Modified Date", "datetime", "date"),
     *(
-        _dt(f"hs_lifecyclestage_{stage}_date", f"Became a {stage} Date", read_only=True)
+        _dt(STAGE_DATE[stage], f"Became a {stage} Date", read_only=True)
         for stage in LIFECYCLE_ORDER
     ),
     _dt("notes_last_contacted", "Last Contacted", read_only=True),

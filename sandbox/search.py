@@ -90,10 +90,12 @@ def search(store: Store, object_type: str, body: dict[str, Any], cache: SearchCa
     query = (body.get("query") or "").strip().lower()
     key = json.dumps([object_type, groups, sort_name, descending, query], sort_keys=True)
     table = store.tables[object_type]
-    ids = cache.get(key, table.version)
+    view = store.search_view(object_type)  # search-lag overlay: uncached while non-empty
+    ids = None if view else cache.get(key, table.version)
     if ids is None:
-        ids = _matches(store, object_type, groups, sort_name, descending, query)
-        cache.put(key, table.version, ids)
+        ids = _matches(store, object_type, groups, sort_name, descending, query, view)
+        if not view:
+            cache.put(key, table.version, ids)
     start = 0
     if bound is not None:
         op, value = bound
@@ -103,7 +105,9 @@ def search(store: Store, object_type: str, body: dict[str, Any], cache: SearchCa
     properties = body.get("properties") or None
     answer: dict[str, Any] = {
         "total": total,
-        "results": [store.render(object_type, table.records[i], properties) for i in page],
+        "results": [
+            store.render(object_type, view.get(i) or table.records[i], properties) for i in page
+        ],
     }
     if after + limit < total:
         answer["paging"] = {"next": {"after": str(after + limit)}}
@@ -187,8 +191,14 @@ def _matches(
     sort_name: str,
     descending: bool,
     query: str,
+    view: dict[int, Record | None],
 ) -> list[int]:
+    """Matching ids in result order; `view` overrides records (None hides one)."""
     table = store.tables[object_type]
+
+    def record(i: int) -> Record:
+        return view.get(i) or table.records[i]
+
     compiled = [[_compile(store, object_type, f) for f in g.get("filters") or []] for g in groups]
     if compiled and all(compiled):
 
@@ -199,26 +209,27 @@ def _matches(
         def keep(r: Record) -> bool:
             return True
 
-    ids = [i for i in table.ids if keep(table.records[i])]
+    hidden = {i for i, r in view.items() if r is None}
+    ids = [i for i in table.ids if i not in hidden and keep(record(i))]
     if query:
-        ids = [i for i in ids if _query_match(table.records[i], query)]
+        ids = [i for i in ids if _query_match(record(i), query)]
     if sort_name == "hs_object_id":
         return ids[::-1] if descending else ids
     pdef = PROPERTIES[object_type].get(sort_name)
     numeric = pdef is not None and pdef.type in ("number", "datetime")
 
     def sort_key(i: int) -> tuple[int, Any, int]:
-        raw = store.value(object_type, table.records[i], sort_name)
+        raw = store.value(object_type, record(i), sort_name)
         if raw is None:
             return (1, 0, i)
         return (0, _number(raw, pdef.type if pdef else "string") if numeric else raw.lower(), i)
 
     present = sorted(
-        (i for i in ids if store.value(object_type, table.records[i], sort_name) is not None),
+        (i for i in ids if store.value(object_type, record(i), sort_name) is not None),
         key=sort_key,
         reverse=descending,
     )
-    missing = [i for i in ids if store.value(object_type, table.records[i], sort_name) is None]
+    missing = [i for i in ids if store.value(object_type, record(i), sort_name) is None]
     return present + missing
 
 

@@ -90,7 +90,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sandbox.schema import ENGAGEMENT_TO_CONTACT, LIFECYCLE_ORDER
+from sandbox.schema import ENGAGEMENT_TO_CONTACT, LIFECYCLE_ORDER, STAGE_DATE
 from sandbox.store import Store, iso
 
 BASE_CONTACTS = 300
@@ -217,7 +217,8 @@ class Seeder:
             at = created + step * HOUR
             if name == "salesqualifiedlead" and sql_at:
                 at = min(sql_at, max(at, created))
-            props[f"hs_lifecyclestage_{name}_date"] = iso(at)
+            if name in STAGE_DATE:
+                props[STAGE_DATE[name]] = iso(at)
             record.add_history("lifecyclestage", name, at, "CRM_UI" if step else "IMPORT")
         props["lifecyclestage"] = stage
         if status:

@@ -23,6 +23,7 @@ from sandbox.schema import (
     LIFECYCLE_OTHER,
     OBJECT_TYPES,
     PROPERTIES,
+    STAGE_DATE,
     PropertyDef,
     created_property,
     modified_property,
@@ -171,6 +172,7 @@ class Store:
     """Everything the sandbox holds. `clock()` gives epoch ms (fixed start + elapsed)."""
 
     def __init__(self, now: datetime | None = None) -> None:
+        self.search_lag_ms = 0  # HubSpot's search index lags writes by a few seconds
         self.reset(now)
 
     def reset(self, now: datetime | None = None) -> None:
@@ -188,6 +190,11 @@ class Store:
         self.lists: dict[str, StaticList] = {}
         self.next_list_id = 1
         self.next_owner_id = 70000001
+        # While a written record's entry is pending (search lag), search sees its state
+        # before the write (None: created, not visible yet).
+        self.pending: dict[str, dict[int, tuple[int, Record | None]]] = {
+            t: {} for t in OBJECT_TYPES
+        }
 
     def clock(self) -> int:
         """Current sandbox time in epoch ms (see `reset`)."""
@@ -290,11 +297,23 @@ class Store:
             return iso(parse_ms(value) or 0)
         return value
 
+    def create(self, object_type: str, clean: dict[str, str]) -> Record:
+        """A new record from validated values (history and stage dates as for a write)."""
+        record = self.insert(object_type, {}, self.clock())
+        if self.search_lag_ms:
+            self.pending[object_type][record.id] = (self.clock() + self.search_lag_ms, None)
+        self.apply(object_type, record, clean)
+        return record
+
     def apply(
         self, object_type: str, record: Record, clean: dict[str, str], source: str = "API"
     ) -> None:
         """Write validated values with HubSpot's rules: "" clears, stages only move forward."""
         now = self.clock()
+        if self.search_lag_ms:
+            pending = self.pending[object_type]
+            stale = pending[record.id][1] if record.id in pending else _copy(record)
+            pending[record.id] = (now + self.search_lag_ms, stale)
         for name, value in clean.items():
             current = record.props.get(name)
             backward = current and value and not _stage_may_move(current, value)
@@ -308,11 +327,18 @@ class Store:
                 record.props[name] = value
             record.add_history(name, value, now, source)
             if name == "lifecyclestage" and value in LIFECYCLE_ORDER:
-                stamp = f"hs_lifecyclestage_{value}_date"
+                stamp = STAGE_DATE[value]
                 record.props[stamp] = iso(now)
                 record.add_history(stamp, record.props[stamp], now, "CALCULATED")
         record.updated = now
         self.tables[object_type].version += 1
+
+    def search_view(self, object_type: str) -> dict[int, Record | None]:
+        """Records search still sees in their earlier state (None = not visible yet)."""
+        pending, now = self.pending[object_type], self.clock()
+        for record_id in [i for i, (until, _) in pending.items() if until <= now]:
+            del pending[record_id]
+        return {record_id: stale for record_id, (_, stale) in pending.items()}
 
     def render(
         self,
@@ -411,6 +437,13 @@ class Store:
     def find_list(self, name: str) -> StaticList | None:
         wanted = name.casefold()
         return next((lst for lst in self.lists.values() if lst.name.casefold() == wanted), None)
+
+
+def _copy(record: Record) -> Record:
+    """A detached copy of a record's current state (for the search-lag view)."""
+    copy = Record(record.id, dict(record.props), record.created)
+    copy.updated = record.updated
+    return copy
 
 
 def _stage_may_move(current: str, new: str) -> bool:

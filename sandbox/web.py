@@ -29,11 +29,14 @@ class SandboxConfig:
     association_page_size: associations per input before `paging.next.after` (HubSpot: 500).
     empty_associations: an existing record without associations is reported as a 207 error
         (`NO_ASSOCIATIONS_FOUND`, as HubSpot does) or as a result with an empty `to`.
+    search_lag_ms: how long search keeps seeing a record as it was before a write (created
+        records: not at all). HubSpot's index lags a few seconds; 0 (default) = no lag.
     """
 
     bad_id_mode: Literal["207", "400"] = "207"
     association_page_size: int = 500
     empty_associations: Literal["error", "empty"] = "error"
+    search_lag_ms: int = 0
 
     def __post_init__(self) -> None:
         if self.bad_id_mode not in ("207", "400"):
@@ -42,6 +45,8 @@ class SandboxConfig:
             raise ValueError("empty_associations must be 'error' or 'empty'")
         if int(self.association_page_size) < 1:
             raise ValueError("association_page_size must be at least 1")
+        if int(self.search_lag_ms) < 0:
+            raise ValueError("search_lag_ms must not be negative")
 
 
 class Sandbox:

@@ -112,7 +112,7 @@ class DeliveryReport:
         return Outbox(self.outbox).pending
 
     def describe(self) -> str:
-        """One line for people, e.g. `3 message(s) written to outbox/pending (no SMTP ...)`."""
+        """One line for people, e.g. `3 message(s) waiting in outbox/pending (no SMTP ...)`."""
         if not self.smtp:
             return (
                 f"{len(self.pending)} message(s) waiting in {self.pending_dir} "
@@ -292,6 +292,9 @@ def _send_one(
         server.send_message(msg)
     except smtplib.SMTPServerDisconnected as exc:
         report.errors[path.name] = _error_text(exc, secrets)
+        run_logger().warning(
+            "SMTP connection lost, the rest stay pending: %s", report.errors[path.name]
+        )
         return False
     except (smtplib.SMTPException, OSError) as exc:
         report.errors[path.name] = _error_text(exc, secrets)

@@ -37,6 +37,8 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.schedules import CronSchedule
+from prefect.events.worker import EventsWorker
+from prefect.exceptions import PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from config.rules import load_rules
@@ -158,6 +160,7 @@ def prefect_api(prefect_env: dict[str, str], logs: Path) -> Iterator[str]:
             for name in ("PREFECT_HOME", "PREFECT_API_URL", "PREFECT_SERVER_ANALYTICS_ENABLED"):
                 patch.setenv(name, prefect_env[name])
             yield url
+            EventsWorker.drain_all(timeout=5, at_exit=False)  # send this process's events now
     finally:
         server.stop()
 
@@ -347,6 +350,34 @@ def test_watermark_round_trips_through_a_prefect_variable(prefect_api: str) -> N
     with get_client(sync_client=True) as prefect_client:
         stored = prefect_client.read_variable_by_name(variable_name(PORTAL, "new_lead"))
     assert stored.value == {"until": until.isoformat()}
+
+
+def test_the_server_refuses_backfill_windows_under_an_hour(
+    deployed: DeployReport, client: SyncPrefectClient
+) -> None:
+    params = {**two_past_windows(), "window_hours": 0}
+    backfill = client.read_deployment_by_name(BACKFILL)
+    with pytest.raises(PrefectHTTPStatusError, match="window_hours") as refused:
+        client.create_flow_run_from_deployment(backfill.id, parameters={"params": params})
+    assert "0 is less than the minimum of 1" in str(refused.value)
+
+
+def test_a_backfill_ending_before_it_starts_fails_before_any_window(
+    worker: Service, client: SyncPrefectClient
+) -> None:
+    params = {**two_past_windows(), "end": (datetime.now(UTC) - timedelta(days=90)).isoformat()}
+    backfill = client.read_deployment_by_name(BACKFILL)
+    run = client.create_flow_run_from_deployment(backfill.id, parameters={"params": params})
+    done = wait_for(
+        f"the invalid backfill run ends\n{worker.tail()}",
+        lambda: (r := client.read_flow_run(run.id)).state.is_final() and r,
+        RUN_TIMEOUT,
+        every=1,
+    )
+    assert done.state.is_failed()
+    assert "must be after start" in done.state.message
+    children = FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[run.id]))
+    assert client.read_flow_runs(flow_run_filter=children) == []
 
 
 def test_backfill_walks_two_windows_and_promotes_the_hot_mqls(

@@ -2,12 +2,11 @@
 
 The SMTP server is aiosmtpd on a free 127.0.0.1 port; every message it accepts is kept in
 `SmtpServer.messages` (envelope recipients plus the parsed message). Prefect is needed by only a
-few tests: they ask for `prefect_api`, which starts `prefect_test_harness()` once per session.
+few tests: they use the root conftest's session-wide `prefect_harness`.
 """
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,10 +15,6 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -153,12 +148,3 @@ def outbox_settings(tmp_path: Path) -> Settings:
 @pytest.fixture(scope="session")
 def rules() -> Rules:
     return load_rules()
-
-
-@pytest.fixture(scope="session")
-def prefect_api() -> Iterator[None]:
-    """A temporary Prefect API for the few tests that run flows (~11 s, once per session)."""
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness():
-        yield

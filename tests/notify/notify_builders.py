@@ -45,9 +45,7 @@ def new_lead(contact_id: str, name: str, owner: str | None) -> Change:
 
 
 def task(contact_id: str, name: str, owner: str | None, subject: str | None = None) -> Change:
-    spec = TaskSpec(
-        "first_touch", subject or f"First touch: {name}", "body", DUE, "CALL", "HIGH"
-    )
+    spec = TaskSpec("first_touch", subject or f"First touch: {name}", "body", DUE, "CALL", "HIGH")
     return Change("followup", contact_id, name, owner, "lead status NEW since today", task=spec)
 
 

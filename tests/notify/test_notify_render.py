@@ -7,7 +7,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from notify_builders import applied, attempted, promote, recycle, task
+from notify_builders import OWNERS, applied, attempted, new_lead, promote, recycle, task
 
 from config.rules import Rules
 from flows.notify import (
@@ -23,7 +23,7 @@ from flows.notify import (
 from leadops.model import ChangeResult, Outcome, Owner
 
 SCRIPT = "<script>alert('x')</script>"
-QUOTES = "O'Brien \"the \u201cboss\u201d\""
+QUOTES = 'O\'Brien "the \u201cboss\u201d"'
 EMOJI = "Zoë 🚀🔥 Ünïcødé"
 LONG = "Bartholomew-" * 60
 CRLF = "Eve\r\nBcc: victim@evil.test\r\n\r\n<b>injected</b>"
@@ -70,7 +70,7 @@ def alert(rules: Rules) -> EmailMessage:
         run_name=one_line(CRLF),
         state="Crashed",
         error=f"RuntimeError: {SCRIPT} {QUOTES} {EMOJI}\n{LONG}",
-        url="https://prefect.example/runs/flow-run/abc?x=1&y=\"2\"",
+        url='https://prefect.example/runs/flow-run/abc?x=1&y="2"',
     )
     return roundtrip(render_failure_alert(failure, rules))
 
@@ -170,3 +170,19 @@ def test_failure_alert_shows_flow_run_error_and_link(rules: Rules, part: str) ->
         assert "&lt;script&gt;" in body and "y=&#34;2&#34;" in body
     else:
         assert SCRIPT in body and "https://prefect.example/runs/flow-run/abc" in body
+
+
+def test_the_docs_show_a_digest_rendered_from_the_real_template(rules: Rules) -> None:
+    results = applied(
+        promote("1001", "Pia Rossi", "7"),
+        new_lead("1061", "Otto Larsen", "7"),
+        task("1001", "Pia Rossi", "7"),
+        attempted("1040", "Iris Tanaka", "7"),
+        *recycle("1090", "Sam Haddad", "7", "Nurture - CRM"),
+    )
+    [digest] = plan_digests(
+        results, OWNERS, rules, portal_id="12345", run_name="opalescent-turkey-34602c7d"
+    )
+    text = render_digest(digest, rules).get_body(("plain",)).get_content()
+    docs = (Path(TEMPLATES).parent / "docs" / "notifications.md").read_text(encoding="utf-8")
+    assert text.strip() in docs, "re-render the sample in docs/notifications.md"

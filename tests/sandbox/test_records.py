@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+import urllib3
 from hubspot import HubSpot
 from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
 from hubspot.crm.objects.tasks.exceptions import ApiException as TasksApiException
@@ -392,3 +393,38 @@ def test_100k_contacts_seed_and_page_fast() -> None:
         last = page["results"][-1]["id"]
     assert pages == 500
     assert time.perf_counter() - started < 10
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/crm/v3/objects/contacts/search", "[]"),
+        ("/crm/v3/objects/contacts/search", '{"filterGroups": [1]}'),
+        ("/crm/v3/objects/contacts/batch/read", '{"inputs": [1]}'),
+        ("/crm/v3/objects/contacts/batch/update", "not json"),
+        ("/crm/v3/objects/widgets/search", "{}"),
+        ("/crm/v3/lists/", "[]"),
+    ],
+)
+def test_malformed_requests_are_400_not_500(sb: SandboxHandle, path: str, body: str) -> None:
+    headers = {"Authorization": f"Bearer {sb.token}", "Content-Type": "application/json"}
+    answer = urllib3.request("POST", sb.url + path, body=body, headers=headers)
+    assert answer.status == 400
+    assert answer.json()["status"] == "error"
+
+
+def test_search_lag_hides_fresh_writes_until_it_passes(sb: SandboxHandle, client: HubSpot) -> None:
+    sb.set_config(search_lag_ms=400)
+    stage = {"propertyName": "lifecyclestage", "operator": "EQ", "value": "opportunity"}
+    before = ids_of(client, [stage])
+    client.crm.contacts.batch_api.update(
+        {"inputs": [{"id": "1001", "properties": {"lifecyclestage": "opportunity"}}]}
+    )
+    created = client.crm.contacts.basic_api.create(
+        {"properties": {"lifecyclestage": "opportunity"}}
+    )
+    assert ids_of(client, [stage]) == before  # the index has not caught up
+    read = client.crm.contacts.basic_api.get_by_id("1001", properties=["lifecyclestage"])
+    assert read.properties["lifecyclestage"] == "opportunity"  # reads are immediate
+    time.sleep(0.45)
+    assert ids_of(client, [stage]) == sorted([*before, "1001", created.id], key=int)

@@ -184,5 +184,5 @@ def test_the_docs_show_a_digest_rendered_from_the_real_template(rules: Rules) ->
         results, OWNERS, rules, portal_id="12345", run_name="opalescent-turkey-34602c7d"
     )
     text = render_digest(digest, rules).get_body(("plain",)).get_content()
-    docs = (Path(TEMPLATES).parent / "docs" / "notifications.md").read_text(encoding="utf-8")
-    assert text.strip() in docs, "re-render the sample in docs/notifications.md"
+    readme = (Path(TEMPLATES).parent / "README.md").read_text(encoding="utf-8")
+    assert text.strip() in readme, "re-render the digest sample in the README's Notifications"

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
         default=None, description="Name of a prefect-email EmailServerCredentials block."
     )
     outbox_dir: Path = Field(default=Path("outbox"))
+    leadops_lock_timeout: float = Field(
+        default=900,
+        ge=0,
+        le=86_400,
+        description="Seconds a writing run waits for another run on the same portal to finish.",
+    )
 
     @field_validator("hubspot_base_url")
     @classmethod

@@ -16,9 +16,11 @@ from prefect import Flow, flow, get_run_logger
 
 from config.check import check_rules, errors
 from flows.engine import RuleDef, RunContext, context_for, run_rule
-from flows.notify import alert_ops_on_failure, notify_owners
+from flows.journal import Journal
+from flows.notify import alert_ops_on_failure, current_run_name, notify_owners
 from flows.params import RuleName, RunParams
 from flows.report import RunSummary, publish
+from flows.runlock import portal_lock
 from leadops.model import ChangeResult, Outcome, Owner
 from tasks.gateway import DailyLimitReached, HubSpotError
 from tasks.portal import read_portal_facts
@@ -58,15 +60,38 @@ def _promoted(results: list[ChangeResult]) -> list[str]:
 
 
 def run_cycle(params: RunParams, flow_name: str) -> RunSummary:
-    """Run the chosen rules in order against the portal; always publish what happened."""
+    """Run the chosen rules in order against the portal; always publish what happened.
+
+    A writing run holds the portal's run lock (`flows.runlock`) from the portal check to the
+    digests, and journals each applied batch (`flows.journal`) so that a run killed midway
+    has its changes told by the next one.
+    """
     ctx = context_for(params)
+    if params.dry_run:
+        return _run_cycle(ctx, params, flow_name, None)
+    with portal_lock(ctx.settings, on_wait=get_run_logger().warning):
+        return _run_cycle(ctx, params, flow_name, Journal(ctx.settings, current_run_name()))
+
+
+def _run_cycle(
+    ctx: RunContext, params: RunParams, flow_name: str, journal: Journal | None
+) -> RunSummary:
     logger = get_run_logger()
     calls_before = ctx.gateway.calls.copy()
     verify_portal(ctx)
     registry = rule_registry()
     summary = RunSummary(flow_name, params.dry_run, ctx.since, ctx.until)
+    current: list[ChangeResult] = []  # the running rule's results, batch by batch
+
+    def on_applied(results: list[ChangeResult]) -> None:
+        current.extend(results)
+        if journal is not None:
+            journal.record(results)
+
+    ctx.on_applied = on_applied
     try:
         for name in params.rules:
+            current.clear()
             if not getattr(ctx.rules, name).enabled:
                 summary.notes.append(f"{name} is disabled in the config")
                 continue
@@ -79,14 +104,25 @@ def run_cycle(params: RunParams, flow_name: str) -> RunSummary:
             summary.results += rule_results
             logger.info("%s: %d change(s)", name, len(rule_results))
     except DailyLimitReached as exc:
+        summary.results += current  # what the stopped rule did before the limit
         summary.notes.append(f"stopped early: {exc}")
         raise
     finally:
         owners = _owners_or_empty(ctx)
+        told, earlier_files = summary.results, []
+        if journal is not None and params.notify:
+            earlier, earlier_files = journal.leftovers()
+            if earlier:
+                summary.notes.append(
+                    f"told {len(earlier)} change(s) applied by an interrupted earlier run"
+                )
+            told = earlier + summary.results
         # Owners hear about what was applied even when the run stops early.
-        if params.notify and not params.dry_run and summary.results:
-            sent = notify_owners(summary.results, owners, ctx.rules, ctx.settings)
+        if params.notify and not params.dry_run and told:
+            sent = notify_owners(told, owners, ctx.rules, ctx.settings)
             summary.notes.append(f"notifications: {sent.describe()}")
+        if journal is not None:
+            journal.close(earlier_files)
         summary.api_calls = dict(ctx.gateway.calls - calls_before)
         publish(summary, owners, flow_name.replace("_", "-"))
     return summary

@@ -19,7 +19,7 @@ from flows.params import RuleName, RunParams
 from leadops.model import Change, ChangeResult, Engagement, EngagementKind, Owner, Record
 from tasks.apply import apply_changes
 from tasks.crm import load_engagements, read_contacts, search_contacts
-from tasks.gateway import Filter, HubSpotGateway
+from tasks.gateway import DailyLimitReached, Filter, HubSpotGateway
 
 
 @dataclass
@@ -34,6 +34,8 @@ class RunContext:
     since: datetime | None = None
     overlay: dict[str, dict[str, str]] = field(default_factory=dict)
     _owners: dict[str, Owner] | None = field(default=None, repr=False)
+    # Called with each batch's results as soon as they are applied (the run's journal).
+    on_applied: Callable[[list[ChangeResult]], None] | None = field(default=None, repr=False)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -100,7 +102,17 @@ def _plan_batch(rule: RuleDef, batch: Sequence[Record], ctx: RunContext) -> list
         batch = [_overlaid(record, ctx.overlay.get(record.id)) for record in batch]
     changes = rule.plan(batch, engagements, ctx)
     active = [owner.id for owner in ctx.owners().values() if not owner.archived]
-    return apply_changes(ctx.gateway, changes, dry_run=ctx.params.dry_run, active_owners=active)
+    try:
+        results = apply_changes(
+            ctx.gateway, changes, dry_run=ctx.params.dry_run, active_owners=active
+        )
+    except DailyLimitReached as exc:  # what the batch did before the stop still counts
+        if ctx.on_applied is not None:
+            ctx.on_applied(list(getattr(exc, "results", [])))
+        raise
+    if ctx.on_applied is not None:
+        ctx.on_applied(results)
+    return results
 
 
 def _overlaid(record: Record, planned: Mapping[str, str] | None) -> Record:

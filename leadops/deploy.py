@@ -261,13 +261,18 @@ def _prefect_executable() -> str:
 
 def _our_deployments(client: SyncPrefectClient, pool: str, names: set[str]) -> dict[str, Any]:
     """Deployments in `pool` with one of `names`, by full name (flow/deployment)."""
-    from prefect.client.schemas.filters import WorkPoolFilter, WorkPoolFilterName
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterName,
+        WorkPoolFilter,
+        WorkPoolFilterName,
+    )
 
     found = client.read_deployments(
-        work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=[pool]))
+        deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=sorted(names))),
+        work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=[pool])),
     )
-    ours = [d for d in found if d.name in names]
-    return {f"{client.read_flow(d.flow_id).name}/{d.name}": d for d in ours}
+    return {f"{client.read_flow(d.flow_id).name}/{d.name}": d for d in found}
 
 
 def add_default_schedules(

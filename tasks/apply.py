@@ -196,12 +196,16 @@ def apply_changes(
         (partial(create_tasks, active_owners=active_owners), [c for c in todo if c.task]),
         (add_to_lists, [c for c in todo if c.list_name]),
     )
-    for writer, batch in groups:
+    for index, (writer, batch) in enumerate(groups):
         if not batch:
             continue
         try:
             results += writer(gateway, batch)
-        except DailyLimitReached:
+        except DailyLimitReached as exc:
+            # Say what this batch did before the stop: the run reports it and tells owners.
+            stopped = [c for _, rest in groups[index:] for c in rest]
+            note = "not confirmed: HubSpot's DAILY limit stopped the run (the next run retries)"
+            exc.results = results + [ChangeResult(c, Outcome.FAILED, note) for c in stopped]
             raise
         except HubSpotError as exc:
             results += [ChangeResult(c, Outcome.FAILED, str(exc)) for c in batch]

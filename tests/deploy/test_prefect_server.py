@@ -34,6 +34,8 @@ from prefect.client.schemas.filters import (
     FlowRunFilterParentFlowRunId,
     FlowRunFilterState,
     FlowRunFilterStateType,
+    LogFilter,
+    LogFilterFlowRunId,
 )
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.schedules import CronSchedule
@@ -63,14 +65,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for(what: str, check: Callable[[], T], timeout: float, every: float = 0.5) -> T:
+def wait_for(
+    what: str,
+    check: Callable[[], T],
+    timeout: float,
+    every: float = 0.5,
+    context: Callable[[], str] = str,
+) -> T:
     """Poll `check` until it returns something truthy; fail naming `what` after `timeout` s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if result := check():
             return result
         time.sleep(every)
-    pytest.fail(f"{what}: not within {timeout:.0f} s")
+    pytest.fail(f"{what}: not within {timeout:.0f} s\n{context()}")
 
 
 @dataclass
@@ -151,9 +159,10 @@ def prefect_api(prefect_env: dict[str, str], logs: Path) -> Iterator[str]:
     server = Service.start("server", command, prefect_env, logs)
     try:
         wait_for(
-            f"Prefect server health at {url}\n{server.tail()}",
+            f"Prefect server health at {url}",
             lambda: healthy(url) or server.process.poll() is not None,
             timeout=120,
+            context=server.tail,
         )
         assert server.process.poll() is None, f"the server exited\n{server.tail()}"
         with pytest.MonkeyPatch.context() as patch, temporary_settings({PREFECT_API_URL: url}):
@@ -238,10 +247,10 @@ def scheduled_runs(client: SyncPrefectClient, deployment_id: UUID) -> list[FlowR
     )
 
 
-def run_to_the_end(
+def run_until_final(
     client: SyncPrefectClient, worker: Service, deployment: str, parameters: dict[str, Any]
 ) -> FlowRun:
-    """Start a run of `deployment` and wait until it is final; a failure shows its logs."""
+    """Start a run of `deployment` on the worker and wait until its state is final."""
     deployment_id = client.read_deployment_by_name(deployment).id
     run = client.create_flow_run_from_deployment(deployment_id, parameters=parameters)
 
@@ -249,9 +258,17 @@ def run_to_the_end(
         current = client.read_flow_run(run.id)
         return current if current.state and current.state.is_final() else None
 
-    done = wait_for(f"{deployment} run {run.id}\n{worker.tail()}", final, RUN_TIMEOUT, every=1)
+    return wait_for(f"{deployment} run {run.id}", final, RUN_TIMEOUT, 1, worker.tail)
+
+
+def run_to_the_end(
+    client: SyncPrefectClient, worker: Service, deployment: str, parameters: dict[str, Any]
+) -> FlowRun:
+    """A run of `deployment` that must complete; a failure shows the run's logs."""
+    done = run_until_final(client, worker, deployment, parameters)
     if not done.state.is_completed():
-        logs = "\n".join(log.message for log in client.read_logs()[-40:])
+        only_this = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[done.id]))
+        logs = "\n".join(log.message for log in client.read_logs(log_filter=only_this)[-40:])
         pytest.fail(f"{deployment} ended {done.state.name}: {done.state.message}\n{logs}")
     return done
 
@@ -366,17 +383,10 @@ def test_a_backfill_ending_before_it_starts_fails_before_any_window(
     worker: Service, client: SyncPrefectClient
 ) -> None:
     params = {**two_past_windows(), "end": (datetime.now(UTC) - timedelta(days=90)).isoformat()}
-    backfill = client.read_deployment_by_name(BACKFILL)
-    run = client.create_flow_run_from_deployment(backfill.id, parameters={"params": params})
-    done = wait_for(
-        f"the invalid backfill run ends\n{worker.tail()}",
-        lambda: (r := client.read_flow_run(run.id)).state.is_final() and r,
-        RUN_TIMEOUT,
-        every=1,
-    )
+    done = run_until_final(client, worker, BACKFILL, {"params": params})
     assert done.state.is_failed()
     assert "must be after start" in done.state.message
-    children = FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[run.id]))
+    children = FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[done.id]))
     assert client.read_flow_runs(flow_run_filter=children) == []
 
 

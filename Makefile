@@ -25,7 +25,7 @@ lint: $(STAMP)
 
 # Re-record every cassette against a fresh sandbox (or a real test portal: see README).
 cassettes: $(STAMP)
-	$(BIN)/pytest --record-mode=rewrite -m "not integration" tests
+	$(BIN)/pytest --record-mode=rewrite -m vcr tests
 
 bench: $(STAMP)
 	$(BIN)/leadops bench

@@ -72,6 +72,9 @@ DEFINITION = RuleDef(
     searches=lambda rules: [search_filters(rules)],
     properties=contact_properties,
     plan=lambda contacts, engagements, ctx: plan_attempted(contacts, engagements, ctx.rules),
+    # Logging an email or call need not touch the contact's lastmodifieddate (roll-ups are
+    # asynchronous), so every New lead is judged, not only those modified in the window.
+    event_based=False,
     history=PROPERTIES_WITH_HISTORY,
     engagement_kinds=ENGAGEMENT_KINDS,
 )

@@ -63,14 +63,15 @@ def run_cycle(params: RunParams, flow_name: str) -> RunSummary:
     """Run the chosen rules in order against the portal; always publish what happened.
 
     A writing run holds the portal's run lock (`flows.runlock`) from the portal check to the
-    digests, and journals each applied batch (`flows.journal`) so that a run killed midway
-    has its changes told by the next one.
+    digests; a notifying one journals every batch it writes (`flows.journal`) so that the
+    changes of a run killed midway are told by the next one.
     """
     ctx = context_for(params)
     if params.dry_run:
         return _run_cycle(ctx, params, flow_name, None)
     with portal_lock(ctx.settings, on_wait=get_run_logger().warning):
-        return _run_cycle(ctx, params, flow_name, Journal(ctx.settings, current_run_name()))
+        journal = Journal(ctx.settings, current_run_name()) if params.notify else None
+        return _run_cycle(ctx, params, flow_name, journal)
 
 
 def _run_cycle(
@@ -89,6 +90,12 @@ def _run_cycle(
             journal.record(results)
 
     ctx.on_applied = on_applied
+    earlier: list[ChangeResult] = []
+    if journal is not None:
+        ctx.on_planned = journal.intend
+        earlier = journal.recover(ctx.gateway)  # before the rules plan anything again
+        if earlier:
+            summary.notes.append(f"told {len(earlier)} change(s) made by an interrupted run")
     try:
         for name in params.rules:
             current.clear()
@@ -109,20 +116,13 @@ def _run_cycle(
         raise
     finally:
         owners = _owners_or_empty(ctx)
-        told, earlier_files = summary.results, []
-        if journal is not None and params.notify:
-            earlier, earlier_files = journal.leftovers()
-            if earlier:
-                summary.notes.append(
-                    f"told {len(earlier)} change(s) applied by an interrupted earlier run"
-                )
-            told = earlier + summary.results
+        told = earlier + summary.results
         # Owners hear about what was applied even when the run stops early.
         if params.notify and not params.dry_run and told:
             sent = notify_owners(told, owners, ctx.rules, ctx.settings)
             summary.notes.append(f"notifications: {sent.describe()}")
         if journal is not None:
-            journal.close(earlier_files)
+            journal.close()
         summary.api_calls = dict(ctx.gateway.calls - calls_before)
         publish(summary, owners, flow_name.replace("_", "-"))
     return summary

@@ -7,10 +7,12 @@ per batch of contacts, never one per contact.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
+
+from prefect.utilities.annotations import quote
 
 from config.rules import Rules, load_rules
 from config.settings import Settings
@@ -18,7 +20,7 @@ from flows.common import ENGAGEMENT_PROPERTIES
 from flows.params import RuleName, RunParams
 from leadops.model import Change, ChangeResult, Engagement, EngagementKind, Owner, Record
 from tasks.apply import apply_changes
-from tasks.crm import load_engagements, read_contacts, search_contacts
+from tasks.crm import ENRICH_BATCH, load_engagements, read_contacts, search_contacts
 from tasks.gateway import DailyLimitReached, Filter, HubSpotGateway
 
 
@@ -34,7 +36,9 @@ class RunContext:
     since: datetime | None = None
     overlay: dict[str, dict[str, str]] = field(default_factory=dict)
     _owners: dict[str, Owner] | None = field(default=None, repr=False)
-    # Called with each batch's results as soon as they are applied (the run's journal).
+    # The run's journal: each batch's changes just before they are written, and its
+    # results as soon as they are known.
+    on_planned: Callable[[list[Change]], None] | None = field(default=None, repr=False)
     on_applied: Callable[[list[ChangeResult]], None] | None = field(default=None, repr=False)
 
     @property
@@ -94,14 +98,18 @@ def window_filters(ctx: RunContext) -> list[Filter]:
 def _plan_batch(rule: RuleDef, batch: Sequence[Record], ctx: RunContext) -> list[ChangeResult]:
     properties = rule.properties(ctx.rules)
     if rule.history:
-        batch = read_contacts(ctx.gateway, [r.id for r in batch], properties, rule.history)
+        # quote(): Prefect would walk every element of a big argument, twice per task run
+        ids = quote([r.id for r in batch])
+        batch = read_contacts(ctx.gateway, ids, properties, rule.history)
     engagements: Mapping[str, Sequence[Engagement]] = {}
     if rule.engagements and batch:
-        engagements = load_engagements(ctx.gateway, [r.id for r in batch], rule.engagements)
+        engagements = load_engagements(ctx.gateway, quote([r.id for r in batch]), rule.engagements)
     if ctx.overlay:
         batch = [_overlaid(record, ctx.overlay.get(record.id)) for record in batch]
     changes = rule.plan(batch, engagements, ctx)
     active = [owner.id for owner in ctx.owners().values() if not owner.archived]
+    if ctx.on_planned is not None and not ctx.params.dry_run:
+        ctx.on_planned(changes)
     try:
         results = apply_changes(
             ctx.gateway, changes, dry_run=ctx.params.dry_run, active_owners=active
@@ -122,21 +130,36 @@ def _overlaid(record: Record, planned: Mapping[str, str] | None) -> Record:
     return replace(record, properties={**record.properties, **planned})
 
 
+def _candidates(
+    rule: RuleDef, ctx: RunContext, properties: Sequence[str], seen: set[str]
+) -> Iterator[list[Record]]:
+    """Every search group's matches, each contact once, in batches of `ENRICH_BATCH` across
+    groups (a small group does not cost its own partial batch of reads and writes)."""
+    batch: list[Record] = []
+    for filters in rule.searches(ctx.rules):
+        if rule.event_based:
+            filters = [*filters, *window_filters(ctx)]
+        for found in search_contacts(ctx.gateway, filters, properties):
+            fresh = [record for record in found if record.id not in seen]
+            seen.update(record.id for record in fresh)
+            batch += fresh
+            if len(batch) >= ENRICH_BATCH:
+                yield batch[:ENRICH_BATCH]
+                batch = batch[ENRICH_BATCH:]
+    if batch:
+        yield batch
+
+
 def run_rule(rule: RuleDef, ctx: RunContext, extra_ids: Iterable[str] = ()) -> list[ChangeResult]:
     """Run one rule over every candidate; `extra_ids` adds contacts search may not show yet."""
     results: list[ChangeResult] = []
     seen: set[str] = set()
     properties = rule.properties(ctx.rules)
-    for filters in rule.searches(ctx.rules):
-        if rule.event_based:
-            filters = [*filters, *window_filters(ctx)]
-        for batch in search_contacts(ctx.gateway, filters, properties):
-            fresh = [record for record in batch if record.id not in seen]
-            seen.update(record.id for record in fresh)
-            results += _plan_batch(rule, fresh, ctx)
+    for batch in _candidates(rule, ctx, properties, seen):
+        results += _plan_batch(rule, batch, ctx)
     missing = [contact_id for contact_id in dict.fromkeys(extra_ids) if contact_id not in seen]
     if missing:
-        records = read_contacts(ctx.gateway, missing, properties)
+        records = read_contacts(ctx.gateway, quote(missing), properties)
         results += _plan_batch(rule, records, ctx)
     return results
 

@@ -1,21 +1,28 @@
-"""A run's journal of applied changes, so a killed run's changes still reach the owners.
+"""A run's write-ahead journal, so that changes made by a run that died still reach owners.
 
-Owners hear about changes in the digest sent at the end of a run. A run killed outright
+Owners hear about changes in the digests sent at the end of a run. A run killed outright
 (`kill -9`, OOM, a lost machine) never gets there, and its rerun does not plan those changes
-again (they are already in HubSpot), so without a journal nobody would be told. Each writing
-run appends what every batch applied to `<outbox>/journal/<run>.jsonl` as soon as the batch
-returns; the run deletes its journal once its digests are in the outbox. A journal left behind
-belongs to a run that died: the next writing run on the portal (runs are serialised by
-`flows.runlock`) tells its changes in its own digests, then deletes it.
+again (they are in HubSpot already), so without a journal nobody would be told. Each writing
+run appends to `<outbox>/journal/<run>.jsonl`, fsynced:
 
-The one gap: a batch in flight at the moment of the kill (sent, answer not yet journaled) is
-applied by HubSpot but not told.
+* an `intent` line per change just before its batch is written, and
+* a `result` line per change as soon as its batch returns.
+
+The run deletes its journal once its digests are in the outbox, keeping only task creates
+that failed in doubt (HubSpot may have created them after a timeout). A journal left behind
+belongs to a run that died (runs on a portal are serialised by `flows.runlock`). The next
+writing run reads it *before its rules run*: applied results are told again by nobody else,
+so they go into its digests; intents without a confirmed result are checked against HubSpot
+(the contact's properties, its leadops task, its list membership): what HubSpot shows as done
+is told, the rest is left to the rules, which plan it again and tell it themselves. Either way
+each change is told once.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from datetime import datetime
@@ -24,17 +31,71 @@ from typing import Any
 
 from config.settings import Settings
 from leadops.model import Change, ChangeResult, Outcome, TaskSpec
+from tasks.gateway import HubSpotGateway
+
+Key = tuple[str, str, str]  # rule, contact id, action
 
 
 class Journal:
-    """Append-only record of one run's applied changes (JSON lines, fsynced per batch)."""
+    """Append-only record of one run's planned and applied changes (JSON lines)."""
 
     def __init__(self, settings: Settings, run_name: str) -> None:
         self.folder = Path(settings.outbox_dir) / "journal"
         self.path = self.folder / f"{_safe(run_name)}.jsonl"
+        self._earlier: list[Path] = []
+        self._in_doubt: list[Change] = []
+
+    # ---- this run ------------------------------------------------------------------------
+
+    def intend(self, changes: Iterable[Change]) -> None:
+        self._append({"intent": _dump_change(c)} for c in changes if not c.skip)
 
     def record(self, results: Iterable[ChangeResult]) -> None:
-        lines = [json.dumps(_dump(r)) for r in results if r.outcome is Outcome.APPLIED]
+        results = [r for r in results if r.outcome in (Outcome.APPLIED, Outcome.FAILED)]
+        self._in_doubt += [
+            r.change for r in results if r.outcome is Outcome.FAILED and r.change.task
+        ]
+        self._append(
+            {"result": _dump_change(r.change), "outcome": r.outcome.value} for r in results
+        )
+
+    def close(self) -> None:
+        """The run told its changes: forget them (and the earlier journals it recovered),
+        keeping task creates that failed in doubt for the next run to check."""
+        for path in self._earlier:
+            path.unlink(missing_ok=True)
+        self.path.unlink(missing_ok=True)
+        if self._in_doubt:
+            self._append({"intent": _dump_change(c)} for c in self._in_doubt)
+
+    # ---- runs that died --------------------------------------------------------------------
+
+    def recover(self, gateway: HubSpotGateway) -> list[ChangeResult]:
+        """Changes of earlier runs that HubSpot shows as done but nobody has told yet.
+
+        Call it before the rules run; `close()` then deletes the journals read here.
+        """
+        if not self.folder.is_dir():
+            return []
+        files = sorted(p for p in self.folder.glob("*.jsonl") if p != self.path)
+        applied: dict[Key, Change] = {}
+        doubtful: dict[Key, Change] = {}
+        for path in files:
+            intents, results = _read(path)
+            for key, (change, outcome) in results.items():
+                if outcome is Outcome.APPLIED:
+                    applied[key] = change
+            for key, change in intents.items():
+                if key not in results or results[key][1] is not Outcome.APPLIED:
+                    doubtful[key] = change  # written or not: HubSpot will tell
+        for key in applied:
+            doubtful.pop(key, None)
+        confirmed = verify(gateway, list(doubtful.values()))
+        self._earlier = files
+        return [ChangeResult(c, Outcome.APPLIED) for c in [*applied.values(), *confirmed]]
+
+    def _append(self, entries: Iterable[dict[str, Any]]) -> None:
+        lines = [json.dumps(entry) for entry in entries]
         if not lines:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -43,41 +104,82 @@ class Journal:
             handle.flush()
             os.fsync(handle.fileno())
 
-    def leftovers(self) -> tuple[list[ChangeResult], list[Path]]:
-        """Applied changes of earlier runs that died before telling them, and their files."""
-        if not self.folder.is_dir():
-            return [], []
-        files = sorted(p for p in self.folder.glob("*.jsonl") if p != self.path)
-        results: list[ChangeResult] = []
-        for path in files:
-            for line in path.read_text(encoding="utf-8").splitlines():
-                try:
-                    results.append(_load(json.loads(line)))
-                except (ValueError, KeyError, TypeError):
-                    continue  # a line cut short by the kill
-        return results, files
 
-    def close(self, others: Sequence[Path] = ()) -> None:
-        """Forget this run's journal and the given leftovers (their changes were told)."""
-        for path in [self.path, *others]:
-            path.unlink(missing_ok=True)
+def verify(gateway: HubSpotGateway, changes: Sequence[Change]) -> list[Change]:
+    """The changes HubSpot shows as done: properties equal, the task exists, the contact is
+    in the list."""
+    done: list[Change] = []
+    updates = [c for c in changes if c.properties]
+    if updates:
+        names = sorted({name for c in updates for name in c.properties})
+        read = gateway.batch_read("contacts", [c.contact_id for c in updates], names)
+        now = {record.id: record for record in read.succeeded}
+        done += [
+            c
+            for c in updates
+            if c.contact_id in now
+            and all(now[c.contact_id].get(k) == (v or None) for k, v in c.properties.items())
+        ]
+    tasks = [c for c in changes if c.task]
+    if tasks:
+        links = gateway.associations("contacts", "tasks", [c.contact_id for c in tasks])
+        task_ids = sorted({t for ids in links.values() for t in ids})
+        bodies = {
+            r.id: r.get("hs_task_body")
+            for r in gateway.batch_read("tasks", task_ids, ["hs_task_body"]).succeeded
+        }
+        done += [
+            c
+            for c in tasks
+            if c.task and any(bodies.get(t) == c.task.body for t in links.get(c.contact_id, []))
+        ]
+    by_list: dict[str, list[Change]] = defaultdict(list)
+    for change in changes:
+        if change.list_name:
+            by_list[change.list_name].append(change)
+    for name, members in by_list.items():
+        list_id = gateway.find_list(name)
+        found = gateway.list_members(list_id) if list_id else set()
+        done += [c for c in members if c.contact_id in found]
+    return done
+
+
+def _read(path: Path) -> tuple[dict[Key, Change], dict[Key, tuple[Change, Outcome]]]:
+    intents: dict[Key, Change] = {}
+    results: dict[Key, tuple[Change, Outcome]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+            if "intent" in entry:
+                change = _load_change(entry["intent"])
+                intents[_key(change)] = change
+            else:
+                change = _load_change(entry["result"])
+                results[_key(change)] = (change, Outcome(entry["outcome"]))
+        except (ValueError, KeyError, TypeError):
+            continue  # a line cut short by the kill
+    return intents, results
+
+
+def _key(change: Change) -> Key:
+    return (change.rule, change.contact_id, change.action)
 
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "-" for c in name)[:150] or "run"
 
 
-def _dump(result: ChangeResult) -> dict[str, Any]:
-    change = asdict(result.change)
-    if result.change.task is not None:
-        change["task"]["due"] = result.change.task.due.isoformat()
-    return {"change": change, "outcome": result.outcome.value, "error": result.error}
+def _dump_change(change: Change) -> dict[str, Any]:
+    data = asdict(change)
+    if change.task is not None:
+        data["task"]["due"] = change.task.due.isoformat()
+    return data
 
 
-def _load(data: dict[str, Any]) -> ChangeResult:
-    change = dict(data["change"])
-    if change.get("task"):
-        task = dict(change["task"])
+def _load_change(data: dict[str, Any]) -> Change:
+    data = dict(data)
+    if data.get("task"):
+        task = dict(data["task"])
         task["due"] = datetime.fromisoformat(task["due"])
-        change["task"] = TaskSpec(**task)
-    return ChangeResult(Change(**change), Outcome(data["outcome"]), data.get("error"))
+        data["task"] = TaskSpec(**task)
+    return Change(**data)

@@ -169,7 +169,7 @@ class ValidationError(Exception):
 
 
 class Store:
-    """Everything the sandbox holds. `clock()` gives epoch ms (fixed start + elapsed)."""
+    """Everything the sandbox holds; all writes go through `validate` + `apply`/`create`."""
 
     def __init__(self, now: datetime | None = None) -> None:
         self.search_lag_ms = 0  # HubSpot's search index lags writes by a few seconds
@@ -204,12 +204,10 @@ class Store:
 
     # ---- records -------------------------------------------------------------------------
 
-    def insert(
-        self, object_type: str, props: dict[str, str], created: int, record_id: int | None = None
-    ) -> Record:
+    def insert(self, object_type: str, props: dict[str, str], created: int) -> Record:
         """Add a record with trusted properties (the seed and validated creates use this)."""
         table = self.tables[object_type]
-        record = Record(record_id or table.next_id, props, created)
+        record = Record(table.next_id, props, created)
         table.add(record)
         return record
 
@@ -305,9 +303,7 @@ class Store:
         self.apply(object_type, record, clean)
         return record
 
-    def apply(
-        self, object_type: str, record: Record, clean: dict[str, str], source: str = "API"
-    ) -> None:
+    def apply(self, object_type: str, record: Record, clean: dict[str, str]) -> None:
         """Write validated values with HubSpot's rules: "" clears, stages only move forward."""
         now = self.clock()
         if self.search_lag_ms:
@@ -316,8 +312,8 @@ class Store:
             pending[record.id] = (now + self.search_lag_ms, stale)
         for name, value in clean.items():
             current = record.props.get(name)
-            backward = current and value and not _stage_may_move(current, value)
-            if name == "lifecyclestage" and backward:
+            stage_write = name == "lifecyclestage" and current and value
+            if stage_write and not _stage_may_move(current, value):
                 continue  # HubSpot ignores a backward stage write silently
             if (current or "") == value:
                 continue
@@ -325,7 +321,7 @@ class Store:
                 record.props.pop(name, None)
             else:
                 record.props[name] = value
-            record.add_history(name, value, now, source)
+            record.add_history(name, value, now, "API")
             if name == "lifecyclestage" and value in LIFECYCLE_ORDER:
                 stamp = STAGE_DATE[value]
                 record.props[stamp] = iso(now)
@@ -411,15 +407,14 @@ class Store:
     ) -> Owner:
         now = self.clock()
         oid = owner_id or str(self.next_owner_id)
-        self.next_owner_id = (
-            max(self.next_owner_id, int(oid) + 1) if oid.isdigit() else (self.next_owner_id)
-        )
+        if oid.isdigit():
+            self.next_owner_id = max(self.next_owner_id, int(oid) + 1)
         owner = Owner(
             oid,
             email,
             first_name,
             last_name,
-            user_id=int(oid) % 10_000_000 + 1000,
+            user_id=1001 + len(self.owners),
             archived=archived,
             created=now,
             updated=now,

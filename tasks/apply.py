@@ -15,11 +15,12 @@ Example:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, MutableMapping, Sequence
 from functools import partial
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
 from leadops.model import Change, ChangeResult, Outcome
 from tasks.gateway import BatchResult, DailyLimitReached, HubSpotError, HubSpotGateway, NewTask
@@ -150,15 +151,24 @@ def create_tasks(
 
 
 @task(name="add-to-lists", cache_policy=NO_CACHE)
-def add_to_lists(gateway: HubSpotGateway, changes: Sequence[Change]) -> list[ChangeResult]:
-    """Add contacts to their nurture lists, creating a list the first time it is needed."""
+def add_to_lists(
+    gateway: HubSpotGateway,
+    changes: Sequence[Change],
+    list_ids: MutableMapping[str, str] | None = None,
+) -> list[ChangeResult]:
+    """Add contacts to their nurture lists, creating a list the first time it is needed.
+
+    `list_ids` (name -> id) saves a lookup per list and batch: ids found or created are added.
+    """
     by_list: dict[str, list[Change]] = defaultdict(list)
     for change in changes:
         by_list[change.list_name or ""].append(change)
     results: list[ChangeResult] = []
     for name, members in by_list.items():
         try:
-            list_id = gateway.find_or_create_list(name)
+            list_id = (list_ids or {}).get(name) or gateway.find_or_create_list(name)
+            if list_ids is not None:
+                list_ids[name] = list_id
             added = gateway.add_to_list(list_id, [c.contact_id for c in members])
         except DailyLimitReached:
             raise
@@ -181,10 +191,12 @@ def apply_changes(
     *,
     dry_run: bool,
     active_owners: Collection[str] = (),
+    list_ids: MutableMapping[str, str] | None = None,
 ) -> list[ChangeResult]:
     """Write one batch of planned changes (or, in a dry run, only report them).
 
-    Tasks are assigned to their contact's owner when it is in `active_owners`.
+    Tasks are assigned to their contact's owner when it is in `active_owners`; `list_ids`
+    caches nurture-list ids by name across batches (see `add_to_lists`).
     """
     skipped = [ChangeResult(c, Outcome.SKIPPED) for c in changes if c.skip]
     todo = [c for c in changes if not c.skip]
@@ -194,13 +206,13 @@ def apply_changes(
     groups = (
         (update_contacts, [c for c in todo if c.properties]),
         (partial(create_tasks, active_owners=active_owners), [c for c in todo if c.task]),
-        (add_to_lists, [c for c in todo if c.list_name]),
+        (partial(add_to_lists, list_ids=quote(list_ids)), [c for c in todo if c.list_name]),
     )
     for index, (writer, batch) in enumerate(groups):
         if not batch:
             continue
         try:
-            results += writer(gateway, batch)
+            results += writer(gateway, quote(batch))  # quote: Prefect skips walking it
         except DailyLimitReached as exc:
             # Say what this batch did before the stop: the run reports it and tells owners.
             stopped = [c for _, rest in groups[index:] for c in rest]

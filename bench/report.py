@@ -1,0 +1,79 @@
+"""The benchmark's report: JSON, a rich table for the terminal, a markdown table for docs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+COLUMNS = (
+    ("contacts", "contacts"),
+    ("changes", "changes"),
+    ("calls", "calls"),
+    ("minimum", "minimum"),
+    ("calls/min", "calls ÷ min"),
+    ("wall s", "wall (s)"),
+    ("limit s", "limit-imposed (s)"),
+    ("wall/limit", "wall ÷ limit"),
+    ("Prefect s", "Prefect overhead (s)"),
+    ("429s", "429s"),
+    ("peak RSS MB", "peak RSS (MB)"),
+    ("naive calls", "naive calls"),
+    ("saved ×", "naive ÷ calls"),
+)
+
+
+def row(result: dict[str, Any]) -> list[str]:
+    ratio = result["wall_ratio"]
+    return [
+        f"{result['contacts']:,}",
+        f"{result['changes']:,}",
+        f"{result['calls_total']:,} ({result['searches']} searches)",
+        f"{result['minimum_total']:,}",
+        f"{result['calls_ratio']:.3f}",
+        f"{result['wall_s']:.1f}",
+        f"{result['limit_s']:.0f}",
+        "n/a (one burst)" if ratio is None else f"{ratio:.2f}",
+        f"{result['prefect']['total_s']:.1f} ({result['prefect']['task_runs']} tasks)",
+        str(result["rate_limited_429"]),
+        f"{result['peak_rss_mb']:.0f}",
+        f"{result['naive_total']:,}",
+        f"{result['naive_factor']:.0f}×",
+    ]
+
+
+def rich_table(results: Sequence[dict[str, Any]]) -> Table:
+    table = Table(title="leadops bench — one full cycle", title_justify="left")
+    for short, _ in COLUMNS:
+        table.add_column(short, justify="right")
+    for result in results:
+        table.add_row(*row(result))
+    return table
+
+
+def endpoint_table(result: dict[str, Any]) -> Table:
+    """Calls per endpoint against the minimum, for one size."""
+    table = Table(title=f"calls per endpoint at {result['contacts']:,} contacts", title_justify="left")
+    for name in ("endpoint", "calls", "minimum", "extra"):
+        table.add_column(name, justify="left" if name == "endpoint" else "right")
+    endpoints = sorted(set(result["calls"]) | set(result["minimum"]))
+    for endpoint in endpoints:
+        calls, least = result["calls"].get(endpoint, 0), result["minimum"].get(endpoint, 0)
+        table.add_row(endpoint, str(calls), str(least), f"{calls - least:+d}" if calls != least else "")
+    return table
+
+
+def markdown(results: Sequence[dict[str, Any]]) -> str:
+    lines = [
+        "| " + " | ".join(long for _, long in COLUMNS) + " |",
+        "|" + "---:|" * len(COLUMNS),
+    ]
+    lines += ["| " + " | ".join(row(result)) + " |" for result in results]
+    return "\n".join(lines)
+
+
+def write_json(results: Sequence[dict[str, Any]], path: Path) -> None:
+    path.write_text(json.dumps(list(results), indent=2) + "\n")

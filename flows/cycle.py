@@ -39,7 +39,12 @@ def rule_registry() -> dict[RuleName, RuleDef]:
 
 def verify_portal(ctx: RunContext) -> None:
     """Refuse to write when the rules do not match the portal (`leadops check` shows details)."""
-    problems = errors(check_rules(ctx.rules, read_portal_facts(ctx.gateway, ctx.rules)))
+    facts = read_portal_facts(ctx.gateway, ctx.rules)
+    # What the check read, the run reuses: owners and nurture-list ids are not read again.
+    if not facts.problems_reading:
+        ctx.seed_owners(facts.owners)
+    ctx.list_ids.update({name: i for name, i in facts.lists.items() if i is not None})
+    problems = errors(check_rules(ctx.rules, facts))
     if problems:
         listed = "; ".join(f"{p.subject}: {p.message}" for p in problems)
         raise PortalMismatchError(

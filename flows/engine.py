@@ -36,6 +36,7 @@ class RunContext:
     since: datetime | None = None
     overlay: dict[str, dict[str, str]] = field(default_factory=dict)
     _owners: dict[str, Owner] | None = field(default=None, repr=False)
+    list_ids: dict[str, str] = field(default_factory=dict)  # nurture lists by name, as found
     # The run's journal: each batch's changes just before they are written, and its
     # results as soon as they are known.
     on_planned: Callable[[list[Change]], None] | None = field(default=None, repr=False)
@@ -48,6 +49,10 @@ class RunContext:
     @property
     def until(self) -> datetime:
         return self.now
+
+    def seed_owners(self, owners: Iterable[Owner]) -> None:
+        """Owners already read (by the portal check): `owners()` will not read them again."""
+        self._owners = {owner.id: owner for owner in owners}
 
     def owners(self) -> dict[str, Owner]:
         if self._owners is None:
@@ -112,7 +117,11 @@ def _plan_batch(rule: RuleDef, batch: Sequence[Record], ctx: RunContext) -> list
         ctx.on_planned(changes)
     try:
         results = apply_changes(
-            ctx.gateway, changes, dry_run=ctx.params.dry_run, active_owners=active
+            ctx.gateway,
+            changes,
+            dry_run=ctx.params.dry_run,
+            active_owners=active,
+            list_ids=ctx.list_ids,
         )
     except DailyLimitReached as exc:  # what the batch did before the stop still counts
         if ctx.on_applied is not None:

@@ -1,0 +1,71 @@
+"""Two cycles at once against one portal: they take turns (a per-portal run lock), so no task,
+list membership or digest line is duplicated; a run that cannot get the lock in time stops
+before writing, with a clear message."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from portal_state import (
+    FastRetries,
+    Reference,
+    demo_portal,
+    point_at,
+    run,
+    snapshot,
+    told,
+)
+from test_kill import start_cycle
+
+from flows.runlock import RunLockTimeout, portal_lock
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def summary_of(log: Path) -> dict:
+    for line in log.read_text().splitlines():
+        if line.startswith("SUMMARY "):
+            return json.loads(line.removeprefix("SUMMARY "))
+    raise AssertionError(f"no summary in the child's output:\n{log.read_text()[-3000:]}")
+
+
+def test_two_cycles_at_once_create_nothing_twice(
+    fast: FastRetries,
+    reference: Reference,
+    outbox: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with demo_portal() as handle:
+        point_at(monkeypatch, handle, outbox)
+        handle.set_faults(latency_ms=20)  # long enough for the two runs to overlap
+        logs = [tmp_path / "first.log", tmp_path / "second.log"]
+        children = [start_cycle(log) for log in logs]
+        for child in children:
+            assert child.wait(timeout=240) == 0
+        handle.set_faults()
+        summaries = [summary_of(log) for log in logs]
+        assert sorted(s["changes"] for s in summaries)[0] == 0  # the second found it all done
+        assert all(s["failed"] == 0 for s in summaries)
+        output = "".join(log.read_text() for log in logs)
+        assert "waiting for another leadops run on this portal" in output
+        state = snapshot(handle)
+        assert state.duplicate_tasks() == {}
+        assert state == reference.state
+        assert told(outbox) == reference.told
+
+
+def test_a_run_that_cannot_get_the_lock_stops_before_writing(
+    fast: FastRetries, outbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with demo_portal() as handle:
+        settings = point_at(monkeypatch, handle, outbox)
+        monkeypatch.setenv("LEADOPS_LOCK_TIMEOUT", "0.5")
+        with portal_lock(settings), pytest.raises(RunLockTimeout) as raised:
+            run()
+        message = str(raised.value)
+        assert "another leadops run on this portal" in message
+        assert f"pid {__import__('os').getpid()}" in message and "nothing was written" in message
+        assert handle.stats()["writes_total"] == 0

@@ -117,6 +117,4 @@ def limit_seconds(requests: int, searches: int, limits: Limits = Limits()) -> fl
 
 def rate_seconds(requests: int, searches: int, limits: Limits = Limits()) -> float:
     """The steady-state view (no initial burst): calls divided by the sustained rates."""
-    return max(
-        requests / (limits.requests_per_10s / 10.0), searches / limits.searches_per_second
-    )
+    return max(requests / (limits.requests_per_10s / 10.0), searches / limits.searches_per_second)

@@ -56,13 +56,17 @@ def rich_table(results: Sequence[dict[str, Any]]) -> Table:
 
 def endpoint_table(result: dict[str, Any]) -> Table:
     """Calls per endpoint against the minimum, for one size."""
-    table = Table(title=f"calls per endpoint at {result['contacts']:,} contacts", title_justify="left")
+    table = Table(
+        title=f"calls per endpoint at {result['contacts']:,} contacts", title_justify="left"
+    )
     for name in ("endpoint", "calls", "minimum", "extra"):
         table.add_column(name, justify="left" if name == "endpoint" else "right")
     endpoints = sorted(set(result["calls"]) | set(result["minimum"]))
     for endpoint in endpoints:
         calls, least = result["calls"].get(endpoint, 0), result["minimum"].get(endpoint, 0)
-        table.add_row(endpoint, str(calls), str(least), f"{calls - least:+d}" if calls != least else "")
+        table.add_row(
+            endpoint, str(calls), str(least), f"{calls - least:+d}" if calls != least else ""
+        )
     return table
 
 
@@ -77,3 +81,39 @@ def markdown(results: Sequence[dict[str, Any]]) -> str:
 
 def write_json(results: Sequence[dict[str, Any]], path: Path) -> None:
     path.write_text(json.dumps(list(results), indent=2) + "\n")
+
+
+def run_and_report(sizes: Sequence[int], json_path: Path | None, console: Any) -> list[dict]:
+    """`leadops bench`: measure each size (own processes), show progress, print the report."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from bench.run import run_sizes
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("calls"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        bars = {n: progress.add_task(f"{n:,} contacts: waiting", total=None) for n in sizes}
+
+        def on_progress(contacts: int, stage: str, done: int, total: int) -> None:
+            progress.update(
+                bars[contacts],
+                description=f"{contacts:,} contacts: {stage}",
+                completed=done,
+                total=total or None,
+            )
+
+        results = run_sizes(list(sizes), on_progress)
+    console.print(rich_table(results))
+    for result in results:
+        console.print(endpoint_table(result))
+    if json_path is not None:
+        write_json(results, json_path)
+        console.print(f"JSON written to {json_path}")
+    else:
+        console.print_json(json.dumps(results))
+    return results

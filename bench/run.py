@@ -171,8 +171,12 @@ def measure(
     notify: bool = True,
     progress: Any = None,
     profile: str | None = None,
+    prefect_api_url: str | None = None,
 ) -> dict[str, Any]:
-    """One size, in this process (call it in a fresh process: peak RSS is per process)."""
+    """One size, in this process (call it in a fresh process: peak RSS is per process).
+
+    Without `prefect_api_url` a temporary Prefect API is started (in a temp PREFECT_HOME).
+    """
     work_dir = Path(tempfile.mkdtemp(prefix=f"leadops-bench-{contacts}-"))
     os.environ.update(
         PREFECT_HOME=str(work_dir / "prefect"),
@@ -181,7 +185,10 @@ def measure(
         PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
         PREFECT_LOGGING_LEVEL="WARNING",
     )
-    os.environ.pop("PREFECT_API_URL", None)
+    if prefect_api_url:
+        os.environ["PREFECT_API_URL"] = prefect_api_url
+    else:
+        os.environ.pop("PREFECT_API_URL", None)
 
     def tell(stage: str, done: int = 0, total: int = 0) -> None:
         if progress is not None:

@@ -95,9 +95,11 @@ def _matching_ids(store: Any, filters: list[dict[str, Any]]) -> list[int]:
 
     cache, last, found = SearchCache(), None, []
     while True:
-        keyset = [] if last is None else [
-            {"propertyName": "hs_object_id", "operator": "GT", "value": str(last)}
-        ]
+        keyset = (
+            []
+            if last is None
+            else [{"propertyName": "hs_object_id", "operator": "GT", "value": str(last)}]
+        )
         body = {
             "filterGroups": [{"filters": [*filters, *keyset]}],
             "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
@@ -170,16 +172,16 @@ def simulate(store: Any, rules: Rules, now: datetime, tz: ZoneInfo, registry: di
         for filters in rule.searches(rules):
             filters = list(filters)
             if rule.event_based:
-                filters.append({"propertyName": "lastmodifieddate", "operator": "LT", "value": _ms(now)})
+                filters.append(
+                    {"propertyName": "lastmodifieddate", "operator": "LT", "value": _ms(now)}
+                )
             matched = _matching_ids(store, filters)
             rw.search_matches.append(len(matched))
             seen.update(dict.fromkeys(matched))
         ids = list(seen)
         rw.candidates = len(ids)
         properties = rule.properties(rules)
-        records = [
-            _record(store, store.get("contacts", i), properties, rule.history) for i in ids
-        ]
+        records = [_record(store, store.get("contacts", i), properties, rule.history) for i in ids]
         engagements, rw.engagements = _engagements(
             store, ids, rule.engagement_kinds, ENGAGEMENT_PROPERTIES
         )

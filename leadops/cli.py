@@ -25,6 +25,18 @@ err = Console(stderr=True)
 RULE_CHOICES = ("cycle", "promote", "new_lead", "attempted", "followup", "recycle")
 
 
+@app.callback()
+def main(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show Prefect's run and task logs.")
+    ] = False,
+) -> None:
+    """HubSpot lead-lifecycle automation as code, run by Prefect."""
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
 def _fail(message: str, code: int = 2) -> typer.Exit:
     err.print(f"[bold red]error:[/] {message}")
     return typer.Exit(code)
@@ -155,7 +167,6 @@ def demo(
     """Start the sandbox with demo data and run the whole cycle against it, twice."""
     from sandbox.server import running_sandbox
 
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     with running_sandbox(seed="demo", contacts=contacts) as handle:
         os.environ.update(
             HUBSPOT_BASE_URL=handle.url,
@@ -165,13 +176,39 @@ def demo(
         from flows.cycle import lifecycle_cycle
         from flows.params import RunParams
 
-        console.rule("Sandbox with demo data at " + handle.url)
-        with console.status("Cycle 1: dry run (plans, writes nothing)…"):
+        console.print(f"Sandbox with demo data at {handle.url}")
+        console.rule("1. Dry run: plan everything, write nothing")
+        with console.status("Starting Prefect and planning…"):
             print_summary(lifecycle_cycle(RunParams(dry_run=True)))
-        console.print(f"sandbox writes after the dry run: {handle.stats()['writes_total']}")
-        with console.status("Cycle 1: applying…"):
+        console.print(f"Writes the sandbox received: {handle.stats()['writes_total']}")
+        console.rule("2. The cycle, applied")
+        with console.status("Applying…"):
             print_summary(lifecycle_cycle(RunParams()))
-        with console.status("Cycle 2: should change nothing…"):
+        console.rule("3. Again: nothing left to do")
+        with console.status("Running the cycle again…"):
             print_summary(lifecycle_cycle(RunParams()))
         outbox = Settings().outbox_dir.resolve()
         console.print(f"Owner digests are in {outbox / 'pending'} (no SMTP configured).")
+
+
+@app.command()
+def bench(
+    contacts: Annotated[
+        list[int] | None,
+        typer.Option("--contacts", help="Contacts to seed; repeat for several sizes."),
+    ] = None,
+    json_path: Annotated[
+        str | None, typer.Option("--json", help="Write the results as JSON to this file.")
+    ] = None,
+) -> None:
+    """Benchmark one cycle per size against a sandbox with HubSpot Professional limits.
+
+    Prints calls per endpoint against the minimum the seeded work needs, wall time against
+    the time the limits impose, Prefect overhead, 429s, peak RSS and a per-record baseline
+    (default sizes: 1,000 and 10,000 contacts). See BENCHMARKS.md.
+    """
+    from pathlib import Path
+
+    from bench.report import run_and_report
+
+    run_and_report(contacts or [1000, 10000], Path(json_path) if json_path else None, console)

@@ -80,3 +80,13 @@ def test_a_failed_window_stops_the_backfill_and_says_how_far_it_got(
     made = artifacts(state.state_details.flow_run_id)
     assert "1/3 completed" in made["backfill-summary"].data
     assert "| Failed |" in made["backfill-summary"].data
+
+
+def test_prefect_refuses_an_end_before_the_start_before_any_window(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = FakeCycle()
+    monkeypatch.setattr(flows.cycle, "lifecycle_cycle", fake.flow)
+    state = backfill({"start": "2026-10-05", "end": "2026-10-01"}, return_state=True)
+    assert state.is_failed() and fake.windows == []
+    assert "end 2026-10-01T00:00:00+00:00 must be after start 2026-10-05" in state.message

@@ -379,17 +379,6 @@ def test_the_server_refuses_backfill_windows_under_an_hour(
     assert "0 is less than the minimum of 1" in str(refused.value)
 
 
-def test_a_backfill_ending_before_it_starts_fails_before_any_window(
-    worker: Service, client: SyncPrefectClient
-) -> None:
-    params = {**two_past_windows(), "end": (datetime.now(UTC) - timedelta(days=90)).isoformat()}
-    done = run_until_final(client, worker, BACKFILL, {"params": params})
-    assert done.state.is_failed()
-    assert "must be after start" in done.state.message
-    children = FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[done.id]))
-    assert client.read_flow_runs(flow_run_filter=children) == []
-
-
 def test_backfill_walks_two_windows_and_promotes_the_hot_mqls(
     worker: Service, client: SyncPrefectClient, demo: SandboxHandle
 ) -> None:

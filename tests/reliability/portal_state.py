@@ -177,3 +177,44 @@ def clean_reference(monkeypatch: pytest.MonkeyPatch, outbox: Path) -> Reference:
         summary = run()
         return Reference(snapshot(handle), told(outbox), summary)
 
+
+
+def run_state(params: RunParams = PARAMS) -> Any:
+    """Run a cycle and return its final Prefect state (Failed ones too) instead of raising."""
+    return lifecycle_cycle(params, return_state=True)
+
+
+def artifacts_of(flow_run_id: Any) -> list[Any]:
+    """The run's artifacts as the Prefect API stores them (tables and markdown)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        return client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
+
+
+def api_logs_of(flow_run_id: Any) -> list[str]:
+    """Every log line the run (and its tasks) sent to the Prefect API."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogHandler
+
+    APILogHandler.flush()
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])), limit=200
+        )
+        offset = len(logs)
+        while True:  # the API pages at 200
+            more = client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])),
+                limit=200,
+                offset=offset,
+            )
+            if not more:
+                break
+            logs += more
+            offset += len(more)
+    return [log.message for log in logs]

@@ -5,6 +5,7 @@ before writing, with a clear message."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -63,9 +64,10 @@ def test_a_run_that_cannot_get_the_lock_stops_before_writing(
     with demo_portal() as handle:
         settings = point_at(monkeypatch, handle, outbox)
         monkeypatch.setenv("LEADOPS_LOCK_TIMEOUT", "0.5")
-        with portal_lock(settings), pytest.raises(RunLockTimeout) as raised:
+        held = settings.model_copy(update={"outbox_dir": outbox})
+        with portal_lock(held), pytest.raises(RunLockTimeout) as raised:
             run()
         message = str(raised.value)
         assert "another leadops run on this portal" in message
-        assert f"pid {__import__('os').getpid()}" in message and "nothing was written" in message
+        assert f"pid {os.getpid()}" in message and "nothing was written" in message
         assert handle.stats()["writes_total"] == 0

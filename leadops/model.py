@@ -8,6 +8,17 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Literal
 
+# HubSpot's default lifecycle stages, earliest first: stages only move forward along this.
+STAGE_ORDER = (
+    "subscriber",
+    "lead",
+    "marketingqualifiedlead",
+    "salesqualifiedlead",
+    "opportunity",
+    "customer",
+    "evangelist",
+)
+
 
 def parse_time(value: str | None) -> datetime | None:
     """HubSpot timestamps (ISO-8601 or epoch milliseconds) as aware UTC datetimes; None if bad."""

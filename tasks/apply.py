@@ -22,19 +22,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from leadops.model import Change, ChangeResult, Outcome
+from leadops.model import STAGE_ORDER, Change, ChangeResult, Outcome
 from tasks.gateway import BatchResult, DailyLimitReached, HubSpotError, HubSpotGateway, NewTask
 
 STAGE = "lifecyclestage"
-STAGE_ORDER = (
-    "subscriber",
-    "lead",
-    "marketingqualifiedlead",
-    "salesqualifiedlead",
-    "opportunity",
-    "customer",
-    "evangelist",
-)
 
 
 def moves_stage_back(change: Change) -> bool:

@@ -2,7 +2,7 @@
 
 from config.check import PortalFacts, PropertyFacts, check_rules, errors
 from config.rules import Rules, parse_rules
-from leadops.model import Owner
+from leadops.model import STAGE_ORDER, Owner
 
 STATUSES = (
     "NEW",
@@ -14,16 +14,7 @@ STATUSES = (
     "CONNECTED",
     "BAD_TIMING",
 )
-STAGES = (
-    "subscriber",
-    "lead",
-    "marketingqualifiedlead",
-    "salesqualifiedlead",
-    "opportunity",
-    "customer",
-    "evangelist",
-    "other",
-)
+STAGES = (*STAGE_ORDER, "other")
 
 
 def portal(**overrides: object) -> PortalFacts:

@@ -17,19 +17,10 @@ from flows.followup import due_at, plan_followups
 from flows.new_lead import plan_new_lead
 from flows.promote import plan_promote
 from flows.recycle import plan_recycle
-from leadops.model import Change, Engagement, Record
+from leadops.model import STAGE_ORDER, Change, Engagement, Record
 
 from rule_builders import NOW, apply, iso
 
-STAGE_ORDER = [
-    "subscriber",
-    "lead",
-    "marketingqualifiedlead",
-    "salesqualifiedlead",
-    "opportunity",
-    "customer",
-    "evangelist",
-]
 DEFAULT = load_rules()
 EAGER = Rules.model_validate(  # reaches the time- and count-based branches more often
     {

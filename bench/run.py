@@ -92,6 +92,7 @@ class PrefectClock:
         self.cycle_body = 0.0
         self.publish = 0.0
         self._depth = 0
+        self.peaks: dict[str, float] = {}  # peak RSS (MB) when each phase ended
 
     def install(self) -> None:
         import functools
@@ -139,7 +140,21 @@ class PrefectClock:
         for task in tasks:
             task.fn = body_timer(task.fn, "task_body")
         cycle.run_cycle = body_timer(cycle.run_cycle, "cycle_body")
-        cycle.publish = body_timer(cycle.publish, "publish")
+        cycle.publish = self._peak_after(body_timer(cycle.publish, "publish"), "report")
+        cycle.notify_owners = self._peak_after(cycle.notify_owners, "digests")
+        cycle.run_rule = self._peak_after(cycle.run_rule, "rules")
+
+    def _peak_after(self, fn: Callable[..., Any], phase: str) -> Callable[..., Any]:
+        """Note the peak RSS before and after `fn`: which phase raised it."""
+
+        def noted(*args: Any, **kwargs: Any) -> Any:
+            self.peaks.setdefault(f"before {phase}", round(_peak_rss_mb(), 1))
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.peaks[f"after {phase}"] = round(_peak_rss_mb(), 1)
+
+        return noted
 
     def overhead(self, flow_wall: float) -> dict[str, float]:
         tasks = max(0.0, self.task_wall - self.task_body)
@@ -316,6 +331,7 @@ def _measure_against(
         "retries": dict(gateway.retries),
         "sandbox_requests": stats["requests_total"],
         "peak_rss_mb": round(peak, 1),
+        "peak_rss_by_phase": clock.peaks,
         "baseline_rss_mb": round(baseline_rss, 1),
         "naive": dict(sorted(naive.items())),
         "naive_total": sum(naive.values()),

@@ -83,13 +83,17 @@ class Settings(BaseSettings):
         return ZoneInfo(self.hubspot_portal_timezone)
 
     def access_token(self) -> str:
-        """The token, from the setting or the named Prefect Secret block."""
-        if self.hubspot_access_token is not None:
-            return self.hubspot_access_token.get_secret_value()
+        """The token: from the named Prefect Secret block when one is set, else the setting.
+
+        The block wins so that a deployment for one portal never picks up a token left in
+        a `.env` file for another.
+        """
         if self.hubspot_token_block:
             from prefect.blocks.system import Secret
 
             return Secret.load(self.hubspot_token_block).get()
+        if self.hubspot_access_token is not None:
+            return self.hubspot_access_token.get_secret_value()
         raise MissingSettingError(
             "HUBSPOT_ACCESS_TOKEN is not set: export it (a private-app token) or set "
             "HUBSPOT_TOKEN_BLOCK to the name of a Prefect Secret block holding it."

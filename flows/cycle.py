@@ -24,6 +24,7 @@ from flows.runlock import portal_lock
 from leadops.model import ChangeResult, Outcome, Owner
 from tasks.gateway import DailyLimitReached, HubSpotError
 from tasks.portal import read_portal_facts
+from tasks.watermark import settle_watermark, window_for
 
 
 class PortalMismatchError(RuntimeError):
@@ -71,6 +72,7 @@ def run_cycle(params: RunParams, flow_name: str) -> RunSummary:
     digests; a notifying one journals every batch it writes (`flows.journal`) so that the
     changes of a run killed midway are told by the next one.
     """
+    params = params.model_copy(update={"until": params.now()})  # one instant for the run
     ctx = context_for(params)
     if params.dry_run:
         return _run_cycle(ctx, params, flow_name, None)
@@ -112,9 +114,14 @@ def _run_cycle(
                 ctx.overlay.update(
                     {r.change.contact_id: dict(r.change.properties) for r in summary.results}
                 )
+            if registry[name].event_based:
+                ctx.since, _ = window_for(ctx.settings.hubspot_portal_id, name, params)
+                start = ctx.since.isoformat() if ctx.since else "the beginning"
+                summary.notes.append(f"{name}: contacts modified since {start}")
             rule_results = run_rule(registry[name], ctx, extra)
             summary.results += rule_results
             logger.info("%s: %d change(s)", name, len(rule_results))
+        _settle_watermarks(ctx, params, summary, registry)
     except DailyLimitReached as exc:
         summary.results += current  # what the stopped rule did before the limit
         summary.notes.append(f"stopped early: {exc}")
@@ -131,6 +138,18 @@ def _run_cycle(
         summary.api_calls = dict(ctx.gateway.calls - calls_before)
         publish(summary, owners, flow_name.replace("_", "-"))
     return summary
+
+
+def _settle_watermarks(
+    ctx: RunContext, params: RunParams, summary: RunSummary, registry: dict[RuleName, RuleDef]
+) -> None:
+    """Advance each event-based rule's watermark to this run's instant, unless it is disabled
+    or failed any change (the next run then looks at the same window again)."""
+    failed = {r.change.rule for r in summary.failures}
+    for name in params.rules:
+        ran = getattr(ctx.rules, name).enabled and name not in failed
+        if registry[name].event_based and ran:
+            settle_watermark(ctx.settings.hubspot_portal_id, name, params, ctx.until)
 
 
 def _owners_or_empty(ctx: RunContext) -> dict[str, Owner]:

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from config.rules import ConfigError, load_rules
 from config.settings import MissingSettingError, Settings
+from leadops.deploy import deploy_command
 
 app = typer.Typer(
     help="HubSpot lead-lifecycle automation as code, run by Prefect.",
@@ -158,6 +159,9 @@ def sandbox(
         f"  export HUBSPOT_BASE_URL=http://127.0.0.1:{port} HUBSPOT_ACCESS_TOKEN={token}"
     )
     serve(port=port, seed=seed, contacts=contacts, token=token)
+
+
+app.command(name="deploy")(deploy_command)
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,13 +33,21 @@ def sandbox_settings(url: str, token: str, **overrides: object) -> Settings:
     return Settings(_env_file=None, **values)
 
 
-def use_portal(monkeypatch: pytest.MonkeyPatch, settings: Settings, outbox: Path) -> None:
-    """Point flows (which read settings from the environment) at a portal or sandbox."""
+_portal_ids = itertools.count(900_001)
+
+
+def use_portal(monkeypatch: pytest.MonkeyPatch, settings: Settings, outbox: Path) -> str:
+    """Point flows (which read settings from the environment) at a portal or sandbox.
+
+    Each call gets its own portal id, so watermarks (Prefect Variables named by portal) of
+    one test never narrow the windows of another in the shared Prefect harness. Returns it.
+    """
     assert settings.hubspot_access_token is not None
+    portal_id = str(next(_portal_ids))
     env = {
         "HUBSPOT_BASE_URL": settings.hubspot_base_url,
         "HUBSPOT_ACCESS_TOKEN": settings.hubspot_access_token.get_secret_value(),
-        "HUBSPOT_PORTAL_ID": settings.hubspot_portal_id,
+        "HUBSPOT_PORTAL_ID": portal_id,
         "HUBSPOT_REQUESTS_PER_10S": str(settings.hubspot_requests_per_10s),
         "HUBSPOT_SEARCHES_PER_SECOND": str(settings.hubspot_searches_per_second),
         "HUBSPOT_MAX_RETRIES": str(settings.hubspot_max_retries),
@@ -47,3 +56,4 @@ def use_portal(monkeypatch: pytest.MonkeyPatch, settings: Settings, outbox: Path
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+    return portal_id

@@ -18,7 +18,13 @@ from hubspot.crm.objects.tasks.exceptions import ApiException as TasksApiExcepti
 from urllib3.exceptions import NewConnectionError, ReadTimeoutError
 
 from config.settings import Settings
-from tasks.gateway import DailyLimitReached, HubSpotError, HubSpotGateway, NewTask
+from tasks.gateway import (
+    SHARED_SLOT_BLOCK,
+    DailyLimitReached,
+    HubSpotError,
+    HubSpotGateway,
+    NewTask,
+)
 
 TOKEN = "pat-na1-00000000-0000-0000-0000-000000000000"
 SEARCH = "POST /crm/v3/objects/contacts/search"
@@ -211,18 +217,22 @@ def test_client_errors_are_not_retried(slept: list[float]) -> None:
     assert gateway.calls == {SEARCH: 1} and not gateway.retries
 
 
-def test_the_global_limit_hook_takes_a_slot_per_attempt(
+def test_the_global_limit_covers_every_attempt_in_blocks_of_slots(
     slept: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    taken: list[tuple[str, bool]] = []
+    taken: list[tuple[str, int, bool]] = []
     monkeypatch.setattr(
         "prefect.concurrency.sync.rate_limit",
-        lambda name, strict=False: taken.append((name, strict)),
+        lambda name, occupy=1, strict=False: taken.append((name, occupy, strict)),
     )
-    search = Script(http_error(502), SimpleNamespace(results=[], total=0))
+    empty = SimpleNamespace(results=[], total=0)
+    search = Script(http_error(502), *[empty] * 11)
     gateway = gateway_with(slept, search=search, hubspot_global_limit="hubspot-portal")
-    assert list(gateway.search("contacts", [], [])) == []
-    assert taken == [("hubspot-portal", False)] * 2
+    for _ in range(11):  # 12 attempts: one retried, eleven answered
+        assert list(gateway.search("contacts", [], [])) == []
+    assert sum(gateway.calls.values()) == 12
+    # One round trip to Prefect per block of slots, and never fewer slots than requests.
+    assert taken == [("hubspot-portal", SHARED_SLOT_BLOCK, False)] * 2
 
 
 def test_without_a_global_limit_prefect_is_not_asked(

@@ -1,0 +1,31 @@
+"""401 and 403: the run stops (or reports the records it could not write) with a message that
+says what to fix, naming the missing scope when HubSpot names it; nothing is written and no
+token is shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from portal_state import FastRetries, demo_portal, outbox_files, point_at, run_state
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def test_a_wrong_token_stops_the_run_before_any_write(
+    fast: FastRetries, outbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with demo_portal() as handle:
+        point_at(monkeypatch, handle, outbox)
+        monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-na1-WRONG-TOKEN-0000")
+        state = run_state()
+        stats = handle.stats()
+    assert state.is_failed()
+    message = str(state.message)
+    assert "(401)" in message and "HUBSPOT_ACCESS_TOKEN" in message
+    assert "WRONG-TOKEN" not in message
+    assert stats["writes_total"] == 0
+    assert stats["statuses"] == {"401": stats["requests_total"]}  # 401 is never retried
+    assert fast.retries() == {}
+    [alert] = [p for p in outbox_files(outbox) if ".alert." in p.name]
+    assert "(401)" in alert.read_text() and "WRONG-TOKEN" not in alert.read_text()

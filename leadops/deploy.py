@@ -323,7 +323,7 @@ def deploy_all(
     `portal` deploys a separate set for that portal (names, block and limit suffixed with it).
     `token_from_env=False` keeps the Secret block as it is (it must exist).
     `shared_limit=False` creates no global concurrency limit and leaves HUBSPOT_GLOBAL_LIMIT
-    unset: on a SQLite server each slot costs ~0.5 s (see docs/deploy.md).
+    unset: on a SQLite server each slot costs ~0.5 s (see the README, "The shared rate limit").
     """
     from prefect import get_client
 

@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 from prefect import Flow, flow, get_run_logger
+from prefect.utilities.annotations import quote
 
 from config.check import check_rules, errors
 from flows.engine import RuleDef, RunContext, context_for, run_rule
@@ -131,7 +132,8 @@ def _run_cycle(
         told = earlier + summary.results
         # Owners hear about what was applied even when the run stops early.
         if params.notify and not params.dry_run and told:
-            sent = notify_owners(told, owners, ctx.rules, ctx.settings)
+            # quote(): Prefect would walk (and index) every change of the run first
+            sent = notify_owners(quote(told), owners, ctx.rules, ctx.settings)
             summary.notes.append(f"notifications: {sent.describe()}")
         if journal is not None:
             journal.close()

@@ -194,12 +194,17 @@ def apply_changes(
     if dry_run:
         return skipped + [ChangeResult(c, Outcome.PLANNED) for c in todo]
     results = skipped
+    # List memberships go first: a contact whose membership failed keeps its stage, so the
+    # next run plans (and retries) both instead of leaving it recycled outside its list.
     groups = (
+        (partial(add_to_lists, list_ids=quote(list_ids)), [c for c in todo if c.list_name]),
         (update_contacts, [c for c in todo if c.properties]),
         (partial(create_tasks, active_owners=active_owners), [c for c in todo if c.task]),
-        (partial(add_to_lists, list_ids=quote(list_ids)), [c for c in todo if c.list_name]),
     )
     for index, (writer, batch) in enumerate(groups):
+        if writer is update_contacts:
+            batch, held = _hold_for_failed_lists(batch, results)
+            results += held
         if not batch:
             continue
         try:
@@ -213,3 +218,27 @@ def apply_changes(
         except HubSpotError as exc:
             results += [ChangeResult(c, Outcome.FAILED, str(exc)) for c in batch]
     return results
+
+
+def _hold_for_failed_lists(
+    updates: Sequence[Change], results: Sequence[ChangeResult]
+) -> tuple[list[Change], list[ChangeResult]]:
+    """Updates to write, and those held back because the same rule's list membership for
+    the contact failed (reported failed; the next run retries both)."""
+    failed = {
+        (r.change.rule, r.change.contact_id): r.error
+        for r in results
+        if r.change.list_name and r.outcome is Outcome.FAILED
+    }
+    keep = [c for c in updates if (c.rule, c.contact_id) not in failed]
+    held = [
+        ChangeResult(
+            c,
+            Outcome.FAILED,
+            f"not changed because adding the contact to its list failed: "
+            f"{failed[(c.rule, c.contact_id)]}",
+        )
+        for c in updates
+        if (c.rule, c.contact_id) in failed
+    ]
+    return keep, held

@@ -33,6 +33,7 @@ NOW = RECORDING_NOW  # the sandbox's clock starts here and every run judges at t
 PARAMS = RunParams(until=NOW)
 CLEAN_COUNTS = {"promote": 33, "new_lead": 15, "attempted": 35, "followup": 98, "recycle": 50}
 _SECTION = re.compile(r"^([A-Z][A-Z ]+) \((\d+)\)$")
+_PORTAL_IN_URL = re.compile(r"(/contacts/)\d+(/record/)")
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,8 @@ def digest_items(path: Path) -> list[tuple[str, ...]]:
                 items.append(tuple(current))
             current = [recipient, section, line[2:]]
         elif line.startswith("  ") and current is not None:
-            current.append(line.strip())
+            # Each test's portal has its own id (tests/support.py): compare records, not ids.
+            current.append(_PORTAL_IN_URL.sub(r"\1<portal>\2", line.strip()))
         elif current is not None:
             items.append(tuple(current))
             current = None

@@ -29,3 +29,41 @@ def test_a_wrong_token_stops_the_run_before_any_write(
     assert fast.retries() == {}
     [alert] = [p for p in outbox_files(outbox) if ".alert." in p.name]
     assert "(401)" in alert.read_text() and "WRONG-TOKEN" not in alert.read_text()
+
+
+SCOPES_READ = ["crm.objects.owners.read"]
+SCOPES_WRITE = ["crm.lists.write"]
+
+
+def test_a_missing_read_scope_stops_the_run_before_any_write_naming_it(
+    fast: FastRetries, outbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with demo_portal() as handle:
+        point_at(monkeypatch, handle, outbox)
+        handle.set_faults(missing_scopes=SCOPES_READ, endpoints=["/crm/v3/owners"])
+        state = run_state()
+        stats = handle.stats()
+    assert state.is_failed()
+    message = str(state.message)
+    assert "PortalMismatchError" in message and "nothing was written" in message
+    assert "(403)" in message and "crm.objects.owners.read" in message
+    assert "Private apps" in message  # where to add it
+    assert stats["writes_total"] == 0
+    assert stats["statuses"]["403"] == stats["requests"]["GET /crm/v3/owners/"]  # not retried
+
+
+def test_a_missing_write_scope_fails_those_writes_naming_it_and_applies_the_rest(
+    fast: FastRetries, outbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with demo_portal() as handle:
+        point_at(monkeypatch, handle, outbox)
+        handle.set_faults(
+            missing_scopes=SCOPES_WRITE, endpoints=["POST /crm/v3/lists", "memberships/add"]
+        )
+        state = run_state()
+    assert state.is_completed()
+    summary = state.result()
+    assert summary["rules"]["recycle"]["failed"] == 25  # every list membership
+    assert summary["rules"]["promote"]["applied"] == 33
+    for failure in summary["failures"]:
+        assert "(403)" in failure["error"] and "crm.lists.write" in failure["error"]

@@ -20,6 +20,7 @@ from portal_state import (
 )
 from test_kill import start_cycle
 
+from config.settings import Settings
 from flows.runlock import RunLockTimeout, portal_lock
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -62,10 +63,9 @@ def test_a_run_that_cannot_get_the_lock_stops_before_writing(
     fast: FastRetries, outbox: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with demo_portal() as handle:
-        settings = point_at(monkeypatch, handle, outbox)
+        point_at(monkeypatch, handle, outbox)
         monkeypatch.setenv("LEADOPS_LOCK_TIMEOUT", "0.5")
-        held = settings.model_copy(update={"outbox_dir": outbox})
-        with portal_lock(held), pytest.raises(RunLockTimeout) as raised:
+        with portal_lock(Settings(_env_file=None)), pytest.raises(RunLockTimeout) as raised:
             run()
         message = str(raised.value)
         assert "another leadops run on this portal" in message

@@ -1,0 +1,74 @@
+"""Each rule's own flow (what its deployment runs) and the report artifacts a run leaves."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+from prefect.client.schemas.objects import Artifact
+
+from flows.attempted import attempted_flow
+from flows.followup import followup_flow
+from flows.new_lead import new_lead_flow
+from flows.params import RunParams
+from flows.promote import promote_flow
+from flows.recycle import recycle_flow
+from sandbox.server import SandboxHandle
+
+from support import sandbox_settings, use_portal
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+@pytest.fixture
+def portal(sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    use_portal(monkeypatch, sandbox_settings(sandbox.url, sandbox.token), tmp_path / "outbox")
+    return sandbox
+
+
+@pytest.mark.parametrize(
+    ("flow", "rule", "planned"),
+    [
+        (promote_flow, "promote", 33),
+        (new_lead_flow, "new_lead", 15),
+        (attempted_flow, "attempted", 35),
+        (followup_flow, "followup", 85),
+        (recycle_flow, "recycle", 50),
+    ],
+)
+def test_a_rule_flow_runs_only_its_rule(portal, flow, rule: str, planned: int) -> None:
+    # Even when asked for every rule, a rule's flow runs its own only.
+    summary = flow(RunParams(dry_run=True, notify=False))
+    assert summary["flow"] == flow.name
+    assert {r: c["dry-run"] for r, c in summary["rules"].items()} == {rule: planned}
+
+
+async def _artifacts_of(flow_run_id: UUID) -> dict[str, Artifact]:
+    async with get_client() as client:
+        found = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
+    return {artifact.key: artifact for artifact in found}
+
+
+def test_a_run_publishes_every_change_and_a_summary(portal: SandboxHandle) -> None:
+    state = promote_flow(RunParams(notify=False), return_state=True)
+    artifacts = asyncio.run(_artifacts_of(state.state_details.flow_run_id))
+
+    table = artifacts["promote-changes"]
+    rows = table.data if isinstance(table.data, list) else json.loads(table.data)
+    assert len(rows) == 33
+    row = rows[0]
+    assert set(row) == {"contact", "owner", "rule", "change", "reason", "outcome", "error"}
+    assert row["rule"] == "promote" and row["outcome"] == "applied"
+    assert "lifecyclestage: marketingqualifiedlead → salesqualifiedlead" in row["change"]
+    assert row["reason"].startswith("score ")
+
+    summary = artifacts["promote-summary"]
+    assert "| promote | 33 | 0 | 0 | 0 |" in summary.data
+    assert "HubSpot API calls:" in summary.data

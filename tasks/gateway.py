@@ -25,21 +25,19 @@ Example:
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from hubspot import HubSpot
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from config.settings import Settings
-from leadops.model import Owner, Record, parse_time
+from leadops.model import Owner, Record
 from tasks._hubspot_errors import (
     Failure,
     daily_limit_message,
@@ -48,108 +46,45 @@ from tasks._hubspot_errors import (
     should_retry,
     wait_seconds,
 )
+from tasks._hubspot_wire import (
+    batch_result,
+    chunks,
+    collect_links,
+    keyset_filter,
+    next_after,
+    search_body,
+    task_input,
+    to_owner,
+    to_record,
+    unique,
+    with_id,
+)
+from tasks.hubspot_types import (
+    BatchResult,
+    DailyLimitReached,
+    Filter,
+    HubSpotError,
+    ListAddResult,
+    NewTask,
+    PropertyInfo,
+    RecordError,
+)
 from tasks.pacing import TokenBucket
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# A search filter exactly as HubSpot takes it, e.g.
-# {"propertyName": "lifecyclestage", "operator": "EQ", "value": "marketingqualifiedlead"}
-Filter = Mapping[str, object]
-
 OBJECT_TYPES = ("contacts", "emails", "calls", "meetings", "tasks")
-SEARCH_PAGE_MAX = 200
-FILTERS_PER_GROUP = 6  # HubSpot's limit; the keyset filter takes one
-SEARCH_BODY_MAX = 3000  # characters
 BATCH_SIZE = 100
 ASSOCIATION_BATCH = 1000
 LIST_ADD_BATCH = 1000
 MEMBERS_PAGE = 250
 OWNERS_PAGE = 100
 CONTACT_TYPE_ID = "0-1"
-TASK_TO_CONTACT = 204
-KEYSET_SORT = {"propertyName": "hs_object_id", "direction": "ASCENDING"}
 FATAL_STATUSES = (401, 403)  # every later call would fail the same way
 
 SHARED_SLOT_BLOCK = 10  # global-limit slots reserved per round trip to the Prefect server
-
-
-@dataclass(frozen=True)
-class RecordError:
-    """One record a batch call could not process, with HubSpot's reason.
-
-    `id` is the record's id; for a task that could not be created, its contact's id;
-    None when HubSpot did not say which record the error is about.
-    """
-
-    id: str | None
-    message: str
-    category: str | None = None
-    status: int | None = None
-
-
-@dataclass
-class BatchResult:
-    """What a batch operation did: the records that succeeded and those that failed."""
-
-    succeeded: list[Record] = field(default_factory=list)
-    failed: list[RecordError] = field(default_factory=list)
-
-    def add(self, other: BatchResult) -> BatchResult:
-        """Append another chunk's outcome to this one (returns self)."""
-        self.succeeded += other.succeeded
-        self.failed += other.failed
-        return self
-
-
-@dataclass(frozen=True)
-class PropertyInfo:
-    name: str
-    type: str  # "string", "number", "enumeration", "datetime", "bool", ...
-    field_type: str
-    options: tuple[str, ...]  # internal values of an enumeration's options
-    read_only: bool = False
-
-
-@dataclass(frozen=True)
-class ListAddResult:
-    list_id: str
-    added: tuple[str, ...]
-    already_members: tuple[str, ...]
-    missing: tuple[str, ...]  # record ids HubSpot does not know
-
-
-@dataclass(frozen=True)
-class NewTask:
-    """A task to create, associated with one contact (association type 204)."""
-
-    contact_id: str
-    owner_id: str | None
-    properties: Mapping[str, str]  # hs_timestamp, hs_task_subject, hs_task_body, ...
-
-
-class HubSpotError(RuntimeError):
-    """A non-retryable HubSpot answer, or retries exhausted: status, message, correlation id."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        category: str | None = None,
-        correlation_id: str | None = None,
-        endpoint: str | None = None,
-    ):
-        self.status = status
-        self.category = category
-        self.correlation_id = correlation_id
-        self.endpoint = endpoint
-        super().__init__(message)
-
-
-class DailyLimitReached(HubSpotError):
-    """HubSpot's DAILY limit: nothing more can be done until the portal's midnight."""
 
 
 @dataclass(frozen=True)
@@ -248,7 +183,7 @@ class HubSpotGateway:
         at once (not when iterated) for a search HubSpot would refuse.
         """
         api = _for_type(self._apis.search, object_type)
-        body = _search_body(filters, properties, page_size)
+        body = search_body(filters, properties, page_size)
         return self._search_pages(api, f"POST /crm/v3/objects/{object_type}/search", body)
 
     def _search_pages(
@@ -256,10 +191,10 @@ class HubSpotGateway:
     ) -> Iterator[list[Record]]:
         filters, page_size, last_id = body["filterGroups"][0]["filters"], body["limit"], None
         while True:
-            keyset = [] if last_id is None else [_keyset_filter(last_id)]
+            keyset = [] if last_id is None else [keyset_filter(last_id)]
             query = body | {"filterGroups": [{"filters": filters + keyset}]}
             response = self._call(endpoint, api.do_search, query, search=True)
-            page = [_record(result) for result in response.results or []]
+            page = [to_record(result) for result in response.results or []]
             if page:
                 yield page
             if len(page) < page_size or response.total == len(page):
@@ -279,13 +214,13 @@ class HubSpotGateway:
         api = _for_type(self._apis.batch, object_type)
         endpoint = f"POST /crm/v3/objects/{object_type}/batch/read"
         result = BatchResult()
-        for chunk in _chunks(_unique(ids), BATCH_SIZE):
+        for chunk in chunks(unique(ids), BATCH_SIZE):
             body = {
-                "properties": _with_id(properties),
+                "properties": with_id(properties),
                 "propertiesWithHistory": list(history),
                 "inputs": [{"id": record_id} for record_id in chunk],
             }
-            result.add(_batch_result(self._call(endpoint, api.read, body), chunk))
+            result.add(batch_result(self._call(endpoint, api.read, body), chunk))
         return result
 
     def associations(
@@ -294,14 +229,14 @@ class HubSpotGateway:
         """`{from_id: [to_id, ...]}` for every id given (empty list when none), 1,000 ids
         per call, following each id's own paging so no association is lost."""
         endpoint = f"POST /crm/v4/associations/{from_type}/{to_type}/batch/read"
-        links: dict[str, list[str]] = {record_id: [] for record_id in _unique(ids)}
+        links: dict[str, list[str]] = {record_id: [] for record_id in unique(ids)}
         pending: list[dict[str, str]] = [{"id": record_id} for record_id in links]
         while pending:
             inputs, pending = pending[:ASSOCIATION_BATCH], pending[ASSOCIATION_BATCH:]
             response = self._call(
                 endpoint, self._apis.associations.get_page, from_type, to_type, {"inputs": inputs}
             )
-            pending += _collect_links(response, links)
+            pending += collect_links(response, links)
             _log_association_errors(endpoint, response)
         return {from_id: list(dict.fromkeys(to_ids)) for from_id, to_ids in links.items()}
 
@@ -326,7 +261,7 @@ class HubSpotGateway:
                 endpoint, self._apis.memberships.get_page, list_id, after=after, limit=MEMBERS_PAGE
             )
             members.update(str(member.record_id) for member in page.results or [])
-            after = _next_after(page)
+            after = next_after(page)
             if after is None:
                 return members
 
@@ -349,8 +284,8 @@ class HubSpotGateway:
                 archived=archived,
             )
             for owner in page.results or []:
-                yield _owner(owner, archived)
-            after = _next_after(page)
+                yield to_owner(owner, archived)
+            after = next_after(page)
             if after is None:
                 return
 
@@ -385,7 +320,7 @@ class HubSpotGateway:
         api = _for_type(self._apis.batch, object_type)
         endpoint = f"POST /crm/v3/objects/{object_type}/batch/update"
         result = BatchResult()
-        for chunk in _chunks(list(updates.items()), BATCH_SIZE):
+        for chunk in chunks(list(updates.items()), BATCH_SIZE):
             result.add(self._update_chunk(api, endpoint, chunk))
         return result
 
@@ -402,7 +337,7 @@ class HubSpotGateway:
             half = len(chunk) // 2
             first = self._update_chunk(api, endpoint, chunk[:half])
             return first.add(self._update_chunk(api, endpoint, chunk[half:]))
-        return _batch_result(response, ids)
+        return batch_result(response, ids)
 
     def create_tasks(self, tasks: Sequence[NewTask]) -> BatchResult:
         """Create tasks, 100 per call, each associated with its contact (type 204) and
@@ -411,14 +346,14 @@ class HubSpotGateway:
         endpoint = "POST /crm/v3/objects/tasks/batch/create"
         api = self._apis.batch["tasks"]
         result = BatchResult()
-        for chunk in _chunks(list(tasks), BATCH_SIZE):
-            body = {"inputs": [_task_input(task) for task in chunk]}
+        for chunk in chunks(list(tasks), BATCH_SIZE):
+            body = {"inputs": [task_input(task) for task in chunk]}
             try:
                 response = self._call(endpoint, api.create, body, creates=True)
             except HubSpotError as exc:
                 result.failed += _chunk_failed(exc, [task.contact_id for task in chunk])
                 continue
-            result.add(_batch_result(response, None))
+            result.add(batch_result(response, None))
         return result
 
     def find_or_create_list(self, name: str) -> str:
@@ -442,10 +377,10 @@ class HubSpotGateway:
 
     def add_to_list(self, list_id: str, ids: Iterable[str]) -> ListAddResult:
         """Add records to a static list, 1,000 per call; members already there are kept."""
-        requested = _unique(ids)
+        requested = unique(ids)
         added: list[str] = []
         missing: list[str] = []
-        for chunk in _chunks(requested, LIST_ADD_BATCH):
+        for chunk in chunks(requested, LIST_ADD_BATCH):
             response = self._call(
                 "PUT /crm/v3/lists/{listId}/memberships/add",
                 self._apis.memberships.add,
@@ -585,134 +520,7 @@ def _for_type(apis: Mapping[str, Any], object_type: str) -> Any:
         raise ValueError(f"unknown object type {object_type!r}: use one of {known}") from None
 
 
-def _unique(ids: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(str(i) for i in ids))
-
-
-def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _with_id(properties: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(["hs_object_id", *properties]))
-
-
-def _search_body(
-    filters: Sequence[Filter], properties: Sequence[str], page_size: int
-) -> dict[str, Any]:
-    """The first page's search body; ValueError for a search HubSpot would refuse."""
-    if not 1 <= page_size <= SEARCH_PAGE_MAX:
-        raise ValueError(f"page_size must be 1..{SEARCH_PAGE_MAX}, got {page_size}")
-    if len(filters) >= FILTERS_PER_GROUP:
-        raise ValueError(
-            f"a search takes at most {FILTERS_PER_GROUP} filters per group and paging adds "
-            f"one (hs_object_id GT <last id>): got {len(filters)} filters, use at most "
-            f"{FILTERS_PER_GROUP - 1} and check the rest in code"
-        )
-    wire = [_wire_filter(f) for f in filters]
-    body = {
-        "filterGroups": [{"filters": wire}],
-        "sorts": [KEYSET_SORT],
-        "properties": _with_id(properties),
-        "limit": page_size,
-    }
-    paged = body | {"filterGroups": [{"filters": [*wire, _keyset_filter("9" * 19)]}]}
-    size = len(json.dumps(paged, default=str))
-    if size > SEARCH_BODY_MAX:
-        raise ValueError(
-            f"the search body would be {size} characters, over HubSpot's {SEARCH_BODY_MAX}: "
-            "ask for fewer properties or use shorter filter values"
-        )
-    return body
-
-
-def _wire_filter(search_filter: Filter) -> dict[str, object]:
-    """A filter with its values as strings, as HubSpot wants them on the wire."""
-    if "propertyName" not in search_filter or "operator" not in search_filter:
-        raise ValueError(f"a filter needs propertyName and operator: {dict(search_filter)!r}")
-    wire = dict(search_filter)
-    for key in ("value", "highValue"):
-        if key in wire:
-            wire[key] = _wire_value(wire[key])
-    if isinstance(wire.get("values"), list | tuple):
-        wire["values"] = [_wire_value(v) for v in wire["values"]]  # type: ignore[union-attr]
-    return wire
-
-
-def _wire_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _keyset_filter(last_id: str) -> dict[str, str]:
-    return {"propertyName": "hs_object_id", "operator": "GT", "value": last_id}
-
-
-def _task_input(task: NewTask) -> dict[str, Any]:
-    properties = dict(task.properties)
-    if task.owner_id:
-        properties["hubspot_owner_id"] = task.owner_id
-    association = {
-        "to": {"id": task.contact_id},
-        "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": TASK_TO_CONTACT}],
-    }
-    return {"properties": properties, "associations": [association]}
-
-
-def _next_after(page: Any) -> str | None:
-    paging = getattr(page, "paging", None)
-    after = getattr(getattr(paging, "next", None), "after", None)
-    return str(after) if after else None
-
-
 # ---- helpers: answers -----------------------------------------------------------------
-
-
-def _record(obj: Any) -> Record:
-    history = {
-        name: _versions(values) for name, values in (obj.properties_with_history or {}).items()
-    }
-    return Record(id=str(obj.id), properties=dict(obj.properties or {}), history=history)
-
-
-def _versions(values: Iterable[Any]) -> tuple[tuple[str | None, datetime | None], ...]:
-    """(value, timestamp) pairs, newest first."""
-    pairs = [(v.value, _timestamp(v.timestamp)) for v in values or []]
-    oldest = datetime.min.replace(tzinfo=UTC)
-    return tuple(sorted(pairs, key=lambda pair: pair[1] or oldest, reverse=True))
-
-
-def _timestamp(value: object) -> datetime | None:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    return parse_time(value) if isinstance(value, str) else None
-
-
-def _batch_result(response: Any, requested: Sequence[str] | None) -> BatchResult:
-    """Records and per-record errors of a 200/201/207 batch answer. With `requested`,
-    ids HubSpot neither returned nor reported count as failed too."""
-    succeeded = [_record(result) for result in response.results or []]
-    failed = [e for error in getattr(response, "errors", None) or [] for e in _record_errors(error)]
-    if requested is not None:
-        seen = {record.id for record in succeeded} | {error.id for error in failed}
-        failed += [
-            RecordError(i, "HubSpot's answer did not include this record")
-            for i in requested
-            if i not in seen
-        ]
-    return BatchResult(succeeded, failed)
-
-
-def _record_errors(error: Any) -> list[RecordError]:
-    message = getattr(error, "message", None) or "HubSpot reported an error without a message"
-    category = getattr(error, "category", None)
-    context = getattr(error, "context", None)
-    ids = context.get("ids") if isinstance(context, dict) else None
-    return [RecordError(str(i), message, category) for i in ids or []] or [
-        RecordError(None, message, category)
-    ]
 
 
 def _raise_if_fatal(exc: HubSpotError) -> None:
@@ -727,30 +535,8 @@ def _chunk_failed(exc: HubSpotError, ids: Sequence[str]) -> list[RecordError]:
     return [RecordError(i, str(exc), exc.category, exc.status) for i in ids]
 
 
-def _collect_links(response: Any, links: dict[str, list[str]]) -> list[dict[str, str]]:
-    """Add one answer's associations to `links`; the inputs still to page through."""
-    more: list[dict[str, str]] = []
-    for result in response.results or []:
-        from_id = str(result._from.id)
-        links.setdefault(from_id, []).extend(str(to.to_object_id) for to in result.to or [])
-        after = _next_after(result)
-        if after:
-            more.append({"id": from_id, "after": after})
-    return more
-
-
 def _log_association_errors(endpoint: str, response: Any) -> None:
     errors = getattr(response, "errors", None) or []
     if errors:
         sample = "; ".join(sorted({str(getattr(e, "message", "")) for e in errors})[:3])
         logger.info("HubSpot %s: %d per-id errors, e.g. %s", endpoint, len(errors), sample)
-
-
-def _owner(owner: Any, archived: bool) -> Owner:
-    return Owner(
-        id=str(owner.id),
-        email=owner.email,
-        first_name=owner.first_name,
-        last_name=owner.last_name,
-        archived=archived or bool(owner.archived),
-    )

@@ -22,6 +22,7 @@ import math
 import multiprocessing as mp
 import os
 import resource
+import sys
 import tempfile
 import threading
 import time
@@ -153,6 +154,11 @@ class PrefectClock:
                 return fn(*args, **kwargs)
             finally:
                 self.peaks[f"after {phase}"] = round(_peak_rss_mb(), 1)
+                if os.environ.get("BENCH_TRACEMALLOC"):
+                    import tracemalloc
+
+                    now, top = (round(x / 1e6, 1) for x in tracemalloc.get_traced_memory())
+                    self.peaks[f"traced after {phase} (now, peak)"] = (now, top)  # type: ignore[assignment]
 
         return noted
 
@@ -280,6 +286,10 @@ def _measure_against(
             tell("running the cycle", done, expected)
 
     threading.Thread(target=poll, daemon=True).start()
+    if os.environ.get("BENCH_TRACEMALLOC"):  # dev aid: where the cycle's memory goes
+        import tracemalloc
+
+        tracemalloc.start(int(os.environ["BENCH_TRACEMALLOC"]))
     profiler = None
     if profile:
         from pyinstrument import Profiler  # optional, dev only
@@ -296,6 +306,14 @@ def _measure_against(
             profiler.stop()
             Path(profile).write_text(profiler.output_html())  # type: ignore[arg-type]
     peak = _peak_rss_mb()
+    if os.environ.get("BENCH_TRACEMALLOC"):
+        import tracemalloc
+
+        top = tracemalloc.take_snapshot().statistics("traceback")[:25]
+        Path(work_dir / "tracemalloc.txt").write_text(
+            "\n\n".join(f"{s.size / 1e6:.1f} MB\n" + "\n".join(s.traceback.format()) for s in top)
+        )
+        print(f"tracemalloc: {work_dir / 'tracemalloc.txt'}", file=sys.stderr)
     gateway = next(iter(engine._gateways.values()))
     calls = Counter(gateway.calls)
     stats = _admin(url, "stats")

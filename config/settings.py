@@ -61,6 +61,11 @@ class Settings(BaseSettings):
         le=86_400,
         description="Seconds a writing run waits for another run on the same portal to finish.",
     )
+    leadops_run_limit: str | None = Field(
+        default=None,
+        description="Name of a Prefect global concurrency limit (limit 1) that writing runs "
+        "on this portal hold, to take turns across machines.",
+    )
 
     @field_validator("hubspot_base_url")
     @classmethod

@@ -3,13 +3,14 @@
 Owners hear about changes in the digests sent at the end of a run. A run killed outright
 (`kill -9`, OOM, a lost machine) never gets there, and its rerun does not plan those changes
 again (they are in HubSpot already), so without a journal nobody would be told. Each writing
-run appends to `<outbox>/journal/<run>.jsonl`, fsynced:
+run appends to `<outbox>/journal/<portal key>/<run>.jsonl`, fsynced:
 
 * an `intent` line per change just before its batch is written, and
 * a `result` line per change as soon as its batch returns.
 
-The run deletes its journal once its digests are in the outbox, keeping only task creates
-that failed in doubt (HubSpot may have created them after a timeout). A journal left behind
+The run deletes its journal once its digests are in the outbox, keeping only the changes
+reported failed: some may have landed after all (a task create that timed out, a batch cut
+short by the DAILY limit), and the next run checks them. A journal left behind
 belongs to a run that died (runs on a portal are serialised by `flows.runlock`). The next
 writing run reads it *before its rules run*: applied results are told again by nobody else,
 so they go into its digests; intents without a confirmed result are checked against HubSpot
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import Settings
+from flows.runlock import portal_key
 from leadops.model import Change, ChangeResult, Outcome, TaskSpec
 from tasks.gateway import HubSpotGateway
 
@@ -40,7 +42,7 @@ class Journal:
     """Append-only record of one run's planned and applied changes (JSON lines)."""
 
     def __init__(self, settings: Settings, run_name: str) -> None:
-        self.folder = Path(settings.outbox_dir) / "journal"
+        self.folder = Path(settings.outbox_dir) / "journal" / portal_key(settings)
         self.path = self.folder / f"{_safe(run_name)}.jsonl"
         self._earlier: list[Path] = []
         self._in_doubt: list[Change] = []
@@ -52,16 +54,14 @@ class Journal:
 
     def record(self, results: Iterable[ChangeResult]) -> None:
         results = [r for r in results if r.outcome in (Outcome.APPLIED, Outcome.FAILED)]
-        self._in_doubt += [
-            r.change for r in results if r.outcome is Outcome.FAILED and r.change.task
-        ]
+        self._in_doubt += [r.change for r in results if r.outcome is Outcome.FAILED]
         self._append(
             {"result": _dump_change(r.change), "outcome": r.outcome.value} for r in results
         )
 
     def close(self) -> None:
         """The run told its changes: forget them (and the earlier journals it recovered),
-        keeping task creates that failed in doubt for the next run to check."""
+        keeping the failed ones for the next run to check."""
         for path in self._earlier:
             path.unlink(missing_ok=True)
         self.path.unlink(missing_ok=True)

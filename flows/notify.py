@@ -29,13 +29,14 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -546,12 +547,13 @@ def current_run_name() -> str:
 
 
 def _scrubbed(result: ChangeResult, secrets: Sequence[str]) -> ChangeResult:
-    change = replace(
-        result.change,
-        contact_name=scrub(result.change.contact_name, secrets),
-        reason=scrub(result.change.reason, secrets),
-    )
-    return replace(result, change=change, error=result.error and scrub(result.error, secrets))
+    name = scrub(result.change.contact_name, secrets)
+    reason = scrub(result.change.reason, secrets)
+    error = result.error and scrub(result.error, secrets)
+    if (name, reason, error) == (result.change.contact_name, result.change.reason, result.error):
+        return result  # nothing to mask: no copy (a 100k-contact run has ~77k results)
+    change = replace(result.change, contact_name=name, reason=reason)
+    return replace(result, change=change, error=error)
 
 
 def compose(
@@ -562,15 +564,31 @@ def compose(
     run_name: str,
 ) -> tuple[list[Digest], list[EmailMessage]]:
     """The run's digests and every message to send (digests, then the ops summary)."""
+    digests, messages, _ = compose_lazily(results, owners, rules, settings, run_name)
+    return digests, list(messages)
+
+
+def compose_lazily(
+    results: Sequence[ChangeResult],
+    owners: Mapping[str, Owner],
+    rules: Rules,
+    settings: Settings,
+    run_name: str,
+) -> tuple[list[Digest], Iterator[EmailMessage], bool]:
+    """As `compose`, but each message is rendered only when iterated (one in memory at a
+    time: a digest of 25,000 changes is ~15 MB of email); the flag: an ops summary is last."""
     secrets = secrets_of(settings)
     clean = [_scrubbed(r, secrets) for r in results]
     portal = settings.hubspot_portal_id
     digests = plan_digests(clean, owners, rules, portal_id=portal, run_name=run_name)
-    messages = [render_digest(d, rules) for d in digests]
     summary = plan_ops_summary(clean, digests, rules, portal_id=portal, run_name=run_name)
-    if summary is not None:
-        messages.append(render_ops_summary(summary, rules))
-    return digests, messages
+    del clean
+    ops = [summary] if summary is not None else []
+    messages = chain(
+        (render_digest(d, rules) for d in digests),
+        (render_ops_summary(s, rules) for s in ops),
+    )
+    return digests, messages, summary is not None
 
 
 @task(name="notify-owners", cache_policy=NO_CACHE)
@@ -588,7 +606,7 @@ def notify_owners(
     retries of one run and unique across runs.
     """
     run_name = run_name or current_run_name()
-    digests, messages = compose(results, owners, rules, settings, run_name)
+    digests, messages, ops_summary = compose_lazily(results, owners, rules, settings, run_name)
     written = write_outbox(settings, messages)
     delivery = deliver_outbox(settings)
     summary = NotifySummary(
@@ -596,7 +614,7 @@ def notify_owners(
         digests=len(digests),
         recipients=[d.recipient for d in digests],
         routed_to_ops=routed_to_ops(digests),
-        ops_summary=len(messages) > len(digests),
+        ops_summary=ops_summary,
         written=[p.name for p in written],
         delivery=delivery,
     )

@@ -5,9 +5,10 @@ sees the other's before creating its own) and both tell owners about them. `port
 a second writing run on the same machine (same `OUTBOX_DIR`) wait for the first; if the first
 does not finish within `LEADOPS_LOCK_TIMEOUT` seconds the second stops before any write with a
 `RunLockTimeout` naming the holder. The lock is an `fcntl.flock`, so the kernel releases it
-when the holding process dies, even by `kill -9`. Across machines, the deployments'
-`concurrency_limit: 1` keeps one run per deployment; run the rules from one deployment (the
-cycle) per portal.
+when the holding process dies, even by `kill -9`. Across machines, set `LEADOPS_RUN_LIMIT` to
+the name of a Prefect global concurrency limit with limit 1 (`prefect gcl create
+leadops-run --limit 1`): each writing run then also holds a slot of it (a lease, so a dead
+run's slot expires).
 
 Example:
     ```python
@@ -39,11 +40,15 @@ class RunLockTimeout(RuntimeError):
     """Another writing run on this portal held the lock for longer than the timeout."""
 
 
-def lock_path(settings: Settings) -> Path:
-    """`<outbox>/.locks/<portal key>.lock`, one per portal (base URL and portal id)."""
+def portal_key(settings: Settings) -> str:
+    """`portal-<hash of base URL and portal id>`: names a portal's lock and journal folder."""
     key = f"{settings.hubspot_base_url}\0{settings.hubspot_portal_id}"
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return Path(settings.outbox_dir) / ".locks" / f"portal-{digest}.lock"
+    return "portal-" + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def lock_path(settings: Settings) -> Path:
+    """`<outbox>/.locks/<portal key>.lock`, one per portal."""
+    return Path(settings.outbox_dir) / ".locks" / f"{portal_key(settings)}.lock"
 
 
 @contextlib.contextmanager
@@ -81,9 +86,33 @@ def portal_lock(
             handle.truncate()
             handle.write(f"pid {os.getpid()} since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
             handle.flush()
-            yield
+            with _prefect_slot(settings.leadops_run_limit, timeout):
+                yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _prefect_slot(name: str | None, timeout: float) -> Iterator[None]:
+    """Hold one slot of the named Prefect global concurrency limit (runs on other machines
+    hold it too); a limit that does not exist is skipped with Prefect's warning."""
+    if not name:
+        yield
+        return
+    from prefect.concurrency.sync import concurrency
+
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(
+                concurrency(name, occupy=1, timeout_seconds=max(timeout, 0.1), strict=False)
+            )
+        except TimeoutError:
+            raise RunLockTimeout(
+                f"another leadops run holds the Prefect global concurrency limit {name!r} "
+                f"(LEADOPS_RUN_LIMIT) after {timeout:g} s; nothing was written. Let it finish, "
+                "or raise LEADOPS_LOCK_TIMEOUT."
+            ) from None
+        yield
 
 
 def _holder(path: Path) -> str:

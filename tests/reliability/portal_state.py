@@ -1,25 +1,22 @@
-"""What the reliability tests compare: a sandbox's end state and what owners were told.
+"""Helpers of the reliability tests: fresh demo portals, fast retries, clean references.
 
-`snapshot(handle)` is the portal as HubSpot would show it (every contact's stage and lead
-status, leadops tasks per contact, list memberships); `told(outbox)` is every digest line in
-the outbox (pending and sent) as a Counter, so a line told twice or never shows up as a
-difference against a clean run.
+What is compared — a sandbox's end state (`snapshot`) and the digest lines in an outbox
+(`told`) — lives in `bench/state.py`, shared with the soak (`python -m bench.soak`).
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bench.state import PortalState, digest_items, outbox_files, snapshot, told
 from config.settings import Settings
 from flows import engine
 from flows.cycle import lifecycle_cycle
@@ -32,88 +29,7 @@ from support import RECORDING_NOW, sandbox_settings, use_portal
 NOW = RECORDING_NOW  # the sandbox's clock starts here and every run judges at this instant
 PARAMS = RunParams(until=NOW)
 CLEAN_COUNTS = {"promote": 33, "new_lead": 15, "attempted": 35, "followup": 98, "recycle": 50}
-_SECTION = re.compile(r"^([A-Z][A-Z ]+) \((\d+)\)$")
-_PORTAL_IN_URL = re.compile(r"(/contacts/)\d+(/record/)")
-
-
-@dataclass(frozen=True)
-class PortalState:
-    contacts: dict[str, tuple[str | None, str | None]]  # id -> (lifecyclestage, hs_lead_status)
-    tasks: dict[str, tuple[tuple[str, ...], ...]]  # contact id -> its leadops tasks, sorted
-    lists: dict[str, tuple[int, ...]]  # list name -> sorted member ids
-
-    def duplicate_tasks(self) -> dict[str, list[tuple[str, ...]]]:
-        return {
-            c: [t for t, n in Counter(tasks).items() if n > 1]
-            for c, tasks in self.tasks.items()
-            if len(set(tasks)) != len(tasks)
-        }
-
-
-def snapshot(handle: SandboxHandle) -> PortalState:
-    store = handle.store
-    contacts = {
-        str(r.id): (r.props.get("lifecyclestage") or None, r.props.get("hs_lead_status") or None)
-        for r in store.tables["contacts"].records.values()
-    }
-    tasks: dict[str, list[tuple[str, ...]]] = {}
-    for task in store.tables["tasks"].records.values():
-        body = task.props.get("hs_task_body") or ""
-        if "[leadops:" not in body:
-            continue
-        row = (
-            body,
-            task.props.get("hs_task_subject") or "",
-            task.props.get("hs_timestamp") or "",
-            task.props.get("hs_task_status") or "",
-            task.props.get("hubspot_owner_id") or "",
-        )
-        for contact_id in store.associated("tasks", task.id, "contacts"):
-            tasks.setdefault(str(contact_id), []).append(row)
-    lists = {lst.name: tuple(sorted(lst.members)) for lst in store.lists.values()}
-    return PortalState(contacts, {c: tuple(sorted(t)) for c, t in tasks.items()}, lists)
-
-
-def digest_items(path: Path) -> list[tuple[str, ...]]:
-    """(recipient, section, name, detail lines…, record URL) for each line of one digest."""
-    msg = message_from_bytes(path.read_bytes(), policy=policy.default)
-    recipient = str(msg["To"])
-    text = msg.get_body(("plain",)).get_content()
-    items: list[tuple[str, ...]] = []
-    section, current = "", None
-    for line in text.splitlines():
-        header = _SECTION.match(line)
-        if header:
-            section = header.group(1)
-            continue
-        if line.startswith("- "):
-            if current:
-                items.append(tuple(current))
-            current = [recipient, section, line[2:]]
-        elif line.startswith("  ") and current is not None:
-            # Each test's portal has its own id (tests/support.py): compare records, not ids.
-            current.append(_PORTAL_IN_URL.sub(r"\1<portal>\2", line.strip()))
-        elif current is not None:
-            items.append(tuple(current))
-            current = None
-    if current:
-        items.append(tuple(current))
-    return items
-
-
-def outbox_files(outbox: Path) -> list[Path]:
-    return sorted(p for sub in ("pending", "sent") for p in (outbox / sub).glob("*.eml"))
-
-
-def told(outbox: Path) -> Counter[tuple[str, ...]]:
-    """Every digest line in the outbox; a Counter, so duplicates count twice."""
-    found: Counter[tuple[str, ...]] = Counter()
-    for path in outbox_files(outbox):
-        if ".digest." in path.name:
-            found.update(digest_items(path))
-    return found
-
-
+__all__ = ["PortalState", "digest_items", "outbox_files", "snapshot", "told"]
 @contextmanager
 def demo_portal(**kwargs: Any) -> Iterator[SandboxHandle]:
     """A fresh demo sandbox whose clock starts at NOW (identical data every time)."""

@@ -71,3 +71,26 @@ def test_a_run_that_cannot_get_the_lock_stops_before_writing(
         assert "another leadops run on this portal" in message
         assert f"pid {os.getpid()}" in message and "nothing was written" in message
         assert handle.stats()["writes_total"] == 0
+
+
+def test_runs_on_other_machines_take_turns_through_a_prefect_limit(
+    fast: FastRetries, outbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With LEADOPS_RUN_LIMIT, a writing run also holds a slot of that Prefect global
+    concurrency limit: a run elsewhere (another outbox, so no shared file lock) waits."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.concurrency.sync import concurrency
+
+    name = f"leadops-run-{os.getpid()}"
+    with get_client(sync_client=True) as client:
+        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+    with demo_portal() as handle:
+        point_at(monkeypatch, handle, outbox)
+        monkeypatch.setenv("LEADOPS_RUN_LIMIT", name)
+        monkeypatch.setenv("LEADOPS_LOCK_TIMEOUT", "1")
+        with concurrency(name, occupy=1), pytest.raises(RunLockTimeout) as raised:
+            run()  # "the other machine" holds the slot
+        assert name in str(raised.value) and "nothing was written" in str(raised.value)
+        assert handle.stats()["writes_total"] == 0
+        assert run()["failed"] == 0  # slot free again: the run goes ahead

@@ -23,14 +23,22 @@ from portal_state import (
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
+@pytest.mark.parametrize("where", ["budget-runs-out-mid-cycle", "answered-to-a-list-write"])
 def test_daily_429_stops_cleanly_reports_and_the_next_day_finishes(
-    fast: FastRetries, reference: Reference, outbox: Path, monkeypatch: pytest.MonkeyPatch
+    fast: FastRetries,
+    reference: Reference,
+    outbox: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
 ) -> None:
     with demo_portal() as handle:
         point_at(monkeypatch, handle, outbox)
         monkeypatch.setenv("HUBSPOT_PORTAL_TIMEZONE", "Europe/Berlin")
-        # About half the calls of a clean cycle: the budget runs out in the middle.
-        handle.set_limits(daily=reference.summary["api_calls"] // 2)
+        if where == "budget-runs-out-mid-cycle":
+            # About half the calls of a clean cycle: the budget runs out in the middle.
+            handle.set_limits(daily=reference.summary["api_calls"] // 2)
+        else:  # recycling's first write (a list membership) meets the DAILY limit
+            handle.set_faults(daily=1.0, endpoints=["memberships/add"])
         state = run_state()
         stats = handle.stats()
 
@@ -48,6 +56,8 @@ def test_daily_429_stops_cleanly_reports_and_the_next_day_finishes(
         assert "stopped early" in summary_md and "DAILY" in summary_md
         rows = artifacts["lifecycle-cycle-changes"].data
         assert "applied" in str(rows)
+        if where == "answered-to-a-list-write":  # the batch in flight is reported, not lost
+            assert str(rows).count("DAILY limit stopped the run") == 50
 
         # Owners are told what was applied (and only that); ops get the failure alert.
         before = told(outbox)
@@ -57,6 +67,7 @@ def test_daily_429_stops_cleanly_reports_and_the_next_day_finishes(
         assert len(alerts) == 1 and "DAILY" in alerts[0].read_text()
 
         handle.set_limits(daily=None)  # midnight in Berlin
+        handle.set_faults()
         after = run()
         assert after["failed"] == 0
         assert snapshot(handle) == reference.state

@@ -94,7 +94,7 @@ def test_kill_9_mid_apply_then_a_rerun_ends_as_one_clean_run(
         at_kill = snapshot(handle)
         assert at_kill != reference.state, "the kill must land before the cycle finished"
         assert "SUMMARY" not in log.read_text()
-        assert list((outbox / "journal").glob("*.jsonl")), "the killed run left its journal"
+        assert list((outbox / "journal").rglob("*.jsonl")), "the killed run left its journal"
 
         summary = run()
         assert summary["failed"] == 0
@@ -103,5 +103,5 @@ def test_kill_9_mid_apply_then_a_rerun_ends_as_one_clean_run(
         assert state.duplicate_tasks() == {}
         assert state == reference.state
         assert told(outbox) == reference.told  # each applied change told exactly once
-        assert not list((outbox / "journal").glob("*.jsonl"))
+        assert not list((outbox / "journal").rglob("*.jsonl"))
         assert run()["changes"] == 0

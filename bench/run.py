@@ -343,6 +343,7 @@ def _measure_against(
         "limit_s_minimum": limit_seconds(min_requests, min_searches),
         "rate_s": round(rate_seconds(requests, searches), 1),
         "wall_ratio": round(wall / imposed, 2) if imposed else None,
+        "wall_rate_ratio": round(wall / rate_seconds(requests, searches), 2),
         "prefect": clock.overhead(wall),
         "rate_limited_429": stats["rate_limited_total"],
         "rate_limited_by_policy": stats["rate_limited"],

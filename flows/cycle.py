@@ -103,7 +103,10 @@ def _run_cycle(
         ctx.on_planned = journal.intend
         earlier = journal.recover(ctx.gateway)  # before the rules plan anything again
         if earlier:
-            summary.notes.append(f"told {len(earlier)} change(s) made by an interrupted run")
+            summary.notes.append(
+                f"told {len(earlier)} change(s) an earlier run made but did not tell "
+                "(it was killed, or could not confirm them)"
+            )
     try:
         for name in params.rules:
             current.clear()
@@ -129,7 +132,9 @@ def _run_cycle(
         raise
     finally:
         owners = _owners_or_empty(ctx)
-        told = earlier + summary.results
+        # An earlier run's change this run redid (an idempotent list add) is told once.
+        redone = {_key(r) for r in summary.results if r.outcome is Outcome.APPLIED}
+        told = [r for r in earlier if _key(r) not in redone] + summary.results
         # Owners hear about what was applied even when the run stops early.
         if params.notify and not params.dry_run and told:
             # quote(): Prefect would walk (and index) every change of the run first
@@ -152,6 +157,10 @@ def _settle_watermarks(
         ran = getattr(ctx.rules, name).enabled and name not in failed
         if registry[name].event_based and ran:
             settle_watermark(ctx.settings.hubspot_portal_id, name, params, ctx.until)
+
+
+def _key(result: ChangeResult) -> tuple[str, str, str]:
+    return (result.change.rule, result.change.contact_id, result.change.action)
 
 
 def _owners_or_empty(ctx: RunContext) -> dict[str, Owner]:

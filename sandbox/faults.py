@@ -92,13 +92,17 @@ class Faults:
     server_errors: float = 0.0
     server_error_statuses: list[int] = field(default_factory=lambda: [502, 503, 504])
     latency_ms: int = 0
+    slow: float = 1.0  # share of targeted requests that get `latency_ms` (default: all)
+    missing_scopes: list[str] = field(default_factory=list)  # 403 MISSING_SCOPES naming them
     drop: float = 0.0
     retry_after: float | None = None
     endpoints: list[str] | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
-        shares = (self.ten_secondly, self.secondly, self.daily, self.server_errors, self.drop)
+        shares = (
+            self.ten_secondly, self.secondly, self.daily, self.server_errors, self.drop, self.slow
+        )
         if not all(0 <= share <= 1 for share in shares):
             raise ValueError("fault shares must be between 0 and 1")
         if not self.server_error_statuses:
@@ -157,6 +161,10 @@ class Gatekeeper:
     def set_faults(self, faults: Faults) -> None:
         self.faults = faults
         self.rng = random.Random(faults.seed)
+
+    def slowed(self) -> bool:
+        """Whether this request gets the added latency (draws only when `slow` < 1)."""
+        return self.faults.slow >= 1 or self.rng.random() < self.faults.slow
 
     def injected(self, endpoint: str) -> tuple[str, Any] | None:
         """The fault this request meets, if any: drop, 5xx status, or a 429 policy."""
@@ -238,7 +246,8 @@ class GateMiddleware:
         gate = self.gate
         endpoint = endpoint_key(scope["method"], scope["path"])
         gate.stats.requests[endpoint] += 1
-        if gate.faults.latency_ms and gate.faults.targets(endpoint):
+        if gate.faults.latency_ms and gate.faults.targets(endpoint) and gate.slowed():
+            receive = await _buffered(receive)  # HubSpot finishes requests whose client left
             await asyncio.sleep(gate.faults.latency_ms / 1000)
         fault = gate.injected(endpoint)
         if fault is not None:
@@ -259,6 +268,10 @@ class GateMiddleware:
             return
         if not self._authorized(scope):
             await _respond(send, 401, _unauthorized(), gate)
+            return
+        if gate.faults.missing_scopes and gate.faults.targets(endpoint):
+            gate.stats.faults["missing_scopes"] += 1
+            await _respond(send, 403, _forbidden(gate.faults.missing_scopes), gate)
             return
         policy = gate.over_limit(endpoint)
         if policy is not None:
@@ -304,6 +317,22 @@ class GateMiddleware:
         await _respond(send, 429, body, gate, extra)
 
 
+def _forbidden(scopes: list[str]) -> dict[str, Any]:
+    """HubSpot's answer when the token lacks a scope the endpoint needs."""
+    return error_body(
+        "This app hasn't been granted all required scopes to make this call. Read more about "
+        "required scopes here: https://developers.hubspot.com/scopes.",
+        "MISSING_SCOPES",
+        errors=[
+            {
+                "message": "One or more of the following scopes are required.",
+                "context": {"requiredGranularScopes": list(scopes)},
+            }
+        ],
+        links={"scopes": "https://developers.hubspot.com/scopes"},
+    )
+
+
 def _unauthorized() -> dict[str, Any]:
     return error_body(
         "Authentication credentials not found. This API supports OAuth 2.0 authentication and "
@@ -329,6 +358,22 @@ async def _respond(
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
+
+
+async def _buffered(receive: Receive) -> Receive:
+    """Read the request body now and replay it to the app, so a request whose client gives up
+    (a read timeout, a killed process) during the added latency is still processed."""
+    messages: list[Message] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body"):
+            break
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return replay
 
 
 async def _drop(send: Send) -> None:

@@ -40,6 +40,9 @@ def assert_same_as_clean(handle: SandboxHandle, outbox: Path, reference: Referen
     assert told(outbox) == reference.told  # nothing lost, nothing told twice
 
 
+SLOW_ENDPOINTS = ["/search", "batch/read", "batch/create", "/owners", "/properties", "/lists"]
+
+
 def failed_per_rule(summary: dict) -> dict[str, int]:
     return {rule: c["failed"] for rule, c in summary["rules"].items() if c["failed"]}
 
@@ -124,25 +127,40 @@ def test_bursts_of_502_503_504_need_at_most_one_rerun(
         assert_same_as_clean(handle, outbox, reference)
 
 
+@pytest.mark.parametrize(
+    "faults",
+    [
+        {"slow": 0.15, "endpoints": SLOW_ENDPOINTS, "seed": 3},
+        {"slow": 1.0, "endpoints": ["tasks/batch/create"]},
+    ],
+    ids=["15pct-of-reads-and-creates", "every-task-create"],
+)
 def test_responses_slower_than_the_read_timeout_need_at_most_one_rerun(
-    fast: FastRetries, reference: Reference, outbox: Path, monkeypatch: pytest.MonkeyPatch
+    fast: FastRetries,
+    reference: Reference,
+    outbox: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    faults: dict,
 ) -> None:
-    """A share of reads and task creates answers after the read timeout. Reads are retried;
-    a timed-out create is not resent (HubSpot creates it anyway, later): it is reported
-    failed, and the next run finds the task, creates no second one and tells it then."""
+    """Answers after the read timeout. Reads are retried; a timed-out create is not resent
+    (HubSpot makes it anyway, later): it is reported failed, and the next run finds it,
+    creates no second one and tells the owner about it then."""
     with demo_portal() as handle:
         point_at(monkeypatch, handle, outbox, hubspot_read_timeout=0.2)
-        slow = ["/search", "batch/read", "batch/create", "/owners", "/properties", "/lists"]
-        handle.set_faults(latency_ms=500, slow=0.15, endpoints=slow, seed=3)
+        handle.set_faults(latency_ms=500, **faults)
         first = run()
         time.sleep(0.6)  # let the sandbox finish what the gateway stopped waiting for
         handle.set_faults()
-        assert fast.retries()["ReadTimeoutError"] > 0
         assert_only_creates_in_doubt_failed(first)
         second = run()
         assert second["failed"] == 0
-        assert applied(second) == failed_per_rule(first)
-        assert_same_as_clean(handle, outbox, reference)
+        if faults["slow"] < 1.0:
+            assert fast.retries()["ReadTimeoutError"] > 0  # reads were retried
+        else:  # every task was made by HubSpot after the timeout
+            assert failed_per_rule(first) == {"followup": CLEAN_COUNTS["followup"]}
+            assert applied(second) == {}  # found, not created again ...
+            assert f"told {CLEAN_COUNTS['followup']} change(s)" in " ".join(second["notes"])
+        assert_same_as_clean(handle, outbox, reference)  # ... and told once
 
 
 def test_hubspot_never_answering_in_time_stops_the_run_before_any_write(

@@ -21,11 +21,13 @@ The model, per endpoint (HubSpot's sizes, see /docs and the gateway):
 Everything is rounded up once per rule over all its candidates (the ideal: no partial batch
 but the last). A run can beat this only by skipping work the rules require.
 
-**Limit-imposed time** for R ordinary requests and S searches, under HubSpot's two separate
-rolling windows (Professional: 190 per 10 s, 5 searches per 1 s, as the sandbox enforces):
-the k-th request can go out no sooner than 10 s after the (k−190)-th, so R requests need
-`10 × floor((R−1)/190)` s and S searches `floor((S−1)/5)` s; both budgets run at once, so the
-limits impose `max` of the two. Network and server time are not in it: it is the floor no
+**Limit-imposed time** for R requests and S searches, under HubSpot's rolling windows
+(Professional: 190 per 10 s, 5 searches per 1 s): the k-th request can go out no sooner than
+10 s after the (k−190)-th, so R requests need `10 × floor((R−1)/190)` s and S searches
+`floor((S−1)/5)` s; both budgets run at once, so the limits impose `max` of the two. Whether
+HubSpot counts searches in the 10-s budget is undocumented; leadops assumes it does (its
+default pacing, `hubspot_searches_in_request_budget`), so R counts every call, searches too.
+Network and server time are not in it: it is the floor no
 client can beat on that many calls.
 """
 
@@ -103,9 +105,9 @@ class Limits:
 
 
 def split(calls: Counter[str] | dict[str, int]) -> tuple[int, int]:
-    """(ordinary requests, searches)."""
+    """(requests in the 10-s budget — every call, searches included — and searches)."""
     searches = sum(n for endpoint, n in calls.items() if is_search(endpoint))
-    return sum(calls.values()) - searches, searches
+    return sum(calls.values()), searches
 
 
 def limit_seconds(requests: int, searches: int, limits: Limits = Limits()) -> float:

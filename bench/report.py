@@ -53,11 +53,14 @@ def row(result: dict[str, Any]) -> list[str]:
 
 
 def rich_table(results: Sequence[dict[str, Any]]) -> Table:
+    """One column per size, one row per figure: readable in an 80-column terminal."""
     table = Table(title="leadops bench — one full cycle", title_justify="left")
-    for short, _ in COLUMNS:
-        table.add_column(short, justify="right")
-    for result in results:
-        table.add_row(*row(result))
+    table.add_column("")
+    rows = [row(result) for result in results]
+    for values in rows:
+        table.add_column(f"{values[0]} contacts", justify="right")
+    for index, (_, long) in enumerate(COLUMNS[1:], start=1):
+        table.add_row(long, *(values[index] for values in rows))
     return table
 
 

@@ -172,9 +172,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _passed(result: dict[str, Any]) -> bool:
-    return (
-        result["state_equal"] and result["digest_lines_equal"] and not result["duplicate_tasks"]
-    )
+    return result["state_equal"] and result["digest_lines_equal"] and not result["duplicate_tasks"]
 
 
 if __name__ == "__main__":

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     hubspot_portal_timezone: str = Field(default="UTC")
     hubspot_requests_per_10s: int = Field(default=100, ge=1, le=1000)
     hubspot_searches_per_second: float = Field(default=4, gt=0, le=5)
+    hubspot_searches_in_request_budget: bool = Field(
+        default=True,
+        description="Count searches in the 10-second request budget too (HubSpot does not "
+        "document whether it does; counting them never causes a 429).",
+    )
     hubspot_connect_timeout: float = Field(default=5.0, gt=0, le=120)
     hubspot_read_timeout: float = Field(default=30.0, gt=0, le=600)
     hubspot_max_retries: int = Field(default=6, ge=0, le=20)

@@ -437,14 +437,15 @@ class HubSpotGateway:
         def attempt() -> T:
             nonlocal attempts
             attempts += 1
-            self._acquire_budget(search=search)
+            budgets = self._budgets(search)
+            self._acquire_budget(budgets)
             try:
                 with self._lock:
                     self.calls[endpoint] += 1
                 return operation(*args, _request_timeout=self._timeout, **kwargs)
             finally:
-                # the request's slot is reused a window after its answer
-                (self._search_budget if search else self._budget).release()
+                for budget in budgets:  # the request's slot is reused a window after its answer
+                    budget.release()
 
         try:
             return self._retrying(endpoint, creates)(attempt)
@@ -454,20 +455,26 @@ class HubSpotGateway:
                 raise
             raise self._error(failure, endpoint, attempts, creates) from exc
 
-    def _acquire_budget(self, *, search: bool) -> None:
+    def _budgets(self, search: bool) -> tuple[RollingWindow, ...]:
+        """The windows a request counts in. Searches have their own limit (5/s, SECONDLY);
+        whether HubSpot also counts them in the 10-s budget is undocumented, so by default
+        they take a slot there too (`hubspot_searches_in_request_budget`)."""
+        if not search:
+            return (self._budget,)
+        if self.settings.hubspot_searches_in_request_budget:
+            return (self._search_budget, self._budget)
+        return (self._search_budget,)
+
+    def _acquire_budget(self, budgets: Sequence[RollingWindow]) -> None:
         """Wait until one more request may go out: the hook every request passes through.
 
-        The in-process buckets always apply (Prefect's global concurrency limit throttles
+        The in-process windows always apply (Prefect's global concurrency limit throttles
         badly under thread contention); when `hubspot_global_limit` names a Prefect global
         concurrency limit, a slot of it is taken too, to share the portal's budget across
         processes. A limit that does not exist is skipped with a warning.
         """
-        if search:
-            # Searches have their own limit (5/s, SECONDLY) and are not counted in the
-            # 10-s budget (HUBSPOT.md; the sandbox enforces the same).
-            self._search_budget.acquire()
-        else:
-            self._budget.acquire()
+        for budget in budgets:
+            budget.acquire()
         if self.settings.hubspot_global_limit:
             self._take_shared_slot()
 

@@ -1,85 +1,16 @@
-"""In-process pacing: a thread-safe token bucket that keeps a process under a rate limit.
+"""In-process pacing: keep a process under HubSpot's rolling-window rate limits.
 
 HubSpot counts requests in rolling windows (100–190 per 10 s per app, 5 searches per second
-per portal). `TokenBucket.for_limit(limit, window)` sizes a bucket so that **no window of
-`window` seconds ever holds more than `limit` acquisitions**, whatever the threads do: the
-burst allowance plus the refill over one window never exceed the limit.
-
-Example:
-    ```python
-    from tasks.pacing import TokenBucket
-
-    bucket = TokenBucket.for_limit(100, 10.0)  # at most 100 requests in any 10 s
-    for _ in range(3):
-        bucket.acquire()  # returns at once while the burst lasts, then waits its turn
-    ```
+per portal). `RollingWindow(limit, window)` never lets more than `limit` requests fall in any
+`window` seconds, whatever the threads do, while a sequential caller still gets the full rate.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-
-
-class TokenBucket:
-    """Tokens refill at `rate` per second up to `capacity`; each acquisition takes one.
-
-    Waiting threads reserve their token before sleeping (the balance may go negative), so
-    they are served in arrival order and the lock is never held while sleeping.
-    """
-
-    def __init__(
-        self,
-        rate: float,
-        capacity: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if rate <= 0 or capacity < 1:
-            raise ValueError(f"need rate > 0 and capacity >= 1, got {rate=} {capacity=}")
-        self.rate = rate
-        self.capacity = capacity
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._tokens = capacity
-        self._stamp = clock()
-
-    @classmethod
-    def for_limit(
-        cls,
-        limit: float,
-        window: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> TokenBucket:
-        """A bucket that never lets more than `limit` acquisitions into any `window` seconds.
-
-        A tenth of the limit (at least one) is allowed as a burst; the rest refills evenly.
-        """
-        burst = max(1.0, math.floor(limit / 10))
-        refill = max(limit - burst, limit / 2)
-        return cls(refill / window, burst, clock=clock, sleep=sleep)
-
-    def acquire(self) -> float:
-        """Take one token, sleeping until it is available. Returns the seconds waited."""
-        wait = self._reserve()
-        if wait > 0:
-            self._sleep(wait)
-        return wait
-
-    def _reserve(self) -> float:
-        with self._lock:
-            now = self._clock()
-            self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
-            self._stamp = now
-            self._tokens -= 1
-            return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
 
 
 class RollingWindow:

@@ -259,3 +259,36 @@ def test_search_refuses_what_hubspot_would_refuse(slept: list[float]) -> None:
     with pytest.raises(ValueError, match="page_size"):
         gateway.search("contacts", [], [], page_size=201)
     assert gateway.calls == {}
+
+
+class FakeTime:
+    """A clock that moves only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.mark.parametrize(("counted", "waited"), [(True, True), (False, False)])
+def test_searches_also_spend_the_request_budget_unless_told_not_to(
+    counted: bool, waited: bool
+) -> None:
+    fake = FakeTime()
+    gateway = HubSpotGateway(
+        settings(hubspot_requests_per_10s=1, hubspot_searches_in_request_budget=counted),
+        sleep=fake.sleep,
+        clock=fake.clock,
+    )
+    empty = SimpleNamespace(results=[], total=0)
+    search = SimpleNamespace(do_search=Script(empty, empty))
+    gateway._apis = dataclasses.replace(
+        gateway._apis, search={**gateway._apis.search, "contacts": search}
+    )
+    for _ in range(2):  # two searches: within the search limit (5/s), over 1 request per 10 s
+        assert list(gateway.search("contacts", [], [])) == []
+    assert (fake.now >= 10) is waited

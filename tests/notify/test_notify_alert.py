@@ -8,8 +8,6 @@ from types import SimpleNamespace
 from uuid import uuid4
 
 import pytest
-from conftest import HUBSPOT_TOKEN, SMTP_PASSWORD, SmtpServer, smtp_settings
-from notify_builders import OWNERS, cycle_results
 from prefect import flow
 from prefect.settings import PREFECT_UI_URL, temporary_settings
 
@@ -17,6 +15,9 @@ from config.rules import Rules
 from config.settings import Settings
 from flows.notify import alert_ops_on_failure, notify_owners, send_failure_alert
 from tasks.email import Outbox
+
+from notify_builders import OWNERS, cycle_results
+from smtp_support import HUBSPOT_TOKEN, SMTP_PASSWORD, SmtpServer, smtp_settings
 
 
 def fake_run(message: str, state: str = "Failed"):

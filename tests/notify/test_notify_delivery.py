@@ -7,20 +7,21 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
-from conftest import (
-    HUBSPOT_TOKEN,
-    SMTP_PASSWORD,
-    SMTP_USER,
-    SmtpServer,
-    smtp_settings,
-)
-from notify_builders import OWNERS, cycle_results, promote, record_link
 
 from config.rules import Rules
 from config.settings import Settings
 from flows.notify import compose, notify_owners
 from leadops.model import ChangeResult, Outcome
 from tasks.email import Outbox, deliver_outbox, scrub, write_outbox
+
+from notify_builders import OWNERS, cycle_results, promote, record_link
+from smtp_support import (
+    HUBSPOT_TOKEN,
+    SMTP_PASSWORD,
+    SMTP_USER,
+    SmtpServer,
+    smtp_settings,
+)
 
 RUN = "amber-fox-1a2b3c4d"
 

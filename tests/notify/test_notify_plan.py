@@ -4,18 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from notify_builders import (
-    GRACE,
-    OWNERS,
-    applied,
-    attempted,
-    cycle_results,
-    promote,
-    record_link,
-    recycle,
-    task,
-)
-
 from config.rules import Rules
 from flows.notify import (
     ATTEMPTED,
@@ -29,6 +17,18 @@ from flows.notify import (
     route,
 )
 from leadops.model import ChangeResult, Outcome, Owner
+
+from notify_builders import (
+    GRACE,
+    OWNERS,
+    applied,
+    attempted,
+    cycle_results,
+    promote,
+    record_link,
+    recycle,
+    task,
+)
 
 
 def plan(results: list[ChangeResult], rules: Rules, owners=OWNERS) -> list[Digest]:

@@ -7,7 +7,6 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from notify_builders import OWNERS, applied, attempted, new_lead, promote, recycle, task
 
 from config.rules import Rules
 from flows.notify import (
@@ -21,6 +20,8 @@ from flows.notify import (
     render_ops_summary,
 )
 from leadops.model import ChangeResult, Outcome, Owner
+
+from notify_builders import OWNERS, applied, attempted, new_lead, promote, recycle, task
 
 SCRIPT = "<script>alert('x')</script>"
 QUOTES = 'O\'Brien "the \u201cboss\u201d"'

@@ -20,19 +20,10 @@ from zoneinfo import ZoneInfo
 
 from config.check import required_properties
 from config.rules import Rules
-from leadops.model import Engagement, Record, parse_time
+from leadops.model import STAGE_ORDER, Engagement, Record, parse_time
 
 # EngagementKind -> HubSpot object type (as tasks.crm.OBJECT_TYPES)
 OBJECT_TYPES = {"email": "emails", "call": "calls", "meeting": "meetings", "task": "tasks"}
-STAGE_ORDER = (
-    "subscriber",
-    "lead",
-    "marketingqualifiedlead",
-    "salesqualifiedlead",
-    "opportunity",
-    "customer",
-    "evangelist",
-)
 
 
 @dataclass

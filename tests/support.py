@@ -57,3 +57,16 @@ def use_portal(monkeypatch: pytest.MonkeyPatch, settings: Settings, outbox: Path
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return portal_id
+
+
+class FakeTime:
+    """A clock that moves only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds

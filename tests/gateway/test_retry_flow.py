@@ -26,6 +26,8 @@ from tasks.gateway import (
     NewTask,
 )
 
+from support import FakeTime
+
 TOKEN = "pat-na1-00000000-0000-0000-0000-000000000000"
 SEARCH = "POST /crm/v3/objects/contacts/search"
 UPDATE = "POST /crm/v3/objects/contacts/batch/update"
@@ -259,19 +261,6 @@ def test_search_refuses_what_hubspot_would_refuse(slept: list[float]) -> None:
     with pytest.raises(ValueError, match="page_size"):
         gateway.search("contacts", [], [], page_size=201)
     assert gateway.calls == {}
-
-
-class FakeTime:
-    """A clock that moves only when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.mark.parametrize(("counted", "waited"), [(True, True), (False, False)])

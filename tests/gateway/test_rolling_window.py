@@ -10,16 +10,7 @@ import pytest
 
 from tasks.pacing import RollingWindow
 
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
+from support import FakeTime
 
 
 def max_in_window(stamps: list[float], window: float) -> int:

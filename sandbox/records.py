@@ -59,15 +59,7 @@ def records_routes(api: FastAPI, sb: Sandbox) -> None:
                 missing.append(str(item.get("id")))
             else:
                 results.append(store.render(otype, record, props, history))
-        errors = []
-        if missing:
-            errors.append(
-                record_error(
-                    f"Could not get some {label(otype)} objects, they may be deleted or not exist. "
-                    "Check that ids are valid.",
-                    missing,
-                )
-            )
+        errors = _unknown_ids("get", otype, missing)
         return batch_response(results, errors, started, 200, store.clock())
 
     @api.post("/crm/v3/objects/{object_type}/batch/update")
@@ -94,15 +86,7 @@ def records_routes(api: FastAPI, sb: Sandbox) -> None:
             if record is not None:
                 store.apply(otype, record, clean)
                 results.append(store.render(otype, record, list(clean)))
-        errors = []
-        if missing:
-            errors.append(
-                record_error(
-                    f"Could not update some {label(otype)} objects, they may be deleted or not "
-                    "exist. Check that ids are valid.",
-                    missing,
-                )
-            )
+        errors = _unknown_ids("update", otype, missing)
         return batch_response(results, errors, started, 200, store.clock())
 
     @api.post("/crm/v3/objects/{object_type}/batch/create")
@@ -248,3 +232,14 @@ def association_routes(api: FastAPI, sb: Sandbox) -> None:
                 )
             )
         return batch_response(results, errors, started, 200, store.clock())
+
+
+def _unknown_ids(verb: str, otype: str, missing: list[str]) -> list[dict[str, Any]]:
+    """HubSpot's per-record error for ids it does not know (none when every id exists)."""
+    if not missing:
+        return []
+    message = (
+        f"Could not {verb} some {label(otype)} objects, they may be deleted or not exist. "
+        "Check that ids are valid."
+    )
+    return [record_error(message, missing)]

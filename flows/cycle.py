@@ -133,8 +133,8 @@ def _run_cycle(
     finally:
         owners = _owners_or_empty(ctx)
         # An earlier run's change this run redid (an idempotent list add) is told once.
-        redone = {_key(r) for r in summary.results if r.outcome is Outcome.APPLIED}
-        told = [r for r in earlier if _key(r) not in redone] + summary.results
+        redone = {r.change.key for r in summary.results if r.outcome is Outcome.APPLIED}
+        told = [r for r in earlier if r.change.key not in redone] + summary.results
         # Owners hear about what was applied even when the run stops early.
         if params.notify and not params.dry_run and told:
             # quote(): Prefect would walk (and index) every change of the run first
@@ -157,10 +157,6 @@ def _settle_watermarks(
         ran = getattr(ctx.rules, name).enabled and name not in failed
         if registry[name].event_based and ran:
             settle_watermark(ctx.settings.hubspot_portal_id, name, params, ctx.until)
-
-
-def _key(result: ChangeResult) -> tuple[str, str, str]:
-    return (result.change.rule, result.change.contact_id, result.change.action)
 
 
 def _owners_or_empty(ctx: RunContext) -> dict[str, Owner]:

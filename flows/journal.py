@@ -152,17 +152,13 @@ def _read(path: Path) -> tuple[dict[Key, Change], dict[Key, tuple[Change, Outcom
             entry = json.loads(line)
             if "intent" in entry:
                 change = _load_change(entry["intent"])
-                intents[_key(change)] = change
+                intents[change.key] = change
             else:
                 change = _load_change(entry["result"])
-                results[_key(change)] = (change, Outcome(entry["outcome"]))
+                results[change.key] = (change, Outcome(entry["outcome"]))
         except (ValueError, KeyError, TypeError):
             continue  # a line cut short by the kill
     return intents, results
-
-
-def _key(change: Change) -> Key:
-    return (change.rule, change.contact_id, change.action)
 
 
 def _safe(name: str) -> str:

@@ -147,6 +147,11 @@ class Change:
             return "list"
         return "update"
 
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """What the change does to whom (rule, contact, action): the same across runs."""
+        return (self.rule, self.contact_id, self.action)
+
     def describe(self) -> str:
         """`from → to` text for reports."""
         if self.skip:

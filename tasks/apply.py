@@ -211,7 +211,7 @@ def apply_changes(
             results += writer(gateway, quote(batch))  # quote: Prefect skips walking it
         except DailyLimitReached as exc:
             # Say what this batch did before the stop: the run reports it and tells owners.
-            stopped = [c for _, rest in groups[index:] for c in rest]
+            stopped = [*batch, *(c for _, rest in groups[index + 1 :] for c in rest)]
             note = "not confirmed: HubSpot's DAILY limit stopped the run (the next run retries)"
             exc.results = results + [ChangeResult(c, Outcome.FAILED, note) for c in stopped]
             raise

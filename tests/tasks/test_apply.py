@@ -10,7 +10,13 @@ import pytest
 from leadops.model import Change, Outcome, TaskSpec
 from sandbox.server import SandboxHandle
 from tasks.apply import apply_changes, moves_stage_back
-from tasks.gateway import BatchResult, HubSpotGateway, RecordError
+from tasks.gateway import (
+    BatchResult,
+    DailyLimitReached,
+    HubSpotError,
+    HubSpotGateway,
+    RecordError,
+)
 
 from support import sandbox_settings
 
@@ -162,3 +168,31 @@ def test_dry_run_reports_without_calling_hubspot(sandbox: SandboxHandle) -> None
     assert [r.outcome for r in results] == [Outcome.SKIPPED, Outcome.PLANNED]
     assert sum(gateway.calls.values()) == 0
     assert sandbox.stats()["requests_total"] == 0
+
+
+class DailyLimitOnUpdates(HubSpotGateway):
+    """List adds fail; then the portal's daily budget runs out at the first update."""
+
+    def find_or_create_list(self, name: str) -> str:
+        raise HubSpotError("list locked", status=423)
+
+    def batch_update(self, object_type: str, updates: Mapping[str, Mapping[str, str]]):
+        raise DailyLimitReached("daily limit used up", status=429)
+
+
+def test_a_daily_stop_reports_every_change_once(sandbox: SandboxHandle) -> None:
+    held = recycle("1201")
+    listed = Change("recycle", "1201", "Test", None, "r", list_name="Nurture - CRM")
+    other = Change("new_lead", "1041", "Other", None, "r", properties={"hs_lead_status": "NEW"})
+    gateway = DailyLimitOnUpdates(sandbox_settings(sandbox.url, sandbox.token))
+    with pytest.raises(DailyLimitReached) as stopped:
+        apply_changes(gateway, [held, listed, other], dry_run=False)
+    results = stopped.value.results
+    assert sorted((r.change.contact_id, r.change.action) for r in results) == [
+        ("1041", "update"),
+        ("1201", "list"),
+        ("1201", "update"),
+    ]
+    assert {r.outcome for r in results} == {Outcome.FAILED}
+    [not_confirmed] = [r for r in results if r.change is other]
+    assert "DAILY limit" in not_confirmed.error

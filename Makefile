@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint cassettes bench clean
+.PHONY: demo test lint cassettes contract bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required: install it or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
@@ -26,6 +26,11 @@ lint: $(STAMP)
 # Re-record every cassette against a fresh sandbox (or a real test portal: see README).
 cassettes: $(STAMP)
 	$(BIN)/pytest --record-mode=rewrite -m vcr tests
+
+# The contract suite: against a real test portal when LEADOPS_CONTRACT_BASE_URL and
+# LEADOPS_CONTRACT_TOKEN are set (it archives what it creates), else against the sandbox.
+contract: $(STAMP)
+	$(BIN)/pytest tests/contract
 
 bench: $(STAMP)
 	$(BIN)/leadops bench

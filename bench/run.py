@@ -45,7 +45,7 @@ def _serve_sandbox(conn: Any, contacts: int, limited: bool, until_iso: str) -> N
     from bench.workload import simulate
     from config.rules import load_rules
     from config.settings import Settings
-    from flows.cycle import rule_registry
+    from rules.registry import RULES
     from sandbox.app import create_app
     from sandbox.faults import Limits
     from sandbox.seed import seed_store
@@ -60,7 +60,7 @@ def _serve_sandbox(conn: Any, contacts: int, limited: bool, until_iso: str) -> N
     seed_store(twin, "demo", contacts)
     until = datetime.fromisoformat(until_iso)
     workload = simulate(
-        twin, load_rules(settings.lifecycle_config), until, settings.timezone, rule_registry()
+        twin, load_rules(settings.lifecycle_config), until, settings.timezone, RULES
     )
     del twin
     limits = Limits(**PROFESSIONAL) if limited else Limits()
@@ -251,13 +251,16 @@ def _measure_against(
     workload = Workload.from_dict(info["workload"])
     minimum = minimum_calls(workload)
     limits = PROFESSIONAL if limited else {"requests_per_10s": 1000, "searches_per_second": 5}
-    os.environ.update(
-        HUBSPOT_BASE_URL=url,
-        HUBSPOT_ACCESS_TOKEN=TOKEN,
-        HUBSPOT_PORTAL_ID="12345",
-        HUBSPOT_REQUESTS_PER_10S=str(limits["requests_per_10s"]),
-        HUBSPOT_SEARCHES_PER_SECOND=str(limits["searches_per_second"]),
-        OUTBOX_DIR=str(work_dir / "outbox"),
+    from config.settings import Settings
+
+    settings = Settings(
+        _env_file=None,
+        hubspot_base_url=url,
+        hubspot_access_token=TOKEN,
+        hubspot_portal_id="12345",
+        hubspot_requests_per_10s=limits["requests_per_10s"],
+        hubspot_searches_per_second=limits["searches_per_second"],
+        outbox_dir=work_dir / "outbox",
     )
     tell("starting Prefect")
     from prefect import flow
@@ -298,7 +301,7 @@ def _measure_against(
         profiler.start()
     started = time.perf_counter()
     try:
-        summary = lifecycle_cycle(RunParams(until=until, notify=notify))
+        summary = lifecycle_cycle(RunParams(until=until, notify=notify), settings)
     finally:
         wall = time.perf_counter() - started
         stop.set()
@@ -314,7 +317,7 @@ def _measure_against(
             "\n\n".join(f"{s.size / 1e6:.1f} MB\n" + "\n".join(s.traceback.format()) for s in top)
         )
         print(f"tracemalloc: {work_dir / 'tracemalloc.txt'}", file=sys.stderr)
-    gateway = next(iter(engine._gateways.values()))
+    gateway = engine.gateway_for(settings)  # the run's gateway: the same settings, the same one
     calls = Counter(gateway.calls)
     stats = _admin(url, "stats")
     requests, searches = split(calls)

@@ -21,8 +21,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,24 +41,10 @@ def faults_for(round_no: int) -> dict[str, Any]:
     }
 
 
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def _fast_gateways(retries: Counter[str]) -> Any:
     """Make the flows' gateways cap every sleep at 20 ms; count their retries."""
     from flows import engine
-    from tasks.gateway import HubSpotGateway
+    from gateway.client import HubSpotGateway
 
     built: list[HubSpotGateway] = []
 
@@ -84,23 +68,24 @@ def _fast_gateways(retries: Counter[str]) -> Any:
 
 
 def _cycle(handle: Any, outbox: Path, portal_id: str, retries: Counter[str]) -> dict:
+    from config.settings import Settings
     from flows.cycle import lifecycle_cycle
     from flows.params import RunParams
 
-    env = {
-        "HUBSPOT_BASE_URL": handle.url,
-        "HUBSPOT_ACCESS_TOKEN": handle.token,
-        "HUBSPOT_PORTAL_ID": portal_id,
-        "HUBSPOT_REQUESTS_PER_10S": "1000",
-        "HUBSPOT_SEARCHES_PER_SECOND": "5",
-        "HUBSPOT_MAX_RETRIES": "10",
-        "HUBSPOT_READ_TIMEOUT": "0.25",
-        "OUTBOX_DIR": str(outbox),
-    }
+    settings = Settings(
+        _env_file=None,
+        hubspot_base_url=handle.url,
+        hubspot_access_token=handle.token,
+        hubspot_portal_id=portal_id,
+        hubspot_requests_per_10s=1000,
+        hubspot_searches_per_second=5,
+        hubspot_max_retries=10,
+        hubspot_read_timeout=0.25,
+        outbox_dir=outbox,
+    )
     restore = _fast_gateways(retries)
     try:
-        with _environment(env):
-            return lifecycle_cycle(RunParams(until=NOW))
+        return lifecycle_cycle(RunParams(until=NOW), settings)
     finally:
         restore()
 

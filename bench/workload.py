@@ -14,13 +14,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from config.check import required_properties
 from config.rules import Rules
-from leadops.model import STAGE_ORDER, Engagement, Record, parse_time
+from model.records import STAGE_ORDER, Engagement, Record, parse_time
 
 # EngagementKind -> HubSpot object type (as tasks.crm.OBJECT_TYPES)
 OBJECT_TYPES = {"email": "emails", "call": "calls", "meeting": "meetings", "task": "tasks"}
@@ -144,9 +143,10 @@ def _moves_back(before: str | None, target: str | None) -> bool:
 
 def simulate(store: Any, rules: Rules, now: datetime, tz: ZoneInfo, registry: dict) -> Workload:
     """The cycle's work on `store` (mutated: planned property changes are written into it)."""
-    from flows.common import ENGAGEMENT_PROPERTIES
+    from rules.definition import Situation
+    from rules.kit import ENGAGEMENT_PROPERTIES
 
-    ctx = SimpleNamespace(rules=rules, now=now, tz=tz)
+    situation = Situation(rules, now, tz)
     owners = list(store.owners.values())
     list_names = list(
         dict.fromkeys([*rules.recycle.nurture_lists.values(), rules.recycle.default_list])
@@ -154,8 +154,7 @@ def simulate(store: Any, rules: Rules, now: datetime, tz: ZoneInfo, registry: di
     existing_lists = {name.lower() for name in (lst.name for lst in store.lists.values())}
     needed_lists: set[str] = set()
     work: list[RuleWork] = []
-    for name in ("promote", "new_lead", "attempted", "followup", "recycle"):
-        rule = registry[name]
+    for name, rule in registry.items():
         if not getattr(rules, name).enabled:
             continue
         rw = RuleWork(name=name, history=bool(rule.history))
@@ -176,7 +175,7 @@ def simulate(store: Any, rules: Rules, now: datetime, tz: ZoneInfo, registry: di
         engagements, rw.engagements = _engagements(
             store, ids, rule.engagement_kinds, ENGAGEMENT_PROPERTIES
         )
-        changes = rule.plan(records, engagements, ctx)
+        changes = rule.plan(records, engagements, situation)
         lists: Counter[str] = Counter()
         for change in changes:
             if change.skip:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from config.rules import Rules
-from leadops.model import Owner
+from model.records import Owner
 
 NUMERIC_TYPES = {"number"}
 STAGE_PROPERTY, STATUS_PROPERTY = "lifecyclestage", "hs_lead_status"

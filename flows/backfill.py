@@ -28,7 +28,8 @@ from prefect.artifacts import (
 )
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from flows.params import ALL_RULES, RuleName, RunParams
+from flows.params import RunParams, RunSettings
+from model.changes import ALL_RULES, RuleName
 
 MAX_WINDOWS = 366
 MIN_WINDOW_HOURS = 1
@@ -191,13 +192,13 @@ def summary_markdown(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def _run_window(params: BackfillParams, window: Window) -> dict[str, Any]:
+def _run_window(params: BackfillParams, window: Window, settings: RunSettings) -> dict[str, Any]:
     """One cycle subflow over `window`; its summary plus the window and its final state."""
     from flows.cycle import lifecycle_cycle
 
     since, until = window
     named = lifecycle_cycle.with_options(flow_run_name=f"backfill {since:%Y-%m-%d %H:%M}")
-    state = named(params.run_params(window), return_state=True)
+    state = named(params.run_params(window), settings, return_state=True)
     row: dict[str, Any] = {"since": since.isoformat(), "until": until.isoformat()}
     if not state.is_completed():
         return {**row, "state": state.name, "error": state.message or state.name}
@@ -210,7 +211,7 @@ class BackfillFailed(RuntimeError):
 
 
 @flow(name="backfill", log_prints=True)
-def backfill(params: BackfillParams) -> dict:
+def backfill(params: BackfillParams, settings: RunSettings = None) -> dict:
     """Run the lifecycle cycle over `[start, end)`, window by window, oldest first."""
     windows = params.windows(datetime.now(UTC))
     progress = create_progress_artifact(
@@ -218,7 +219,7 @@ def backfill(params: BackfillParams) -> dict:
     )
     results: list[dict[str, Any]] = []
     for done, window in enumerate(windows, start=1):
-        results.append(_run_window(params, window))
+        results.append(_run_window(params, window, settings))
         update_progress_artifact(progress, progress=100.0 * done / len(windows))
         print(f"window {done}/{len(windows)} {window[0]:%Y-%m-%d %H:%M}: {results[-1]['state']}")
         if results[-1]["state"] != "Completed":

@@ -1,42 +1,44 @@
 """The full lifecycle cycle: every rule in order, one report, one digest per owner.
 
+Read top to bottom: check the portal, tell what an earlier run left untold, run each rule
+(each returns its results), settle the watermarks, then tell owners and publish the report.
+
 Example:
     ```python
-    from flows.cycle import lifecycle_cycle
-    from flows.params import RunParams
+    from config.settings import Settings
+    from flows.cycle import lifecycle_cycle, run_cycle
+    from flows.params import RunParams, RunSettings
 
-    summary = lifecycle_cycle(RunParams(dry_run=True))  # uses HUBSPOT_* from the environment
+    summary = lifecycle_cycle(RunParams(dry_run=True))  # settings from HUBSPOT_* / .env
     print(summary["rules"])
+    settings = Settings(hubspot_access_token="sandbox-token", hubspot_base_url="http://127.0.0.1:8765")
+    print(run_cycle(RunParams(dry_run=True), settings=settings).counts())  # explicit settings
     ```
 """
 
 from __future__ import annotations
 
-from prefect import Flow, flow, get_run_logger
+from prefect import flow, get_run_logger
 from prefect.utilities.annotations import quote
 
 from config.check import check_rules, errors
-from flows.engine import RuleDef, RunContext, context_for, run_rule
-from flows.journal import Journal
-from flows.notify import alert_ops_on_failure, current_run_name, notify_owners
-from flows.params import RuleName, RunParams
+from config.settings import Settings
+from flows.engine import RunContext, context_for, run_rule
+from flows.params import RunParams, RunSettings
 from flows.report import RunSummary, publish
-from flows.runlock import portal_lock
-from leadops.model import ChangeResult, Outcome, Owner
-from tasks.gateway import DailyLimitReached, HubSpotError
+from gateway.client import DailyLimitReached, HubSpotError
+from model.changes import ChangeResult, Outcome, RuleName
+from model.records import Owner
+from notify.deliver import alert_ops_on_failure, current_run_name, notify_owners
+from rules.registry import RULES
+from runstate.journal import Journal
+from runstate.lock import portal_lock
+from runstate.watermark import advance_watermark, window_start
 from tasks.portal import read_portal_facts
-from tasks.watermark import settle_watermark, window_for
 
 
 class PortalMismatchError(RuntimeError):
     """The rules name something the portal lacks; nothing was written."""
-
-
-def rule_registry() -> dict[RuleName, RuleDef]:
-    from flows import attempted, followup, new_lead, promote, recycle
-
-    modules = (promote, new_lead, attempted, followup, recycle)
-    return {module.DEFINITION.name: module.DEFINITION for module in modules}
 
 
 def verify_portal(ctx: RunContext) -> None:
@@ -66,97 +68,110 @@ def _promoted(results: list[ChangeResult]) -> list[str]:
     ]
 
 
-def run_cycle(params: RunParams, flow_name: str) -> RunSummary:
+def run_cycle(
+    params: RunParams, flow_name: str = "lifecycle-cycle", settings: Settings | None = None
+) -> RunSummary:
     """Run the chosen rules in order against the portal; always publish what happened.
 
-    A writing run holds the portal's run lock (`flows.runlock`) from the portal check to the
-    digests; a notifying one journals every batch it writes (`flows.journal`) so that the
-    changes of a run killed midway are told by the next one.
+    `settings` default to the environment (`HUBSPOT_*`, `.env`). A writing run holds the
+    portal's run lock (`runstate.lock`) from the portal check to the digests; a notifying one
+    journals every batch it writes (`runstate.journal`) so that the changes of a run killed
+    midway are told by the next one.
     """
+    settings = settings or Settings()
     params = params.model_copy(update={"until": params.now()})  # one instant for the run
-    ctx = context_for(params)
     if params.dry_run:
-        return _run_cycle(ctx, params, flow_name, None)
-    with portal_lock(ctx.settings, on_wait=get_run_logger().warning):
-        journal = Journal(ctx.settings, current_run_name()) if params.notify else None
-        return _run_cycle(ctx, params, flow_name, journal)
+        return _run_cycle(context_for(params, settings), flow_name)
+    with portal_lock(settings, on_wait=get_run_logger().warning):
+        journal = Journal(settings, current_run_name()) if params.notify else None
+        return _run_cycle(context_for(params, settings, journal), flow_name)
 
 
-def _run_cycle(
-    ctx: RunContext, params: RunParams, flow_name: str, journal: Journal | None
-) -> RunSummary:
-    logger = get_run_logger()
+def _run_cycle(ctx: RunContext, flow_name: str) -> RunSummary:
+    params = ctx.params
     calls_before = ctx.gateway.calls.copy()
     verify_portal(ctx)
-    registry = rule_registry()
-    summary = RunSummary(flow_name, params.dry_run, ctx.since, ctx.until)
-    current: list[ChangeResult] = []  # the running rule's results, batch by batch
-
-    def on_applied(results: list[ChangeResult]) -> None:
-        current.extend(results)
-        if journal is not None:
-            journal.record(results)
-
-    ctx.on_applied = on_applied
-    earlier: list[ChangeResult] = []
-    if journal is not None:
-        ctx.on_planned = journal.intend
-        earlier = journal.recover(ctx.gateway)  # before the rules plan anything again
-        if earlier:
-            summary.notes.append(
-                f"told {len(earlier)} change(s) an earlier run made but did not tell "
-                "(it was killed, or could not confirm them)"
-            )
+    summary = RunSummary(flow_name, params.dry_run, params.since, ctx.now)
+    earlier = _untold_by_earlier_runs(ctx, summary)
     try:
         for name in params.rules:
-            current.clear()
-            if not getattr(ctx.rules, name).enabled:
-                summary.notes.append(f"{name} is disabled in the config")
-                continue
-            extra = _promoted(summary.results) if name == "followup" else ()
-            if params.dry_run:
-                ctx.overlay.update(
-                    {r.change.contact_id: dict(r.change.properties) for r in summary.results}
-                )
-            if registry[name].event_based:
-                ctx.since, _ = window_for(ctx.settings.hubspot_portal_id, name, params)
-                start = ctx.since.isoformat() if ctx.since else "the beginning"
-                summary.notes.append(f"{name}: contacts modified since {start}")
-            rule_results = run_rule(registry[name], ctx, extra)
-            summary.results += rule_results
-            logger.info("%s: %d change(s)", name, len(rule_results))
-        _settle_watermarks(ctx, params, summary, registry)
+            summary.results += _run_rule(name, ctx, summary)
+        _settle_watermarks(ctx, summary)
     except DailyLimitReached as exc:
-        summary.results += current  # what the stopped rule did before the limit
+        summary.results += exc.results  # what the stopped rule did before the limit
         summary.notes.append(f"stopped early: {exc}")
         raise
     finally:
-        owners = _owners_or_empty(ctx)
-        # An earlier run's change this run redid (an idempotent list add) is told once.
-        redone = {r.change.key for r in summary.results if r.outcome is Outcome.APPLIED}
-        told = [r for r in earlier if r.change.key not in redone] + summary.results
         # Owners hear about what was applied even when the run stops early.
-        if params.notify and not params.dry_run and told:
-            # quote(): Prefect would walk (and index) every change of the run first
-            sent = notify_owners(quote(told), owners, ctx.rules, ctx.settings)
-            summary.notes.append(f"notifications: {sent.describe()}")
-        if journal is not None:
-            journal.close()
+        owners = _owners_or_empty(ctx)
+        _tell_owners(ctx, summary, earlier, owners)
         summary.api_calls = dict(ctx.gateway.calls - calls_before)
         publish(summary, owners, flow_name.replace("_", "-"))
     return summary
 
 
-def _settle_watermarks(
-    ctx: RunContext, params: RunParams, summary: RunSummary, registry: dict[RuleName, RuleDef]
-) -> None:
+def _untold_by_earlier_runs(ctx: RunContext, summary: RunSummary) -> list[ChangeResult]:
+    """Changes a killed (or unconfirmed) earlier run made but did not tell; read before the
+    rules plan anything again."""
+    if ctx.journal is None:
+        return []
+    earlier = ctx.journal.recover(ctx.gateway)
+    if earlier:
+        summary.notes.append(
+            f"told {len(earlier)} change(s) an earlier run made but did not tell "
+            "(it was killed, or could not confirm them)"
+        )
+    return earlier
+
+
+def _run_rule(name: RuleName, ctx: RunContext, summary: RunSummary) -> list[ChangeResult]:
+    """One rule's results; event-based rules look at the window since their watermark."""
+    rule = RULES[name]
+    if not getattr(ctx.rules, name).enabled:
+        summary.notes.append(f"{name} is disabled in the config")
+        return []
+    if ctx.params.dry_run:  # later rules see the earlier rules' planned writes
+        ctx.overlay.update(
+            {r.change.contact_id: dict(r.change.properties) for r in summary.results}
+        )
+    since = None
+    if rule.event_based:
+        since = window_start(ctx.settings.hubspot_portal_id, name, ctx.params.since)
+        start = since.isoformat() if since else "the beginning"
+        summary.notes.append(f"{name}: contacts modified since {start}")
+    extra = _promoted(summary.results) if name == "followup" else ()
+    results = run_rule(rule, ctx, since=since, extra_ids=extra)
+    get_run_logger().info("%s: %d change(s)", name, len(results))
+    return results
+
+
+def _settle_watermarks(ctx: RunContext, summary: RunSummary) -> None:
     """Advance each event-based rule's watermark to this run's instant, unless it is disabled
-    or failed any change (the next run then looks at the same window again)."""
+    or failed any change (the next run then looks at the same window again). Dry runs wrote
+    nothing, and explicit windows (backfills, manual `since`) may lie anywhere in the past:
+    neither moves a watermark."""
+    if ctx.params.dry_run or ctx.params.since is not None:
+        return
     failed = {r.change.rule for r in summary.failures}
-    for name in params.rules:
+    for name in ctx.params.rules:
         ran = getattr(ctx.rules, name).enabled and name not in failed
-        if registry[name].event_based and ran:
-            settle_watermark(ctx.settings.hubspot_portal_id, name, params, ctx.until)
+        if RULES[name].event_based and ran:
+            advance_watermark(ctx.settings.hubspot_portal_id, name, ctx.now)
+
+
+def _tell_owners(
+    ctx: RunContext, summary: RunSummary, earlier: list[ChangeResult], owners: dict[str, Owner]
+) -> None:
+    """Digest what was applied (an earlier run's change this run redid is told once), then
+    forget the journal."""
+    redone = {r.change.key for r in summary.results if r.outcome is Outcome.APPLIED}
+    told = [r for r in earlier if r.change.key not in redone] + summary.results
+    if ctx.params.notify and not ctx.params.dry_run and told:
+        # quote(): Prefect would walk (and index) every change of the run first
+        sent = notify_owners(quote(told), owners, ctx.rules, ctx.settings)
+        summary.notes.append(f"notifications: {sent.describe()}")
+    if ctx.journal is not None:
+        ctx.journal.close()
 
 
 def _owners_or_empty(ctx: RunContext) -> dict[str, Owner]:
@@ -168,23 +183,6 @@ def _owners_or_empty(ctx: RunContext) -> dict[str, Owner]:
 
 
 @flow(name="lifecycle-cycle", on_failure=[alert_ops_on_failure], on_crashed=[alert_ops_on_failure])
-def lifecycle_cycle(params: RunParams = RunParams()) -> dict:
+def lifecycle_cycle(params: RunParams = RunParams(), settings: RunSettings = None) -> dict:
     """Promote, new lead, attempted, follow-up and recycle, then notify owners."""
-    return run_cycle(params, "lifecycle-cycle").as_dict()
-
-
-def rule_flow(definition: RuleDef, description: str) -> Flow:
-    """A flow that runs one rule (with the portal check, report and digests of a cycle)."""
-    name = definition.name.replace("_", "-")
-
-    @flow(
-        name=name,
-        description=description,
-        on_failure=[alert_ops_on_failure],
-        on_crashed=[alert_ops_on_failure],
-    )
-    def run_one_rule(params: RunParams = RunParams()) -> dict:
-        only_this = params.model_copy(update={"rules": [definition.name]})
-        return run_cycle(only_this, name).as_dict()
-
-    return run_one_rule
+    return run_cycle(params, "lifecycle-cycle", settings).as_dict()

@@ -1,54 +1,48 @@
 """How every rule runs: fetch candidates in batches, enrich, plan (pure), apply, collect results.
 
-Each rule module describes itself with a `RuleDef`; `run_rule` does the rest, one Prefect task
-per batch of contacts, never one per contact.
+Each rule describes itself with a `RuleDef` (`rules.registry`); `run_rule` does the rest, one
+Prefect task per batch of contacts, never one per contact.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from prefect.utilities.annotations import quote
 
 from config.rules import Rules, load_rules
 from config.settings import Settings
-from flows.common import ENGAGEMENT_PROPERTIES
-from flows.params import RuleName, RunParams
-from leadops.model import Change, ChangeResult, Engagement, EngagementKind, Owner, Record
+from flows.params import RunParams
+from gateway.client import DailyLimitReached, Filter, HubSpotGateway
+from model.changes import ChangeResult
+from model.records import Engagement, Owner, Record
+from rules.definition import RuleDef, Situation
+from runstate.journal import Journal
 from tasks.apply import apply_changes
 from tasks.crm import ENRICH_BATCH, load_engagements, read_contacts, search_contacts
-from tasks.gateway import DailyLimitReached, Filter, HubSpotGateway
 
 
 @dataclass
 class RunContext:
-    """Everything one run shares: settings, rules, the gateway and the instant it judges at."""
+    """Everything one run shares: settings, rules, the gateway, the instant it judges at,
+    and (in a writing run that notifies) its journal."""
 
     settings: Settings
     rules: Rules
     gateway: HubSpotGateway
     params: RunParams
     now: datetime
-    since: datetime | None = None
+    journal: Journal | None = None
     overlay: dict[str, dict[str, str]] = field(default_factory=dict)
     _owners: dict[str, Owner] | None = field(default=None, repr=False)
     list_ids: dict[str, str] = field(default_factory=dict)  # nurture lists by name, as found
-    # The run's journal: each batch's changes just before they are written, and its
-    # results as soon as they are known.
-    on_planned: Callable[[list[Change]], None] | None = field(default=None, repr=False)
-    on_applied: Callable[[list[ChangeResult]], None] | None = field(default=None, repr=False)
 
     @property
-    def tz(self) -> ZoneInfo:
-        return self.settings.timezone
-
-    @property
-    def until(self) -> datetime:
-        return self.now
+    def situation(self) -> Situation:
+        return Situation(self.rules, self.now, self.settings.timezone)
 
     def seed_owners(self, owners: Iterable[Owner]) -> None:
         """Owners already read (by the portal check): `owners()` will not read them again."""
@@ -60,43 +54,17 @@ class RunContext:
         return self._owners
 
 
-Planner = Callable[[Sequence[Record], Mapping[str, Sequence[Engagement]], RunContext], list[Change]]
-
-
-@dataclass(frozen=True)
-class RuleDef:
-    """What a rule needs fetched and how it plans.
-
-    `searches` gives one AND filter group per search (OR across them); `event_based` rules
-    look only at contacts modified inside the run's window, the others judge every candidate
-    as of `now`.
-    """
-
-    name: RuleName
-    searches: Callable[[Rules], list[list[Filter]]]
-    properties: Callable[[Rules], list[str]]
-    plan: Planner
-    event_based: bool = True
-    history: tuple[str, ...] = ()
-    engagement_kinds: tuple[EngagementKind, ...] = ()
-
-    @property
-    def engagements(self) -> dict[EngagementKind, Sequence[str]]:
-        return {kind: ENGAGEMENT_PROPERTIES[kind] for kind in self.engagement_kinds}
-
-
 def _ms(moment: datetime) -> str:
     return str(int(moment.timestamp() * 1000))
 
 
-def window_filters(ctx: RunContext) -> list[Filter]:
+def window_filters(since: datetime | None, until: datetime) -> list[Filter]:
+    """Contacts modified in `[since, until)` (`since` None: up to `until`)."""
     filters: list[Filter] = [
-        {"propertyName": "lastmodifieddate", "operator": "LT", "value": _ms(ctx.until)}
+        {"propertyName": "lastmodifieddate", "operator": "LT", "value": _ms(until)}
     ]
-    if ctx.since:
-        filters.append(
-            {"propertyName": "lastmodifieddate", "operator": "GTE", "value": _ms(ctx.since)}
-        )
+    if since:
+        filters.append({"propertyName": "lastmodifieddate", "operator": "GTE", "value": _ms(since)})
     return filters
 
 
@@ -111,10 +79,10 @@ def _plan_batch(rule: RuleDef, batch: Sequence[Record], ctx: RunContext) -> list
         engagements = load_engagements(ctx.gateway, quote([r.id for r in batch]), rule.engagements)
     if ctx.overlay:
         batch = [_overlaid(record, ctx.overlay.get(record.id)) for record in batch]
-    changes = rule.plan(batch, engagements, ctx)
+    changes = rule.plan(batch, engagements, ctx.situation)
     active = [owner.id for owner in ctx.owners().values() if not owner.archived]
-    if ctx.on_planned is not None and not ctx.params.dry_run:
-        ctx.on_planned(changes)
+    if ctx.journal is not None:
+        ctx.journal.intend(changes)
     try:
         results = apply_changes(
             ctx.gateway,
@@ -124,11 +92,11 @@ def _plan_batch(rule: RuleDef, batch: Sequence[Record], ctx: RunContext) -> list
             list_ids=ctx.list_ids,
         )
     except DailyLimitReached as exc:  # what the batch did before the stop still counts
-        if ctx.on_applied is not None:
-            ctx.on_applied(list(getattr(exc, "results", [])))
+        if ctx.journal is not None:
+            ctx.journal.record(exc.results)
         raise
-    if ctx.on_applied is not None:
-        ctx.on_applied(results)
+    if ctx.journal is not None:
+        ctx.journal.record(results)
     return results
 
 
@@ -140,14 +108,18 @@ def _overlaid(record: Record, planned: Mapping[str, str] | None) -> Record:
 
 
 def _candidates(
-    rule: RuleDef, ctx: RunContext, properties: Sequence[str], seen: set[str]
+    rule: RuleDef,
+    ctx: RunContext,
+    properties: Sequence[str],
+    seen: set[str],
+    since: datetime | None,
 ) -> Iterator[list[Record]]:
     """Every search group's matches, each contact once, in batches of `ENRICH_BATCH` across
     groups (a small group does not cost its own partial batch of reads and writes)."""
     batch: list[Record] = []
     for filters in rule.searches(ctx.rules):
         if rule.event_based:
-            filters = [*filters, *window_filters(ctx)]
+            filters = [*filters, *window_filters(since, ctx.now)]
         for found in search_contacts(ctx.gateway, filters, properties):
             fresh = [record for record in found if record.id not in seen]
             seen.update(record.id for record in fresh)
@@ -159,17 +131,31 @@ def _candidates(
         yield batch
 
 
-def run_rule(rule: RuleDef, ctx: RunContext, extra_ids: Iterable[str] = ()) -> list[ChangeResult]:
-    """Run one rule over every candidate; `extra_ids` adds contacts search may not show yet."""
+def run_rule(
+    rule: RuleDef,
+    ctx: RunContext,
+    *,
+    since: datetime | None = None,
+    extra_ids: Iterable[str] = (),
+) -> list[ChangeResult]:
+    """Run one rule over every candidate and return what became of its changes.
+
+    An event-based rule looks at contacts modified in `[since, ctx.now)`; `extra_ids` adds
+    contacts search may not show yet. A DAILY stop carries the rule's results so far.
+    """
     results: list[ChangeResult] = []
     seen: set[str] = set()
     properties = rule.properties(ctx.rules)
-    for batch in _candidates(rule, ctx, properties, seen):
-        results += _plan_batch(rule, batch, ctx)
-    missing = [contact_id for contact_id in dict.fromkeys(extra_ids) if contact_id not in seen]
-    if missing:
-        records = read_contacts(ctx.gateway, quote(missing), properties)
-        results += _plan_batch(rule, records, ctx)
+    try:
+        for batch in _candidates(rule, ctx, properties, seen, since):
+            results += _plan_batch(rule, batch, ctx)
+        missing = [contact_id for contact_id in dict.fromkeys(extra_ids) if contact_id not in seen]
+        if missing:
+            records = read_contacts(ctx.gateway, quote(missing), properties)
+            results += _plan_batch(rule, records, ctx)
+    except DailyLimitReached as exc:
+        exc.results = results + exc.results
+        raise
     return results
 
 
@@ -186,13 +172,14 @@ def gateway_for(settings: Settings) -> HubSpotGateway:
     return _gateways[key]
 
 
-def context_for(params: RunParams, settings: Settings | None = None) -> RunContext:
-    settings = settings or Settings()
+def context_for(
+    params: RunParams, settings: Settings, journal: Journal | None = None
+) -> RunContext:
     return RunContext(
         settings=settings,
         rules=load_rules(settings.lifecycle_config),
         gateway=gateway_for(settings),
         params=params,
         now=params.now(),
-        since=params.since,
+        journal=journal,
     )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
-RuleName = Literal["promote", "new_lead", "attempted", "followup", "recycle"]
-ALL_RULES: tuple[RuleName, ...] = ("promote", "new_lead", "attempted", "followup", "recycle")
+from config.settings import Settings
+from model.changes import ALL_RULES, RuleName
 
 
 class RunParams(BaseModel):
@@ -39,3 +39,9 @@ class RunParams(BaseModel):
     def now(self) -> datetime:
         """The instant the run judges time-based rules at: `until`, else the current time."""
         return (self.until or datetime.now(UTC)).astimezone(UTC)
+
+
+# A run started from Python (the demo, the bench, tests) passes its `Settings`; deployments
+# leave it empty and read the environment. Hidden from the UI's form; Prefect stores the
+# run's parameters with secrets masked ("**********").
+RunSettings = SkipJsonSchema[Settings | None]

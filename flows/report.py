@@ -10,7 +10,8 @@ from typing import Any
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from leadops.model import ChangeResult, Outcome, Owner
+from model.changes import ChangeResult, Outcome
+from model.records import Owner
 
 OUTCOMES = (Outcome.APPLIED, Outcome.PLANNED, Outcome.FAILED, Outcome.SKIPPED)
 

@@ -93,7 +93,8 @@ def run(
     from pydantic import ValidationError
 
     from flows.cycle import lifecycle_cycle
-    from flows.params import ALL_RULES, RunParams
+    from flows.params import RunParams
+    from model.changes import ALL_RULES
 
     try:
         params = RunParams(
@@ -118,7 +119,7 @@ def check() -> None:
     settings = _settings()
     from config.check import check_rules, errors
     from flows.engine import gateway_for
-    from tasks.gateway import HubSpotError
+    from gateway.client import HubSpotError
     from tasks.portal import read_portal_facts
 
     rules = load_rules(settings.lifecycle_config)
@@ -172,26 +173,28 @@ def demo(
     from sandbox.server import running_sandbox
 
     with running_sandbox(seed="demo", contacts=contacts) as handle:
-        os.environ.update(
-            HUBSPOT_BASE_URL=handle.url,
-            HUBSPOT_ACCESS_TOKEN=handle.token,
-            HUBSPOT_PORTAL_ID=os.environ.get("HUBSPOT_PORTAL_ID", "12345"),
-        )
         from flows.cycle import lifecycle_cycle
         from flows.params import RunParams
 
+        # The environment's settings (SMTP, outbox, ...), pointed at the sandbox.
+        settings = Settings(
+            hubspot_base_url=handle.url,
+            hubspot_access_token=handle.token,
+            hubspot_token_block=None,
+            hubspot_portal_id=os.environ.get("HUBSPOT_PORTAL_ID", "12345"),
+        )
         console.print(f"Sandbox with demo data at {handle.url}")
         console.rule("1. Dry run: plan everything, write nothing")
         with console.status("Starting Prefect and planning…"):
-            print_summary(lifecycle_cycle(RunParams(dry_run=True)))
+            print_summary(lifecycle_cycle(RunParams(dry_run=True), settings))
         console.print(f"Writes the sandbox received: {handle.stats()['writes_total']}")
         console.rule("2. The cycle, applied")
         with console.status("Applying…"):
-            print_summary(lifecycle_cycle(RunParams()))
+            print_summary(lifecycle_cycle(RunParams(), settings))
         console.rule("3. Again: nothing left to do")
         with console.status("Running the cycle again…"):
-            print_summary(lifecycle_cycle(RunParams()))
-        outbox = Settings().outbox_dir.resolve()
+            print_summary(lifecycle_cycle(RunParams(), settings))
+        outbox = settings.outbox_dir.resolve()
         console.print(f"Owner digests are in {outbox / 'pending'} (no SMTP configured).")
 
 

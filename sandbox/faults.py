@@ -101,7 +101,12 @@ class Faults:
 
     def __post_init__(self) -> None:
         shares = (
-            self.ten_secondly, self.secondly, self.daily, self.server_errors, self.drop, self.slow
+            self.ten_secondly,
+            self.secondly,
+            self.daily,
+            self.server_errors,
+            self.drop,
+            self.slow,
         )
         if not all(0 <= share <= 1 for share in shares):
             raise ValueError("fault shares must be between 0 and 1")

@@ -22,8 +22,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from leadops.model import STAGE_ORDER, Change, ChangeResult, Outcome
-from tasks.gateway import BatchResult, DailyLimitReached, HubSpotError, HubSpotGateway, NewTask
+from gateway.client import BatchResult, DailyLimitReached, HubSpotError, HubSpotGateway, NewTask
+from model.changes import Change, ChangeResult, Outcome
+from model.records import STAGE_ORDER
 
 STAGE = "lifecyclestage"
 

@@ -4,7 +4,7 @@ Example:
     ```python
     from config.settings import Settings
     from tasks.crm import load_engagements
-    from tasks.gateway import HubSpotGateway
+    from gateway.client import HubSpotGateway
 
     gateway = HubSpotGateway(Settings())
     by_contact = load_engagements.fn(gateway, ["101", "102"], {"email": ["hs_email_direction"]})
@@ -19,8 +19,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from leadops.model import Engagement, EngagementKind, Record
-from tasks.gateway import Filter, HubSpotGateway
+from gateway.client import Filter, HubSpotGateway
+from model.records import Engagement, EngagementKind, Record
 
 OBJECT_TYPES: dict[EngagementKind, str] = {
     "email": "emails",

@@ -7,7 +7,7 @@ from prefect.cache_policies import NO_CACHE
 
 from config.check import PortalFacts, PropertyFacts, required_properties
 from config.rules import Rules
-from tasks.gateway import HubSpotError, HubSpotGateway
+from gateway.client import HubSpotError, HubSpotGateway
 
 
 def _list_names(rules: Rules) -> list[str]:

@@ -2,7 +2,7 @@
 
 from config.check import PortalFacts, PropertyFacts, check_rules, errors
 from config.rules import Rules, parse_rules
-from leadops.model import STAGE_ORDER, Owner
+from model.records import STAGE_ORDER, Owner
 
 STATUSES = (
     "NEW",

@@ -11,6 +11,7 @@ from prefect import flow, get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
 import flows.cycle
+from config.settings import Settings
 from flows.backfill import BackfillParams, backfill
 from flows.params import RunParams
 
@@ -25,7 +26,7 @@ class FakeCycle:
         self.fail_at = fail_at
 
         @flow(name="lifecycle-cycle")
-        def fake_cycle(params: RunParams) -> dict[str, Any]:
+        def fake_cycle(params: RunParams, settings: Settings | None = None) -> dict[str, Any]:
             self.windows.append((params.since, params.until))
             if params.since == self.fail_at:
                 raise RuntimeError("HubSpot said no")

@@ -46,8 +46,8 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from config.rules import load_rules
 from config.settings import Settings
 from leadops.deploy import PREFECT_YAML, PROJECT_ROOT, DeployReport, deploy_all
+from runstate.watermark import advance_watermark, read_watermark, variable_name
 from sandbox.server import SandboxHandle, running_sandbox
-from tasks.watermark import advance_watermark, read_watermark, variable_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from flows.params import RunParams
-from tasks.watermark import (
+from runstate.watermark import (
     WatermarkError,
     advance_watermark,
     read_watermark,

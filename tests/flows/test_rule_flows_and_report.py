@@ -12,12 +12,12 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from prefect.client.schemas.objects import Artifact
 
-from flows.attempted import attempted_flow
-from flows.followup import followup_flow
-from flows.new_lead import new_lead_flow
 from flows.params import RunParams
-from flows.promote import promote_flow
-from flows.recycle import recycle_flow
+from rules.attempted import attempted_flow
+from rules.followup import followup_flow
+from rules.new_lead import new_lead_flow
+from rules.promote import promote_flow
+from rules.recycle import recycle_flow
 from sandbox.server import SandboxHandle
 
 from support import sandbox_settings, use_portal

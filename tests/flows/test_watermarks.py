@@ -8,8 +8,8 @@ import pytest
 
 from flows.cycle import lifecycle_cycle
 from flows.params import RunParams
+from runstate.watermark import read_watermark
 from sandbox.server import SandboxHandle
-from tasks.watermark import read_watermark
 
 from support import sandbox_settings, use_portal
 

@@ -11,7 +11,7 @@ from datetime import datetime
 import pytest
 
 from config.settings import Settings
-from tasks.gateway import HubSpotGateway, NewTask
+from gateway.client import HubSpotGateway, NewTask
 
 SEARCH = "POST /crm/v3/objects/contacts/search"
 UNKNOWN_ID = "999999999"

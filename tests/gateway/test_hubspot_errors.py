@@ -18,7 +18,7 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 
-from tasks._hubspot_errors import (
+from gateway.errors import (
     Failure,
     daily_limit_message,
     describe,

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from hubspot.discovery.discovery_base import DiscoveryBase
 
+from gateway.client import DailyLimitReached, HubSpotError, HubSpotGateway, NewTask
 from sandbox.server import SandboxHandle, running_sandbox
-from tasks.gateway import DailyLimitReached, HubSpotError, HubSpotGateway, NewTask
 
 from support import sandbox_settings
 

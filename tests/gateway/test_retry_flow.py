@@ -18,7 +18,7 @@ from hubspot.crm.objects.tasks.exceptions import ApiException as TasksApiExcepti
 from urllib3.exceptions import NewConnectionError, ReadTimeoutError
 
 from config.settings import Settings
-from tasks.gateway import (
+from gateway.client import (
     SHARED_SLOT_BLOCK,
     DailyLimitReached,
     HubSpotError,

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tasks.pacing import RollingWindow
+from gateway.pacing import RollingWindow
 
 from support import FakeTime
 

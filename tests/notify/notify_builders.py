@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from leadops.model import Change, ChangeResult, Outcome, Owner, TaskSpec
+from model.changes import Change, ChangeResult, Outcome, TaskSpec
+from model.records import Owner
 
 DUE = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)
 GRACE = Owner("7", "grace@example.com", "Grace", "Hopper")

@@ -13,8 +13,8 @@ from prefect.settings import PREFECT_UI_URL, temporary_settings
 
 from config.rules import Rules
 from config.settings import Settings
-from flows.notify import alert_ops_on_failure, notify_owners, send_failure_alert
-from tasks.email import Outbox
+from notify.deliver import alert_ops_on_failure, notify_owners, send_failure_alert
+from notify.outbox import Outbox
 
 from notify_builders import OWNERS, cycle_results
 from smtp_support import HUBSPOT_TOKEN, SMTP_PASSWORD, SmtpServer, smtp_settings
@@ -63,7 +63,7 @@ def test_alert_waits_in_the_outbox_when_smtp_is_down(
     report = send_failure_alert(*fake_run("boom"), settings, rules)
     assert report is not None and len(report.pending) == 1 and report.errors
     smtp_down.start()
-    from tasks.email import deliver_outbox
+    from notify.outbox import deliver_outbox
 
     assert len(deliver_outbox(settings).sent) == 1 and len(smtp_down.messages) == 1
 

@@ -10,9 +10,9 @@ import pytest
 
 from config.rules import Rules
 from config.settings import Settings
-from flows.notify import compose, notify_owners
-from leadops.model import ChangeResult, Outcome
-from tasks.email import Outbox, deliver_outbox, scrub, write_outbox
+from model.changes import ChangeResult, Outcome
+from notify.deliver import compose, notify_owners
+from notify.outbox import Outbox, deliver_outbox, scrub, write_outbox
 
 from notify_builders import OWNERS, cycle_results, promote, record_link
 from smtp_support import (

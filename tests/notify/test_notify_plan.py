@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from config.rules import Rules
-from flows.notify import (
+from model.changes import ChangeResult, Outcome
+from model.records import Owner
+from notify.plan import (
     ATTEMPTED,
     NEW_SQLS,
     RECYCLED,
@@ -13,10 +15,9 @@ from flows.notify import (
     Digest,
     plan_digests,
     plan_ops_summary,
-    render_digest,
     route,
 )
-from leadops.model import ChangeResult, Outcome, Owner
+from notify.render import render_digest
 
 from notify_builders import (
     GRACE,

@@ -9,17 +9,10 @@ from pathlib import Path
 import pytest
 
 from config.rules import Rules
-from flows.notify import (
-    TEMPLATES,
-    FailureAlert,
-    one_line,
-    plan_digests,
-    plan_ops_summary,
-    render_digest,
-    render_failure_alert,
-    render_ops_summary,
-)
-from leadops.model import ChangeResult, Outcome, Owner
+from model.changes import ChangeResult, Outcome
+from model.records import Owner
+from notify.plan import FailureAlert, one_line, plan_digests, plan_ops_summary
+from notify.render import TEMPLATES, render_digest, render_failure_alert, render_ops_summary
 
 from notify_builders import OWNERS, applied, attempted, new_lead, promote, recycle, task
 

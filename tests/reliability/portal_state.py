@@ -21,8 +21,8 @@ from config.settings import Settings
 from flows import engine
 from flows.cycle import lifecycle_cycle
 from flows.params import RunParams
+from gateway.client import HubSpotGateway
 from sandbox.server import SandboxHandle, running_sandbox
-from tasks.gateway import HubSpotGateway
 
 from support import RECORDING_NOW, sandbox_settings, use_portal
 
@@ -30,6 +30,8 @@ NOW = RECORDING_NOW  # the sandbox's clock starts here and every run judges at t
 PARAMS = RunParams(until=NOW)
 CLEAN_COUNTS = {"promote": 33, "new_lead": 15, "attempted": 35, "followup": 98, "recycle": 50}
 __all__ = ["PortalState", "digest_items", "outbox_files", "snapshot", "told"]
+
+
 @contextmanager
 def demo_portal(**kwargs: Any) -> Iterator[SandboxHandle]:
     """A fresh demo sandbox whose clock starts at NOW (identical data every time)."""
@@ -94,7 +96,6 @@ def clean_reference(monkeypatch: pytest.MonkeyPatch, outbox: Path) -> Reference:
         point_at(monkeypatch, handle, outbox)
         summary = run()
         return Reference(snapshot(handle), told(outbox), summary)
-
 
 
 def run_state(params: RunParams = PARAMS) -> Any:

@@ -97,7 +97,7 @@ def test_bad_config_fails_clearly_before_any_write(
 def test_a_product_interest_without_a_list_mapping_goes_to_the_default_list(
     fast: FastRetries, outbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """"A missing list mapping" for one interest is not an error: its contacts go to
+    """ "A missing list mapping" for one interest is not an error: its contacts go to
     `recycle.default_list`, which is always set (an empty one is refused at load)."""
     config = tmp_path / "lifecycle.yaml"
     config.write_text("recycle:\n  nurture_lists: {}\n  default_list: Nurture - Everyone\n")

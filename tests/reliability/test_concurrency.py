@@ -21,7 +21,7 @@ from portal_state import (
 from test_kill import start_cycle
 
 from config.settings import Settings
-from flows.runlock import RunLockTimeout, portal_lock
+from runstate.lock import RunLockTimeout, portal_lock
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

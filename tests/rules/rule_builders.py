@@ -9,7 +9,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from leadops.model import Change, Engagement, Record
+from model.changes import Change
+from model.records import Engagement, Record
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 MQL, SQL, LEAD = "marketingqualifiedlead", "salesqualifiedlead", "lead"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from config.rules import Rules
-from flows.attempted import ENGAGEMENT_KINDS, plan_attempted, search_filters
-from leadops.model import Change, Engagement, Record
+from model.changes import Change
+from model.records import Engagement, Record
+from rules.attempted import ENGAGEMENT_KINDS, plan_attempted, search_filters
+from rules.definition import Situation
 
-from rule_builders import CONNECTED_GUID, SQL, call, contact, email, meeting
+from rule_builders import CONNECTED_GUID, NOW, SQL, call, contact, email, meeting
 
 NEW_SINCE = [("NEW", "2026-11-20 09:00"), (None, "2026-11-01 09:00")]
 
@@ -19,7 +21,7 @@ def new_contact(**props: str | None) -> Record:
 
 def plan(engagements: list[Engagement], rules: Rules, record: Record | None = None) -> list[Change]:
     record = record or new_contact()
-    return plan_attempted([record], {record.id: engagements}, rules)
+    return plan_attempted([record], {record.id: engagements}, Situation(rules, NOW))
 
 
 def test_outbound_call_after_new_moves_to_attempted(rules: Rules) -> None:
@@ -122,7 +124,10 @@ class TestConnectedOption:
 
 def test_engagements_of_other_contacts_are_ignored(rules: Rules) -> None:
     record = new_contact()
-    assert plan_attempted([record], {"other": [call("c", "2026-11-22 10:00")]}, rules) == []
+    assert (
+        plan_attempted([record], {"other": [call("c", "2026-11-22 10:00")]}, Situation(rules, NOW))
+        == []
+    )
 
 
 def test_fetch_needs(rules: Rules) -> None:

@@ -8,7 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from config.rules import BusinessHours, Rules
-from flows.followup import (
+from model.changes import Change
+from model.records import Engagement, Record
+from rules.definition import Situation
+from rules.followup import (
     ENGAGEMENT_KINDS,
     due_at,
     plan_followups,
@@ -16,7 +19,6 @@ from flows.followup import (
     task_kind,
     task_marker,
 )
-from leadops.model import Change, Engagement, Record
 
 from rule_builders import NOW, SQL, at, call, contact, email, task
 
@@ -27,7 +29,7 @@ ATTEMPTED = [("ATTEMPTED_TO_CONTACT", "2026-11-17 09:00"), *NEW_SINCE]
 
 
 def plan(record: Record, engagements: list[Engagement], rules: Rules) -> list[Change]:
-    return plan_followups([record], {record.id: engagements}, rules, now=NOW, tz=BERLIN)
+    return plan_followups([record], {record.id: engagements}, Situation(rules, NOW, BERLIN))
 
 
 class TestDueAt:

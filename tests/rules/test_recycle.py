@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from config.rules import Rules
-from flows.recycle import ENGAGEMENT_KINDS, contact_properties, plan_recycle, search_filter_groups
-from leadops.model import Change, Engagement, Record
+from model.changes import Change
+from model.records import Engagement, Record
+from rules.definition import Situation
+from rules.recycle import ENGAGEMENT_KINDS, contact_properties, plan_recycle, search_filter_groups
 
 from rule_builders import CONNECTED_GUID, LEAD, MQL, NOW, SQL, call, contact, email, meeting
 
@@ -19,7 +21,7 @@ def attempted(**props: str | None) -> Record:
 
 
 def plan(record: Record, engagements: list[Engagement], rules: Rules) -> list[Change]:
-    return plan_recycle([record], {record.id: engagements}, rules, now=NOW)
+    return plan_recycle([record], {record.id: engagements}, Situation(rules, NOW))
 
 
 def test_unqualified_is_recycled_into_its_product_list(rules: Rules) -> None:

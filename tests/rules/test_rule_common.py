@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from config.rules import Rules
-from flows.common import (
+from model.records import Engagement
+from rules.kit import (
     ENGAGEMENT_PROPERTIES,
     became_new_at,
     contact_properties,
@@ -13,7 +14,6 @@ from flows.common import (
     is_outbound_touch,
     touches_since,
 )
-from leadops.model import Engagement
 
 from rule_builders import SQL, at, call, contact, email, meeting
 

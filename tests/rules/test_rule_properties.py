@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,13 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config.rules import BusinessHours, Rules, load_rules
-from flows.attempted import plan_attempted
-from flows.common import Engagements
-from flows.followup import due_at, plan_followups
-from flows.new_lead import plan_new_lead
-from flows.promote import plan_promote
-from flows.recycle import plan_recycle
-from leadops.model import STAGE_ORDER, Change, Engagement, Record
+from model.records import STAGE_ORDER, Engagement, Record
+from rules.definition import Situation
+from rules.followup import due_at
+from rules.registry import RULES
 
 from rule_builders import NOW, apply, iso
 
@@ -30,14 +26,7 @@ EAGER = Rules.model_validate(  # reaches the time- and count-based branches more
     }
 )
 TZ = ZoneInfo("Europe/Berlin")
-Planner = Callable[[list[Record], Engagements, Rules], list[Change]]
-PLANNERS: dict[str, Planner] = {
-    "promote": lambda c, e, r: plan_promote(c, r),
-    "new_lead": lambda c, e, r: plan_new_lead(c, r),
-    "attempted": plan_attempted,
-    "followup": lambda c, e, r: plan_followups(c, e, r, now=NOW, tz=TZ),
-    "recycle": lambda c, e, r: plan_recycle(c, e, r, now=NOW),
-}
+PLANNERS = {name: rule.plan for name, rule in RULES.items()}
 
 times = st.datetimes(
     min_value=datetime(2026, 9, 1), max_value=datetime(2026, 12, 31), timezones=st.just(UTC)
@@ -146,7 +135,7 @@ def test_planning_never_raises_and_changes_are_well_formed(world: World, rules: 
     records, activity = world
     names = {r.id: r.name for r in records}
     for rule, planner in PLANNERS.items():
-        for change in planner(records, activity, rules):
+        for change in planner(records, activity, Situation(rules, NOW, TZ)):
             assert change.rule == rule
             assert change.contact_name == names[change.contact_id]
             effects = [bool(change.properties), change.task is not None, change.list_name]
@@ -159,8 +148,8 @@ def test_planning_never_raises_and_changes_are_well_formed(world: World, rules: 
 def test_replanning_after_applying_plans_nothing(world: World, rules: Rules) -> None:
     records, activity = world
     for rule, planner in PLANNERS.items():
-        after = apply(records, activity, planner(records, activity, rules))
-        again = planner(after.contacts, after.engagements, rules)
+        after = apply(records, activity, planner(records, activity, Situation(rules, NOW, TZ)))
+        again = planner(after.contacts, after.engagements, Situation(rules, NOW, TZ))
         assert [c for c in again if not c.skip] == [], rule
 
 
@@ -171,7 +160,7 @@ def test_only_recycle_moves_a_stage_backward_and_only_from_mql_sql_or_none(
 ) -> None:
     records, activity = world
     for rule, planner in PLANNERS.items():
-        for change in planner(records, activity, rules):
+        for change in planner(records, activity, Situation(rules, NOW, TZ)):
             if "lifecyclestage" not in change.properties:
                 continue
             before = change.before["lifecyclestage"]

@@ -7,16 +7,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from leadops.model import Change, Outcome, TaskSpec
-from sandbox.server import SandboxHandle
-from tasks.apply import apply_changes, moves_stage_back
-from tasks.gateway import (
+from gateway.client import (
     BatchResult,
     DailyLimitReached,
     HubSpotError,
     HubSpotGateway,
     RecordError,
 )
+from model.changes import Change, Outcome, TaskSpec
+from sandbox.server import SandboxHandle
+from tasks.apply import apply_changes, moves_stage_back
 
 from support import sandbox_settings
 
@@ -108,7 +108,8 @@ def test_half_applied_move_is_reported_and_the_next_run_finishes_it(
     assert stage(sandbox, contact_id) in (None, "")
 
     from config.rules import Rules
-    from flows.recycle import plan_recycle, search_filter_groups
+    from rules.definition import Situation
+    from rules.recycle import plan_recycle, search_filter_groups
 
     gateway = gateway_for(sandbox)
     found = [
@@ -119,7 +120,7 @@ def test_half_applied_move_is_reported_and_the_next_run_finishes_it(
         if record.id == contact_id
     ]
     assert found, "the recycle searches must find a contact left without stage"
-    changes = plan_recycle(found, {}, Rules(), now=datetime.now(UTC))
+    changes = plan_recycle(found, {}, Situation(Rules(), datetime.now(UTC)))
     results = apply_changes(gateway, changes, dry_run=False)
     assert {r.outcome for r in results} == {Outcome.APPLIED}
     assert stage(sandbox, contact_id) == "lead"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from leadops.model import Record
+from model.changes import ChangeResult
+from model.records import Record
 
 # A search filter exactly as HubSpot takes it, e.g.
 # {"propertyName": "lifecyclestage", "operator": "EQ", "value": "marketingqualifiedlead"}
@@ -86,4 +88,13 @@ class HubSpotError(RuntimeError):
 
 
 class DailyLimitReached(HubSpotError):
-    """HubSpot's DAILY limit: nothing more can be done until the portal's midnight."""
+    """HubSpot's DAILY limit: nothing more can be done until the portal's midnight.
+
+    `results` is what the interrupted work did before the stop: the layers that write
+    (applying a batch, running a rule) add theirs before passing the exception on, so the
+    run can still report and tell what it changed.
+    """
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.results: list[ChangeResult] = []

@@ -12,7 +12,7 @@ each record that failed.
 Example:
     ```python
     from config.settings import Settings
-    from tasks.gateway import HubSpotGateway
+    from gateway.client import HubSpotGateway
 
     settings = Settings(hubspot_access_token="sandbox-token", hubspot_base_url="http://127.0.0.1:8765")
     gateway = HubSpotGateway(settings)
@@ -40,8 +40,7 @@ from hubspot import HubSpot
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from config.settings import Settings
-from leadops.model import Owner, Record
-from tasks._hubspot_errors import (
+from gateway.errors import (
     Failure,
     daily_limit_message,
     describe,
@@ -49,7 +48,18 @@ from tasks._hubspot_errors import (
     should_retry,
     wait_seconds,
 )
-from tasks._hubspot_wire import (
+from gateway.pacing import RollingWindow
+from gateway.types import (
+    BatchResult,
+    DailyLimitReached,
+    Filter,
+    HubSpotError,
+    ListAddResult,
+    NewTask,
+    PropertyInfo,
+    RecordError,
+)
+from gateway.wire import (
     batch_result,
     chunks,
     collect_links,
@@ -62,17 +72,7 @@ from tasks._hubspot_wire import (
     unique,
     with_id,
 )
-from tasks.hubspot_types import (
-    BatchResult,
-    DailyLimitReached,
-    Filter,
-    HubSpotError,
-    ListAddResult,
-    NewTask,
-    PropertyInfo,
-    RecordError,
-)
-from tasks.pacing import RollingWindow
+from model.records import Owner, Record
 
 logger = logging.getLogger(__name__)
 

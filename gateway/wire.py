@@ -7,8 +7,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from leadops.model import Owner, Record, parse_time
-from tasks.hubspot_types import BatchResult, Filter, NewTask, RecordError
+from gateway.types import BatchResult, Filter, NewTask, RecordError
+from model.records import Owner, Record, parse_time
 
 T = TypeVar("T")
 

@@ -24,8 +24,11 @@ from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 
 from config.rules import BusinessHours, Rules, TaskTemplate
-from flows import common
-from flows.common import (
+from model.changes import Change, RuleName, TaskSpec
+from model.records import Engagement, EngagementKind, Record
+from rules import kit as common
+from rules.definition import RuleDef, Situation
+from rules.kit import (
     SQL_DATE,
     CannotJudge,
     Engagements,
@@ -39,10 +42,6 @@ from flows.common import (
     plan_each,
     touches_since,
 )
-from flows.cycle import rule_flow
-from flows.engine import RuleDef
-from flows.params import RuleName
-from leadops.model import Change, Engagement, EngagementKind, Record, TaskSpec
 
 RULE: RuleName = "followup"
 ENGAGEMENT_KINDS: tuple[EngagementKind, ...] = ("email", "call", "task")
@@ -116,14 +115,9 @@ def _working_window(
 
 
 def plan_followups(
-    contacts: Iterable[Record],
-    engagements: Engagements,
-    rules: Rules,
-    *,
-    now: datetime,
-    tz: ZoneInfo,
+    contacts: Iterable[Record], engagements: Engagements, situation: Situation
 ) -> list[Change]:
-    now = as_utc(now)
+    rules, now, tz = situation.rules, situation.now, situation.tz
     return plan_each(
         RULE, contacts, lambda r: _decide(r, engagements.get(r.id, ()), rules, now, tz)
     )
@@ -208,13 +202,11 @@ def _render(source: str, variables: dict[str, object]) -> str:
 
 DEFINITION = RuleDef(
     name=RULE,
+    description=__doc__.splitlines()[0],
     searches=search_filter_groups,
     properties=contact_properties,
-    plan=lambda contacts, engagements, ctx: plan_followups(
-        contacts, engagements, ctx.rules, now=ctx.now, tz=ctx.tz
-    ),
+    plan=plan_followups,
     event_based=False,
     history=PROPERTIES_WITH_HISTORY,
     engagement_kinds=ENGAGEMENT_KINDS,
 )
-followup_flow = rule_flow(DEFINITION, __doc__.splitlines()[0])

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from config.rules import Rules
-from flows.params import RuleName
-from leadops.model import Change, Engagement, EngagementKind, Record
+from model.changes import Change, RuleName
+from model.records import Engagement, EngagementKind, Record
 
 Filter = dict[str, str]
 Engagements = Mapping[str, Sequence[Engagement]]

@@ -11,7 +11,7 @@ run appends to `<outbox>/journal/<portal key>/<run>.jsonl`, fsynced:
 The run deletes its journal once its digests are in the outbox, keeping only the changes
 reported failed: some may have landed after all (a task create that timed out, a batch cut
 short by the DAILY limit), and the next run checks them. A journal left behind
-belongs to a run that died (runs on a portal are serialised by `flows.runlock`). The next
+belongs to a run that died (runs on a portal are serialised by `runstate.lock`). The next
 writing run reads it *before its rules run*: applied results are told again by nobody else,
 so they go into its digests; intents without a confirmed result are checked against HubSpot
 (the contact's properties, its leadops task, its list membership): what HubSpot shows as done
@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import Settings
-from flows.runlock import portal_key
-from leadops.model import Change, ChangeResult, Outcome, TaskSpec
-from tasks.gateway import HubSpotGateway
+from gateway.client import HubSpotGateway
+from model.changes import Change, ChangeResult, Outcome, TaskSpec
+from runstate.lock import portal_key
 
 Key = tuple[str, str, str]  # rule, contact id, action
 

@@ -20,7 +20,7 @@ Example:
     from email.message import EmailMessage
 
     from config.settings import Settings
-    from tasks.email import deliver_outbox, write_outbox
+    from notify.outbox import deliver_outbox, write_outbox
 
     settings = Settings(outbox_dir="/tmp/leadops-outbox")  # no SMTP: messages stay pending
     msg = EmailMessage()
@@ -153,7 +153,7 @@ def scrub(text: str, secrets: Sequence[str] = ()) -> str:
 
     Example:
         ```python
-        from tasks.email import scrub
+        from notify.outbox import scrub
 
         print(scrub("login failed for hunter2", ["hunter2"]))  # login failed for ********
         ```

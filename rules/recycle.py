@@ -18,13 +18,15 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from config.rules import Recycle, Rules
-from flows import common
-from flows.common import (
+from model.changes import Change, RuleName
+from model.records import Engagement, EngagementKind, Record, parse_time
+from rules import kit as common
+from rules.definition import RuleDef, Situation
+from rules.kit import (
     SQL_DATE,
     CannotJudge,
     Engagements,
     Filter,
-    as_utc,
     change,
     eq,
     fmt,
@@ -35,10 +37,6 @@ from flows.common import (
     touches_since,
     update,
 )
-from flows.cycle import rule_flow
-from flows.engine import RuleDef
-from flows.params import RuleName
-from leadops.model import Change, Engagement, EngagementKind, Record, parse_time
 
 RULE: RuleName = "recycle"
 ENGAGEMENT_KINDS: tuple[EngagementKind, ...] = ("email", "call", "meeting")
@@ -64,9 +62,9 @@ def search_filter_groups(rules: Rules) -> list[list[Filter]]:
 
 
 def plan_recycle(
-    contacts: Iterable[Record], engagements: Engagements, rules: Rules, *, now: datetime
+    contacts: Iterable[Record], engagements: Engagements, situation: Situation
 ) -> list[Change]:
-    now = as_utc(now)
+    rules, now = situation.rules, situation.now
     return plan_each(RULE, contacts, lambda r: _decide(r, engagements.get(r.id, ()), rules, now))
 
 
@@ -164,13 +162,11 @@ def nurture_list(record: Record, config: Recycle) -> tuple[str, str]:
 
 DEFINITION = RuleDef(
     name=RULE,
+    description=__doc__.splitlines()[0],
     searches=search_filter_groups,
     properties=contact_properties,
-    plan=lambda contacts, engagements, ctx: plan_recycle(
-        contacts, engagements, ctx.rules, now=ctx.now
-    ),
+    plan=plan_recycle,
     event_based=False,
     history=PROPERTIES_WITH_HISTORY,
     engagement_kinds=ENGAGEMENT_KINDS,
 )
-recycle_flow = rule_flow(DEFINITION, __doc__.splitlines()[0])

@@ -13,7 +13,7 @@ run's slot expires).
 Example:
     ```python
     from config.settings import Settings
-    from flows.runlock import portal_lock
+    from runstate.lock import portal_lock
 
     with portal_lock(Settings(outbox_dir="/tmp/leadops")):
         ...  # the only writing run on this portal

@@ -11,12 +11,11 @@ import math
 from collections.abc import Iterable
 
 from config.rules import Rules
-from flows import common
-from flows.common import CannotJudge, Filter, eq, has, plan_each, update
-from flows.cycle import rule_flow
-from flows.engine import RuleDef
-from flows.params import RuleName
-from leadops.model import Change, EngagementKind, Record
+from model.changes import Change, RuleName
+from model.records import EngagementKind, Record
+from rules import kit as common
+from rules.definition import RuleDef, Situation
+from rules.kit import CannotJudge, Engagements, Filter, eq, has, plan_each, update
 
 RULE: RuleName = "promote"
 ENGAGEMENT_KINDS: tuple[EngagementKind, ...] = ()
@@ -42,8 +41,10 @@ def parse_score(value: str) -> float | None:
     return score if math.isfinite(score) else None
 
 
-def plan_promote(contacts: Iterable[Record], rules: Rules) -> list[Change]:
-    return plan_each(RULE, contacts, lambda record: _decide(record, rules))
+def plan_promote(
+    contacts: Iterable[Record], _engagements: Engagements, situation: Situation
+) -> list[Change]:
+    return plan_each(RULE, contacts, lambda record: _decide(record, situation.rules))
 
 
 def _decide(record: Record, rules: Rules) -> list[Change]:
@@ -62,8 +63,8 @@ def _decide(record: Record, rules: Rules) -> list[Change]:
 
 DEFINITION = RuleDef(
     name=RULE,
+    description=__doc__.splitlines()[0],
     searches=lambda rules: [search_filters(rules)],
     properties=contact_properties,
-    plan=lambda contacts, _engagements, ctx: plan_promote(contacts, ctx.rules),
+    plan=plan_promote,
 )
-promote_flow = rule_flow(DEFINITION, __doc__.splitlines()[0])

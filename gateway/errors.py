@@ -1,13 +1,13 @@
 """What went wrong with one HubSpot call, whether to retry it, and how long to wait first.
 
-Pure functions over exceptions, used by `tasks.gateway`. Each hubspot-api-client sub-package
+Pure functions over exceptions, used by `gateway.client`. Each hubspot-api-client sub-package
 has its own `ApiException` class, so HTTP failures are recognised by their attributes
 (`status`, `body`, `headers`), never by class. Transport failures are urllib3's exceptions.
 
 Example:
     ```python
     from urllib3.exceptions import ReadTimeoutError
-    from tasks._hubspot_errors import describe, should_retry
+    from gateway.errors import describe, should_retry
 
     failure = describe(ReadTimeoutError(None, "/crm/v3/objects/tasks/batch/create", "timed out"))
     assert failure is not None and failure.sent

@@ -6,13 +6,12 @@ as `{"until": "2026-11-23T12:00:00+00:00"}`. Ops can read and edit it in the Pre
 
 Example:
     ```python
-    from datetime import timedelta
+    from datetime import UTC, datetime
 
-    from flows.params import RunParams
-    from tasks.watermark import advance_watermark, window_for
+    from runstate.watermark import advance_watermark, window_start
 
-    params = RunParams()
-    since, until = window_for("12345", "promote", params, timedelta(minutes=30))
+    until = datetime.now(UTC)
+    since = window_start("12345", "promote")  # None before the first run: everything
     # ... run the rule over [since, until) ...
     advance_watermark("12345", "promote", until)  # only after the run succeeded
     ```
@@ -23,8 +22,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
-
-from flows.params import RunParams
 
 DEFAULT_OVERLAP = timedelta(minutes=30)
 PREFIX = "leadops_watermark"
@@ -105,39 +102,20 @@ def advance_watermark(
     return until
 
 
-def window_for(
+def window_start(
     portal_id: str,
     rule: str,
-    params: RunParams,
+    since: datetime | None = None,
     overlap: timedelta = DEFAULT_OVERLAP,
     store: VariableStore | None = None,
-) -> tuple[datetime | None, datetime]:
-    """The `[since, until)` an event-based rule should look at in this run.
-
-    An explicit `params.since` (a backfill window, a manual run) wins. Otherwise `since` is the
-    watermark minus `overlap` (HubSpot's search index lags behind writes; the rules are
-    idempotent, so looking twice is harmless), or None — everything — before the first run.
-    `until` is `params.until`, else now.
-    """
-    until = params.now()
-    if params.since is not None:
-        return params.since, until
-    watermark = read_watermark(portal_id, rule, store)
-    return (None if watermark is None else watermark - overlap), until
-
-
-def settle_watermark(
-    portal_id: str,
-    rule: str,
-    params: RunParams,
-    until: datetime,
-    store: VariableStore | None = None,
 ) -> datetime | None:
-    """After a successful run: advance the watermark if this run was watermark-driven.
+    """Where an event-based rule's window starts in this run (it ends at the run's instant).
 
-    Dry runs wrote nothing and explicit windows (backfills, manual `since`) may lie anywhere in
-    the past, so neither moves the watermark; they return it unchanged.
+    An explicit `since` (a backfill window, a manual run) wins. Otherwise it is the watermark
+    minus `overlap` (HubSpot's search index lags behind writes; the rules are idempotent, so
+    looking twice is harmless), or None — everything — before the first run.
     """
-    if params.dry_run or params.since is not None:
-        return read_watermark(portal_id, rule, store)
-    return advance_watermark(portal_id, rule, until, store)
+    if since is not None:
+        return since
+    watermark = read_watermark(portal_id, rule, store)
+    return None if watermark is None else watermark - overlap

@@ -1,7 +1,7 @@
 """Attempted: a New contact with an outbound email or call logged after it became New moves
 to Attempted to contact (or to Connected, when configured, for a connected outbound call).
 
-Only outbound touches count (see `flows.common.is_outbound_touch`): replies, forwards,
+Only outbound touches count (see `rules.kit.is_outbound_touch`): replies, forwards,
 inbound calls, bounced/failed/scheduled emails and anything before New do not.
 """
 
@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from config.rules import Rules
-from flows import common
-from flows.common import (
+from model.changes import Change, RuleName
+from model.records import Engagement, EngagementKind, Record
+from rules import kit as common
+from rules.definition import RuleDef, Situation
+from rules.kit import (
     SQL_DATE,
     Engagements,
     Filter,
@@ -24,10 +27,6 @@ from flows.common import (
     touches_since,
     update,
 )
-from flows.cycle import rule_flow
-from flows.engine import RuleDef
-from flows.params import RuleName
-from leadops.model import Change, Engagement, EngagementKind, Record
 
 RULE: RuleName = "attempted"
 ENGAGEMENT_KINDS: tuple[EngagementKind, ...] = ("email", "call")
@@ -43,8 +42,9 @@ def search_filters(rules: Rules) -> list[Filter]:
 
 
 def plan_attempted(
-    contacts: Iterable[Record], engagements: Engagements, rules: Rules
+    contacts: Iterable[Record], engagements: Engagements, situation: Situation
 ) -> list[Change]:
+    rules = situation.rules
     return plan_each(
         RULE, contacts, lambda record: _decide(record, engagements.get(record.id, ()), rules)
     )
@@ -69,13 +69,13 @@ def _decide(record: Record, engagements: Sequence[Engagement], rules: Rules) -> 
 
 DEFINITION = RuleDef(
     name=RULE,
+    description=__doc__.splitlines()[0],
     searches=lambda rules: [search_filters(rules)],
     properties=contact_properties,
-    plan=lambda contacts, engagements, ctx: plan_attempted(contacts, engagements, ctx.rules),
+    plan=plan_attempted,
     # Logging an email or call need not touch the contact's lastmodifieddate (roll-ups are
     # asynchronous), so every New lead is judged, not only those modified in the window.
     event_based=False,
     history=PROPERTIES_WITH_HISTORY,
     engagement_kinds=ENGAGEMENT_KINDS,
 )
-attempted_flow = rule_flow(DEFINITION, __doc__.splitlines()[0])

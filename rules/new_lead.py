@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from config.rules import Rules
-from flows import common
-from flows.common import Filter, eq, not_has, plan_each, update
-from flows.cycle import rule_flow
-from flows.engine import RuleDef
-from flows.params import RuleName
-from leadops.model import Change, EngagementKind, Record
+from model.changes import Change, RuleName
+from model.records import EngagementKind, Record
+from rules import kit as common
+from rules.definition import RuleDef, Situation
+from rules.kit import Engagements, Filter, eq, not_has, plan_each, update
 
 RULE: RuleName = "new_lead"
 ENGAGEMENT_KINDS: tuple[EngagementKind, ...] = ()
@@ -26,8 +25,10 @@ def search_filters(rules: Rules) -> list[Filter]:
     return [eq("lifecyclestage", rules.stages.sql), not_has("hs_lead_status")]
 
 
-def plan_new_lead(contacts: Iterable[Record], rules: Rules) -> list[Change]:
-    return plan_each(RULE, contacts, lambda record: _decide(record, rules))
+def plan_new_lead(
+    contacts: Iterable[Record], _engagements: Engagements, situation: Situation
+) -> list[Change]:
+    return plan_each(RULE, contacts, lambda record: _decide(record, situation.rules))
 
 
 def _decide(record: Record, rules: Rules) -> list[Change]:
@@ -38,8 +39,8 @@ def _decide(record: Record, rules: Rules) -> list[Change]:
 
 DEFINITION = RuleDef(
     name=RULE,
+    description=__doc__.splitlines()[0],
     searches=lambda rules: [search_filters(rules)],
     properties=contact_properties,
-    plan=lambda contacts, _engagements, ctx: plan_new_lead(contacts, ctx.rules),
+    plan=plan_new_lead,
 )
-new_lead_flow = rule_flow(DEFINITION, __doc__.splitlines()[0])

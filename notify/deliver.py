@@ -1,0 +1,214 @@
+"""Notifications from a run: `notify_owners` (a Prefect task) plans, renders, writes the
+outbox and delivers it; `alert_ops_on_failure` is an `on_failure` / `on_crashed` hook that
+mails ops when a flow run fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from itertools import chain
+from typing import Any
+
+from prefect import Flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import FlowRun, State
+
+from config.rules import Rules, load_rules
+from config.settings import Settings
+from model.changes import ChangeResult
+from model.records import Owner
+from notify.outbox import (
+    DeliveryReport,
+    deliver_outbox,
+    run_logger,
+    scrub,
+    secrets_of,
+    write_outbox,
+)
+from notify.plan import (
+    MAX_ERROR,
+    Digest,
+    FailureAlert,
+    one_line,
+    plan_digests,
+    plan_ops_summary,
+    routed_to_ops,
+    text_block,
+)
+from notify.render import render_digest, render_failure_alert, render_ops_summary
+
+
+@dataclass
+class NotifySummary:
+    """What `notify_owners` did: digests written, whether ops got a summary, the delivery."""
+
+    run_name: str
+    digests: int
+    recipients: list[str]
+    routed_to_ops: int
+    ops_summary: bool
+    written: list[str]
+    delivery: DeliveryReport
+
+    def describe(self) -> str:
+        return f"{self.digests} digest(s) for run {self.run_name}; {self.delivery.describe()}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "run_name": self.run_name,
+            "digests": self.digests,
+            "recipients": len(self.recipients),
+            "routed_to_ops": self.routed_to_ops,
+            "ops_summary": self.ops_summary,
+            "written": len(self.written),
+            "delivery": self.delivery.as_dict(),
+        }
+
+
+def current_run_name() -> str:
+    """`<flow-run name>-<first 8 of its id>`: unique per run, the same when it is retried."""
+    from prefect.runtime import flow_run
+
+    run_id = str(flow_run.id or "")
+    if not run_id:
+        return f"manual-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+    return f"{flow_run.name}-{run_id[:8]}"
+
+
+def _scrubbed(result: ChangeResult, secrets: Sequence[str]) -> ChangeResult:
+    name = scrub(result.change.contact_name, secrets)
+    reason = scrub(result.change.reason, secrets)
+    error = result.error and scrub(result.error, secrets)
+    if (name, reason, error) == (result.change.contact_name, result.change.reason, result.error):
+        return result  # nothing to mask: no copy (a 100k-contact run has ~77k results)
+    change = replace(result.change, contact_name=name, reason=reason)
+    return replace(result, change=change, error=error)
+
+
+def compose(
+    results: Sequence[ChangeResult],
+    owners: Mapping[str, Owner],
+    rules: Rules,
+    settings: Settings,
+    run_name: str,
+) -> tuple[list[Digest], list[EmailMessage]]:
+    """The run's digests and every message to send (digests, then the ops summary)."""
+    digests, messages, _ = compose_lazily(results, owners, rules, settings, run_name)
+    return digests, list(messages)
+
+
+def compose_lazily(
+    results: Sequence[ChangeResult],
+    owners: Mapping[str, Owner],
+    rules: Rules,
+    settings: Settings,
+    run_name: str,
+) -> tuple[list[Digest], Iterator[EmailMessage], bool]:
+    """As `compose`, but each message is rendered only when iterated (one in memory at a
+    time: a digest of 25,000 changes is ~15 MB of email); the flag: an ops summary is last."""
+    secrets = secrets_of(settings)
+    clean = [_scrubbed(r, secrets) for r in results]
+    portal = settings.hubspot_portal_id
+    digests = plan_digests(clean, owners, rules, portal_id=portal, run_name=run_name)
+    summary = plan_ops_summary(clean, digests, rules, portal_id=portal, run_name=run_name)
+    del clean
+    ops = [summary] if summary is not None else []
+    messages = chain(
+        (render_digest(d, rules) for d in digests),
+        (render_ops_summary(s, rules) for s in ops),
+    )
+    return digests, messages, summary is not None
+
+
+@task(name="notify-owners", cache_policy=NO_CACHE)
+def notify_owners(
+    results: Sequence[ChangeResult],
+    owners: Mapping[str, Owner],
+    rules: Rules,
+    settings: Settings,
+    run_name: str | None = None,
+) -> NotifySummary:
+    """Render each owner's digest (and the ops summary), write them to the outbox, deliver.
+
+    Call it after the rules have been applied; dry runs should not call it. `run_name` names
+    the messages (default: the current flow run's name and id), so it must be stable across
+    retries of one run and unique across runs.
+    """
+    run_name = run_name or current_run_name()
+    digests, messages, ops_summary = compose_lazily(results, owners, rules, settings, run_name)
+    written = write_outbox(settings, messages)
+    delivery = deliver_outbox(settings)
+    summary = NotifySummary(
+        run_name=run_name,
+        digests=len(digests),
+        recipients=[d.recipient for d in digests],
+        routed_to_ops=routed_to_ops(digests),
+        ops_summary=ops_summary,
+        written=[p.name for p in written],
+        delivery=delivery,
+    )
+    run_logger().info(summary.describe())
+    return summary
+
+
+def run_url(flow_run_id: object) -> str | None:
+    """The run's page in the Prefect UI, when `PREFECT_UI_URL` (or the API URL) is set."""
+    from prefect.settings import get_current_settings
+
+    base = get_current_settings().ui_url
+    return f"{base.rstrip('/')}/runs/flow-run/{flow_run_id}" if base else None
+
+
+def send_failure_alert(
+    flow: Flow[..., Any],
+    flow_run: FlowRun,
+    state: State,
+    settings: Settings | None = None,
+    rules: Rules | None = None,
+) -> DeliveryReport | None:
+    """Mail ops about a failed or crashed run through the outbox; never raises.
+
+    `settings` and `rules` default to the environment and `settings.lifecycle_config`.
+    Returns the delivery report, or None when the alert could not even be written.
+    """
+    secrets: list[str] = []
+    try:
+        settings = settings or Settings()
+        secrets = secrets_of(settings)
+        rules = rules or load_rules(settings.lifecycle_config)
+        error = scrub(str(state.message or state.name or "no message"), secrets)
+        alert = FailureAlert(
+            flow_name=one_line(flow.name, 100),
+            run_name=one_line(flow_run.name, 100),
+            state=one_line(state.name or "Failed", 40),
+            error=text_block(error, MAX_ERROR),
+            url=run_url(flow_run.id),
+        )
+        write_outbox(settings, [render_failure_alert(alert, rules)])
+        report = deliver_outbox(settings)
+    except Exception as exc:  # a hook must never raise: it would hide the real failure
+        run_logger().warning("could not send the failure alert: %s", scrub(repr(exc), secrets))
+        return None
+    if report.errors:
+        run_logger().warning("failure alert not delivered yet: %s", report.describe())
+    return report
+
+
+def alert_ops_on_failure(flow: Flow[..., Any], flow_run: FlowRun, state: State) -> None:
+    """Prefect state hook: email ops that a flow run failed or crashed.
+
+    Example:
+        ```python
+        from prefect import flow
+
+        from notify.deliver import alert_ops_on_failure
+
+        @flow(on_failure=[alert_ops_on_failure], on_crashed=[alert_ops_on_failure])
+        def nightly() -> None:
+            raise RuntimeError("boom")  # ops get "leadops: nightly run <name> failed"
+        ```
+    """
+    send_failure_alert(flow, flow_run, state)

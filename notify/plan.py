@@ -1,0 +1,377 @@
+"""Who hears what after a run: one digest per owner, an ops summary, failure alerts. Pure.
+
+`plan_digests` groups the run's *applied* changes by recipient into sections (New SQLs, Tasks
+created, Moved to Attempted, Recycled), routing contacts whose owner cannot be reached (none,
+archived, no usable email) to the ops address with the reason; `plan_ops_summary` collects
+counts, failures and skips for ops. Then `notify.render` turns them into emails,
+`notify.outbox` keeps them until sent, and `notify.deliver` sends them from a run.
+
+Example:
+    ```python
+    from config.rules import Rules
+    from model.changes import Change, ChangeResult, Outcome
+    from model.records import Owner
+    from notify.plan import plan_digests
+
+    change = Change("promote", "101", "Ada Lovelace", "7", "score 72 ≥ 50",
+                    properties={"lifecyclestage": "salesqualifiedlead"})
+    owners = {"7": Owner("7", "grace@example.com", "Grace", "Hopper")}
+    digests = plan_digests([ChangeResult(change, Outcome.APPLIED)], owners, Rules(),
+                           portal_id="12345", run_name="amber-fox")
+    print(digests[0].recipient, digests[0].total)
+    ```
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.utils import parseaddr
+from urllib.parse import quote
+
+from config.rules import Rules
+from model.changes import Change, ChangeResult, Outcome
+from model.records import Owner
+
+RECORD_URL = "https://app.hubspot.com/contacts/{portal}/record/0-1/{contact}"
+NEW_SQLS, TASKS, ATTEMPTED, RECYCLED = "New SQLs", "Tasks created", "Moved to Attempted", "Recycled"
+COLUMNS: Mapping[str, tuple[str, ...]] = {
+    NEW_SQLS: ("Score", "Why"),
+    TASKS: ("Task", "Due", "Why"),
+    ATTEMPTED: ("Change", "Why"),
+    RECYCLED: ("Nurture list", "Why"),
+}
+OPS_NAME = "ops"
+MAX_TEXT = 200  # longest contact-controlled value shown (names, task subjects)
+MAX_ERROR = 2000  # longest error text in an alert
+SUMMARY_LIMIT = 50  # failures / skips listed in the ops summary
+_SCORE = re.compile(r"\bscore (\S+) ≥")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]+")
+
+
+# ---------------------------------------------------------------- records the templates read
+
+
+@dataclass(frozen=True)
+class DigestLine:
+    """One contact in a section: its name, record link, one value per section column.
+
+    `note` says why an ops digest holds it ("no owner", "owner archived: …").
+    """
+
+    contact_id: str
+    name: str
+    url: str
+    values: tuple[str, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    columns: tuple[str, ...]
+    lines: tuple[DigestLine, ...]
+
+
+@dataclass(frozen=True)
+class Digest:
+    """Everything one recipient is told about one run."""
+
+    run_name: str
+    recipient: str
+    owner_name: str
+    sections: tuple[Section, ...]
+    for_ops: bool = False
+
+    @property
+    def total(self) -> int:
+        return sum(len(section.lines) for section in self.sections)
+
+
+@dataclass(frozen=True)
+class SummaryLine:
+    """A failed or skipped change in the ops summary."""
+
+    contact_id: str
+    name: str
+    url: str
+    rule: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RuleCount:
+    rule: str
+    applied: int
+    failed: int
+    skipped: int
+
+
+@dataclass(frozen=True)
+class OpsSummary:
+    """The short run summary ops receive: counts, who got a digest, failures and skips."""
+
+    run_name: str
+    counts: tuple[RuleCount, ...]
+    digests: tuple[tuple[str, str, int], ...]  # (name, address, lines)
+    failures: tuple[SummaryLine, ...]
+    skipped: tuple[SummaryLine, ...]
+    more_failures: int = 0
+    more_skipped: int = 0
+    routed_to_ops: int = 0
+
+
+@dataclass(frozen=True)
+class FailureAlert:
+    """What ops are told when a flow run fails or crashes."""
+
+    flow_name: str
+    run_name: str
+    state: str
+    error: str
+    url: str | None = None
+
+
+# ---------------------------------------------------------------- small pure helpers
+
+
+def one_line(text: object, limit: int = MAX_TEXT) -> str:
+    """`text` on one line (CR, LF and other breaks become spaces), at most `limit` characters.
+
+    Example:
+        ```python
+        from notify.plan import one_line
+
+        assert one_line("Ada\\r\\nBcc: x@evil.test") == "Ada Bcc: x@evil.test"
+        ```
+    """
+    flat = " ".join(_CONTROL.sub(" ", str(text)).split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def text_block(text: str, limit: int) -> str:
+    """Multi-line text (an error) with line breaks normalised and other control characters
+    removed, at most `limit` characters."""
+    lines = (re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", line) for line in text.splitlines())
+    flat = "\n".join(lines).strip()
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def record_url(portal_id: str, contact_id: str) -> str:
+    """The contact's HubSpot record page."""
+    return RECORD_URL.format(portal=quote(portal_id, safe=""), contact=quote(contact_id, safe=""))
+
+
+def usable_email(value: str | None) -> bool:
+    """A single plain address that an email header can carry."""
+    if not value or not _EMAIL.match(value):
+        return False
+    try:
+        Address(addr_spec=value)
+    except (ValueError, IndexError):
+        return False
+    return True
+
+
+def _digest_of(text: str, size: int) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:size]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:24].strip("-") or "run"
+
+
+def message_id(run_name: str, kind: str, recipient: str, content: str, sender: str) -> str:
+    """A Message-ID that depends only on the run, the kind, the recipient and the content.
+
+    The same run re-rendering the same digest gets the same id (so the outbox never sends it
+    twice); a retried run that has *new* changes for someone gets a new id (so they are not
+    lost).
+    """
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "leadops.invalid"
+    unique = _digest_of(f"{run_name}\0{content}", 8)  # the full run name: the slug is cut
+    parts = (_slug(run_name), kind, _digest_of(recipient.lower(), 8), unique)
+    return f"<{'.'.join(parts)}@{domain}>"
+
+
+# ---------------------------------------------------------------- routing and sections
+
+
+def route(owner_id: str | None, owners: Mapping[str, Owner]) -> tuple[Owner | None, str]:
+    """The owner to mail, or None and why the contact goes to ops instead."""
+    if not owner_id:
+        return None, "no owner"
+    owner = owners.get(owner_id)
+    if owner is None:
+        return None, f"owner {one_line(owner_id, 40)} not found"
+    if owner.archived:
+        return None, f"owner archived: {one_line(owner.name)}"
+    if not owner.email:
+        return None, f"owner has no email: {one_line(owner.name)}"
+    if not usable_email(owner.email):
+        return None, f"owner email is not usable: {one_line(owner.name)}"
+    return owner, ""
+
+
+def section_of(change: Change) -> str | None:
+    """The digest section a change belongs to (None: not something owners are told)."""
+    if change.skip:
+        return None
+    if change.task is not None:
+        return TASKS
+    if change.rule in ("promote", "new_lead") and change.properties:
+        return NEW_SQLS
+    if change.rule == "attempted" and change.properties:
+        return ATTEMPTED
+    if change.rule == "recycle":
+        return RECYCLED
+    return None
+
+
+def _values(title: str, changes: Sequence[Change]) -> tuple[str, ...]:
+    """The section's column values for one contact (several changes only for Recycled)."""
+    first = changes[0]
+    if title == NEW_SQLS:
+        score = _SCORE.search(first.reason)
+        return (score.group(1) if score else "—", one_line(first.reason))
+    if title == TASKS:
+        task = first.task
+        assert task is not None
+        due = f"{task.due:%a %Y-%m-%d %H:%M %Z}"
+        return (one_line(task.subject), due, one_line(first.reason))
+    if title == ATTEMPTED:
+        return (one_line(first.describe()), one_line(first.reason))
+    update = next((c for c in changes if c.properties), None)
+    lists = [c.list_name for c in changes if c.list_name]
+    return (one_line(", ".join(lists)) or "—", one_line(update.reason if update else "—"))
+
+
+def _lines(
+    title: str, items: Sequence[tuple[Change, str]], portal_id: str
+) -> tuple[DigestLine, ...]:
+    """Section lines; Recycled merges a contact's update and list change into one line."""
+    groups: dict[str, list[tuple[Change, str]]] = {}
+    for index, (change, note) in enumerate(items):
+        key = change.contact_id if title == RECYCLED else str(index)
+        groups.setdefault(key, []).append((change, note))
+    return tuple(
+        DigestLine(
+            contact_id=group[0][0].contact_id,
+            name=one_line(group[0][0].contact_name) or f"contact {group[0][0].contact_id}",
+            url=record_url(portal_id, group[0][0].contact_id),
+            values=_values(title, [change for change, _ in group]),
+            note=group[0][1],
+        )
+        for group in groups.values()
+    )
+
+
+@dataclass
+class _Bucket:
+    recipient: str
+    name: str
+    for_ops: bool = False
+    items: dict[str, list[tuple[Change, str]]] = field(default_factory=dict)
+
+
+def _bucket_changes(
+    changes: Iterable[Change], owners: Mapping[str, Owner], rules: Rules
+) -> list[_Bucket]:
+    buckets: dict[str, _Bucket] = {}
+    for change in changes:
+        title = section_of(change)
+        if title is None:
+            continue
+        owner, note = route(change.owner_id, owners)
+        address = owner.email if owner and owner.email else rules.notify.ops_email
+        name = owner.name if owner else OPS_NAME
+        bucket = buckets.setdefault(address.lower(), _Bucket(address, one_line(name)))
+        bucket.for_ops = bucket.for_ops or owner is None
+        bucket.items.setdefault(title, []).append((change, note))
+    return sorted(buckets.values(), key=lambda b: (b.for_ops, b.name.lower(), b.recipient))
+
+
+def plan_digests(
+    results: Sequence[ChangeResult],
+    owners: Mapping[str, Owner],
+    rules: Rules,
+    *,
+    portal_id: str,
+    run_name: str,
+) -> list[Digest]:
+    """One digest per recipient with something new; only applied changes are told.
+
+    Contacts without a reachable owner go to `rules.notify.ops_email`, each with the reason.
+    """
+    applied = (r.change for r in results if r.outcome is Outcome.APPLIED)
+    return [
+        Digest(
+            run_name=run_name,
+            recipient=bucket.recipient,
+            owner_name=bucket.name,
+            sections=tuple(
+                Section(title, COLUMNS[title], _lines(title, bucket.items[title], portal_id))
+                for title in COLUMNS
+                if title in bucket.items
+            ),
+            for_ops=bucket.for_ops,
+        )
+        for bucket in _bucket_changes(applied, owners, rules)
+    ]
+
+
+def routed_to_ops(digests: Iterable[Digest]) -> int:
+    """How many digest lines went to ops because their owner could not be reached."""
+    return sum(1 for d in digests for s in d.sections for line in s.lines if line.note)
+
+
+def _summary_lines(
+    results: Sequence[ChangeResult], outcome: Outcome, portal_id: str
+) -> list[SummaryLine]:
+    return [
+        SummaryLine(
+            contact_id=r.change.contact_id,
+            name=one_line(r.change.contact_name) or f"contact {r.change.contact_id}",
+            url=record_url(portal_id, r.change.contact_id),
+            rule=r.change.rule,
+            text=one_line(r.error if outcome is Outcome.FAILED else r.change.reason, 500),
+        )
+        for r in results
+        if r.outcome is outcome
+    ]
+
+
+def plan_ops_summary(
+    results: Sequence[ChangeResult],
+    digests: Sequence[Digest],
+    rules: Rules,
+    *,
+    portal_id: str,
+    run_name: str,
+) -> OpsSummary | None:
+    """The ops run summary, or None when it is switched off or the run changed nothing."""
+    if not rules.notify.ops_summary or not results:
+        return None
+    counts: dict[str, Counter[Outcome]] = {}
+    for result in results:
+        counts.setdefault(result.change.rule, Counter())[result.outcome] += 1
+    failures = _summary_lines(results, Outcome.FAILED, portal_id)
+    skipped = _summary_lines(results, Outcome.SKIPPED, portal_id)
+    return OpsSummary(
+        run_name=run_name,
+        counts=tuple(
+            RuleCount(rule, c[Outcome.APPLIED], c[Outcome.FAILED], c[Outcome.SKIPPED])
+            for rule, c in counts.items()
+        ),
+        digests=tuple((d.owner_name, d.recipient, d.total) for d in digests),
+        failures=tuple(failures[:SUMMARY_LIMIT]),
+        skipped=tuple(skipped[:SUMMARY_LIMIT]),
+        more_failures=max(0, len(failures) - SUMMARY_LIMIT),
+        more_skipped=max(0, len(skipped) - SUMMARY_LIMIT),
+        routed_to_ops=routed_to_ops(digests),
+    )

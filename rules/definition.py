@@ -1,0 +1,60 @@
+"""What a rule is: what it needs fetched, and its planner, under one signature.
+
+Every planner is `plan(contacts, engagements, situation) -> list[Change]`: the contacts
+with the properties (and histories) the rule asked for, their engagements by contact id,
+and the `Situation` it judges in. Pure: no I/O, no Prefect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from config.rules import Rules
+from model.changes import Change, RuleName
+from model.records import EngagementKind, Record
+from rules.kit import ENGAGEMENT_PROPERTIES, Engagements, Filter
+
+UTC_ZONE = ZoneInfo("UTC")
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What every decision is judged against: the rules, the instant, the portal's time zone."""
+
+    rules: Rules
+    now: datetime
+    tz: ZoneInfo = UTC_ZONE
+
+    def __post_init__(self) -> None:
+        if self.now.tzinfo is None:
+            raise ValueError(f"now must be timezone-aware, got {self.now!r}")
+        object.__setattr__(self, "now", self.now.astimezone(UTC))
+
+
+Planner = Callable[[Iterable[Record], Engagements, Situation], list[Change]]
+
+
+@dataclass(frozen=True)
+class RuleDef:
+    """What a rule needs fetched and how it plans.
+
+    `searches` gives one AND filter group per search (OR across them); `event_based` rules
+    look only at contacts modified inside the run's window, the others judge every candidate
+    as of `Situation.now`. `description` is the rule's one-line summary (its flow's too).
+    """
+
+    name: RuleName
+    description: str
+    searches: Callable[[Rules], list[list[Filter]]]
+    properties: Callable[[Rules], list[str]]
+    plan: Planner
+    event_based: bool = True
+    history: tuple[str, ...] = ()
+    engagement_kinds: tuple[EngagementKind, ...] = ()
+
+    @property
+    def engagements(self) -> Mapping[EngagementKind, Sequence[str]]:
+        return {kind: ENGAGEMENT_PROPERTIES[kind] for kind in self.engagement_kinds}

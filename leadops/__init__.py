@@ -1,0 +1,1 @@
+"""The roof: the `leadops` command (Typer) and `leadops deploy`. May import every layer."""

@@ -7,14 +7,12 @@ from typing import Any
 
 import pytest
 
-from flows.params import RunParams
 from runstate.watermark import (
     WatermarkError,
     advance_watermark,
     read_watermark,
-    settle_watermark,
     variable_name,
-    window_for,
+    window_start,
 )
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -85,29 +83,17 @@ def test_naive_until_is_refused(store: FakeVariables) -> None:
         advance_watermark("1", "promote", datetime(2026, 11, 23), store)
 
 
-def test_first_window_looks_at_everything_up_to_now(store: FakeVariables) -> None:
-    since, until = window_for("1", "promote", RunParams(until=T0), OVERLAP, store)
-    assert (since, until) == (None, T0)
+def test_first_window_looks_at_everything(store: FakeVariables) -> None:
+    assert window_start("1", "promote", None, OVERLAP, store) is None
 
 
 def test_next_window_starts_at_the_watermark_minus_overlap(store: FakeVariables) -> None:
     advance_watermark("1", "promote", T0, store)
-    later = T0 + timedelta(minutes=15)
-    assert window_for("1", "promote", RunParams(until=later), OVERLAP, store) == (
-        T0 - OVERLAP,
-        later,
-    )
+    assert window_start("1", "promote", None, OVERLAP, store) == T0 - OVERLAP
+    assert window_start("1", "new_lead", None, OVERLAP, store) is None  # per rule
 
 
 def test_explicit_window_wins_over_the_watermark(store: FakeVariables) -> None:
     advance_watermark("1", "promote", T0, store)
-    params = RunParams(since=T0 - timedelta(days=9), until=T0 - timedelta(days=8))
-    assert window_for("1", "promote", params, OVERLAP, store) == (params.since, params.until)
-
-
-def test_only_scheduled_style_real_runs_move_the_watermark(store: FakeVariables) -> None:
-    assert settle_watermark("1", "promote", RunParams(dry_run=True), T0, store) is None
-    backfill = RunParams(since=T0 - timedelta(days=2), until=T0 - timedelta(days=1))
-    assert settle_watermark("1", "promote", backfill, T0, store) is None
-    assert settle_watermark("1", "promote", RunParams(), T0, store) == T0
-    assert read_watermark("1", "promote", store) == T0
+    since = T0 - timedelta(days=9)
+    assert window_start("1", "promote", since, OVERLAP, store) == since

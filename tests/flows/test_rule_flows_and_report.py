@@ -13,11 +13,13 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRun
 from prefect.client.schemas.objects import Artifact
 
 from flows.params import RunParams
-from rules.attempted import attempted_flow
-from rules.followup import followup_flow
-from rules.new_lead import new_lead_flow
-from rules.promote import promote_flow
-from rules.recycle import recycle_flow
+from flows.rule_flows import (
+    attempted_flow,
+    followup_flow,
+    new_lead_flow,
+    promote_flow,
+    recycle_flow,
+)
 from sandbox.server import SandboxHandle
 
 from support import sandbox_settings, use_portal

@@ -24,8 +24,8 @@ from sandbox.web import (
     Sandbox,
     not_found,
     object_type_of,
-    paging_int,
     properties_param,
+    query_page,
     read_object,
 )
 
@@ -44,10 +44,8 @@ def basic_routes(api: FastAPI, sb: Sandbox) -> None:
     @api.get("/crm/v3/objects/{object_type}")
     async def list_page(object_type: str, request: Request) -> JSONResponse:
         otype = object_type_of(object_type)
-        q = request.query_params
-        limit = min(paging_int(q.get("limit"), "limit", 10, minimum=1), LIST_PAGE_LIMIT)
-        after = paging_int(q.get("after"), "after", 0)
-        props = [p for v in q.getlist("properties") for p in properties_param(v)]
+        limit, after = query_page(request, 10, LIST_PAGE_LIMIT)
+        props = [p for v in request.query_params.getlist("properties") for p in properties_param(v)]
         table = store.tables[otype]
         start = bisect.bisect_left(table.ids, after)
         page = table.ids[start : start + limit + 1]

@@ -19,6 +19,7 @@ from sandbox.web import (
     not_found,
     object_type_of,
     paging_int,
+    query_page,
     read_json,
     read_object,
 )
@@ -114,9 +115,7 @@ def list_routes(api: FastAPI, sb: Sandbox) -> None:
     @api.get("/crm/v3/lists/{list_id}/memberships")
     async def members(list_id: str, request: Request) -> JSONResponse:
         static = find(list_id)
-        q = request.query_params
-        limit = min(paging_int(q.get("limit"), "limit", 100, minimum=1), MEMBERSHIP_PAGE_LIMIT)
-        offset = paging_int(q.get("after"), "after", 0)
+        limit, offset = query_page(request, 100, MEMBERSHIP_PAGE_LIMIT)
         ids = sorted(static.members)
         page = ids[offset : offset + limit]
         body: dict[str, Any] = {
@@ -142,8 +141,7 @@ def owner_property_routes(api: FastAPI, sb: Sandbox) -> None:
         q = request.query_params
         archived = q.get("archived", "false").lower() == "true"
         email = q.get("email")
-        limit = min(paging_int(q.get("limit"), "limit", 100, minimum=1), OWNER_PAGE_LIMIT)
-        offset = paging_int(q.get("after"), "after", 0)
+        limit, offset = query_page(request, 100, OWNER_PAGE_LIMIT)
         found = [
             o
             for o in store.owners.values()

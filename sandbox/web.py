@@ -177,6 +177,13 @@ def paging_int(value: Any, name: str, default: int, minimum: int = 0) -> int:
     return number
 
 
+def query_page(request: Request, default_limit: int, max_limit: int) -> tuple[int, int]:
+    """`(limit, after)` from a paged GET's query string; `limit` is capped at `max_limit`."""
+    q = request.query_params
+    limit = paging_int(q.get("limit"), "limit", default_limit, minimum=1)
+    return min(limit, max_limit), paging_int(q.get("after"), "after", 0)
+
+
 def properties_param(value: Any) -> list[str]:
     if not value:
         return []

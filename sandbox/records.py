@@ -250,14 +250,13 @@ def _no_associations(src: str, dst: str, from_id: str) -> dict[str, Any]:
     context `{"fromObjectId": ["515690208449"], "fromObjectType": ["deal"],
     "toObjectType": ["company"]}`)."""
     src_name, dst_name = label(src).lower(), label(dst).lower()
-    error = record_error(
+    return record_error(
         f"No {dst_name} is associated with {src_name} {from_id}.",
         [from_id],
         subCategory="crm.associations.NO_ASSOCIATIONS_FOUND",
+        context={
+            "fromObjectId": [from_id],
+            "fromObjectType": [src_name],
+            "toObjectType": [dst_name],
+        },
     )
-    error["context"] = {
-        "fromObjectId": [from_id],
-        "fromObjectType": [src_name],
-        "toObjectType": [dst_name],
-    }
-    return error

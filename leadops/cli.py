@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -148,17 +148,33 @@ def sandbox(
     seed: Annotated[str, typer.Option(help="demo or empty.")] = "demo",
     contacts: Annotated[int | None, typer.Option(help="Scale the demo to N contacts.")] = None,
     token: Annotated[str, typer.Option(help="Bearer token the sandbox accepts.")] = "sandbox-token",
+    now: Annotated[
+        str | None,
+        typer.Option(help="Start the sandbox's clock here (ISO-8601, e.g. 2026-11-23T12:00:00Z)."),
+    ] = None,
 ) -> None:
     """Serve the local HubSpot-compatible sandbox (Ctrl-C to stop)."""
     if seed not in ("demo", "empty"):
         raise _fail(f"--seed {seed!r} is not allowed; use demo or empty")
+    start = None if now is None else _sandbox_clock(now)
     from sandbox.server import serve
 
     console.print(
         f"Sandbox on http://127.0.0.1:{port} (token {token!r}). Point leadops at it with:\n"
         f"  export HUBSPOT_BASE_URL=http://127.0.0.1:{port} HUBSPOT_ACCESS_TOKEN={token}"
     )
-    serve(port=port, seed=seed, contacts=contacts, token=token)
+    serve(port=port, seed=seed, contacts=contacts, token=token, now=start)
+
+
+def _sandbox_clock(value: str) -> datetime:
+    """`--now` as an aware datetime (no offset = UTC)."""
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise _fail(
+            f"--now {value!r} is not a date and time; use ISO-8601, e.g. 2026-11-23T12:00:00Z"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 app.command(name="deploy")(deploy_command)

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 POLICIES = ("TEN_SECONDLY_ROLLING", "SECONDLY", "DAILY")
+PROFESSIONAL_BURST, PROFESSIONAL_DAILY = 190, 650_000  # private apps, Professional portals
 T = TypeVar("T")
 _ID = re.compile(r"/\d+(?=/|$)")
 _LIST_NAME = re.compile(r"(/crm/v3/lists/object-type-id/[^/]+/name/).+$")
@@ -30,6 +31,10 @@ _WRITES = (
     re.compile(r"^POST /crm/v3/objects/[^/]+$"),
     re.compile(r"^POST /crm/v3/lists/?$"),
     re.compile(r"^PUT /crm/v3/lists/\{id\}/memberships/add$"),
+    re.compile(r"^(PATCH|DELETE) /crm/v3/objects/[^/]+/\{id\}$"),
+    re.compile(r"^DELETE /crm/v3/lists/\{id\}$"),
+    re.compile(r"^PUT /crm/v4/objects/[^/]+/\{id\}/associations/default/[^/]+/\{id\}$"),
+    re.compile(r"^POST /crm/v4/associations/[^/]+/[^/]+/batch/associate/default$"),
 )
 
 
@@ -223,6 +228,31 @@ class Gatekeeper:
             ]
         return [(k.lower().encode(), v.encode()) for k, v in headers]
 
+    def exhausted_headers(self, policy: str) -> list[tuple[bytes, bytes]]:
+        """HubSpot's rate-limit headers on a 429 (developers.hubspot.com/docs/api/usage-details,
+        "Rate limit headers"): the broken budget with nothing remaining, also when the 429
+        was injected and that limit is off (then HubSpot Professional's numbers). A SECONDLY
+        (search) 429 gets none: search answers carry no rate-limit headers (HubSpot's CRM
+        search guide)."""
+        if policy == "SECONDLY":
+            return []
+        burst = self.limits.requests_per_10s or PROFESSIONAL_BURST
+        daily = self.limits.daily or PROFESSIONAL_DAILY
+        _expire(self.window, time.monotonic() - 10.0)
+        burst_left = 0 if policy == "TEN_SECONDLY_ROLLING" else max(0, burst - len(self.window))
+        headers = [
+            ("X-HubSpot-RateLimit-Max", str(burst)),
+            ("X-HubSpot-RateLimit-Remaining", str(burst_left)),
+            ("X-HubSpot-RateLimit-Interval-Milliseconds", "10000"),
+        ]
+        if policy == "DAILY" or self.limits.daily is not None:
+            daily_left = 0 if policy == "DAILY" else max(0, daily - self.daily_used)
+            headers += [
+                ("X-HubSpot-RateLimit-Daily", str(daily)),
+                ("X-HubSpot-RateLimit-Daily-Remaining", str(daily_left)),
+            ]
+        return [(k.lower().encode(), v.encode()) for k, v in headers]
+
     def to_json(self) -> dict[str, Any]:
         return {"faults": asdict(self.faults), "limits": asdict(self.limits)}
 
@@ -311,7 +341,7 @@ class GateMiddleware:
             "correlationId": correlation_id(),
             "policyName": policy,
         }
-        extra = []
+        extra = gate.exhausted_headers(policy)
         if gate.faults.retry_after is not None:
             extra.append((b"retry-after", str(gate.faults.retry_after).encode()))
         await _respond(send, 429, body, gate, extra)

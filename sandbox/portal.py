@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from sandbox.faults import error_body
 from sandbox.schema import PROPERTIES
@@ -18,6 +18,8 @@ from sandbox.web import (
     bad_request,
     not_found,
     object_type_of,
+    paging_int,
+    query_page,
     read_json,
     read_object,
 )
@@ -68,7 +70,8 @@ def list_routes(api: FastAPI, sb: Sandbox) -> None:
             for lst in store.lists.values()
             if query in lst.name.casefold() and (not ids or lst.id in ids)
         ]
-        offset, count = int(body.get("offset") or 0), int(body.get("count") or 20)
+        offset = paging_int(body.get("offset"), "offset", 0)
+        count = paging_int(body.get("count"), "count", 20, minimum=1)
         page = found[offset : offset + count]
         return JSONResponse(
             {
@@ -82,6 +85,12 @@ def list_routes(api: FastAPI, sb: Sandbox) -> None:
     @api.get("/crm/v3/lists/{list_id}")
     async def get_list(list_id: str) -> JSONResponse:
         return JSONResponse({"list": find(list_id).to_json()})
+
+    @api.delete("/crm/v3/lists/{list_id}", status_code=204)
+    async def delete_list(list_id: str) -> Response:
+        """204, no body (HubSpot's Lists v3 OpenAPI spec: `DELETE /crm/v3/lists/{listId}`)."""
+        del store.lists[find(list_id).id]
+        return Response(status_code=204)
 
     @api.put("/crm/v3/lists/{list_id}/memberships/add")
     async def add_members(list_id: str, request: Request) -> JSONResponse:
@@ -106,9 +115,7 @@ def list_routes(api: FastAPI, sb: Sandbox) -> None:
     @api.get("/crm/v3/lists/{list_id}/memberships")
     async def members(list_id: str, request: Request) -> JSONResponse:
         static = find(list_id)
-        q = request.query_params
-        limit = min(int(q.get("limit") or 100), MEMBERSHIP_PAGE_LIMIT)
-        offset = int(q.get("after") or 0)
+        limit, offset = query_page(request, 100, MEMBERSHIP_PAGE_LIMIT)
         ids = sorted(static.members)
         page = ids[offset : offset + limit]
         body: dict[str, Any] = {
@@ -134,8 +141,7 @@ def owner_property_routes(api: FastAPI, sb: Sandbox) -> None:
         q = request.query_params
         archived = q.get("archived", "false").lower() == "true"
         email = q.get("email")
-        limit = min(int(q.get("limit") or 100), OWNER_PAGE_LIMIT)
-        offset = int(q.get("after") or 0)
+        limit, offset = query_page(request, 100, OWNER_PAGE_LIMIT)
         found = [
             o
             for o in store.owners.values()

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from sandbox.faults import error_body
+from sandbox.rollups import refresh_contacts_of
 from sandbox.schema import PROPERTIES, association_type_id
 from sandbox.search import SearchError, search
 from sandbox.store import Record, Store, ValidationError
@@ -23,6 +24,7 @@ from sandbox.web import (
     label,
     not_found,
     object_type_of,
+    paging_int,
     properties_param,
     read_object,
     record_error,
@@ -40,7 +42,7 @@ def records_routes(api: FastAPI, sb: Sandbox) -> None:
             raise bad_request(f"The search request body is over {SEARCH_BODY_LIMIT} characters")
         body = await read_object(request)
         try:
-            return JSONResponse(search(store, otype, body, sb.cache))
+            return JSONResponse(search(store, otype, body, sb.cache, sb.config.search_result_cap))
         except SearchError as exc:
             raise bad_request(str(exc)) from None
 
@@ -85,6 +87,7 @@ def records_routes(api: FastAPI, sb: Sandbox) -> None:
         for record, clean in zip(records, cleaned, strict=True):
             if record is not None:
                 store.apply(otype, record, clean)
+                refresh_contacts_of(store, otype, record)
                 results.append(store.render(otype, record, list(clean)))
         errors = _unknown_ids("update", otype, missing)
         return batch_response(results, errors, started, 200, store.clock())
@@ -177,6 +180,7 @@ def _create(
     for target, to_id, type_id in links:
         reverse = association_type_id(target, otype) or type_id
         store.associate(otype, record.id, target, to_id, type_id, reverse)
+    refresh_contacts_of(store, otype, record)
     return record
 
 
@@ -199,7 +203,7 @@ def association_routes(api: FastAPI, sb: Sandbox) -> None:
             if not links and sb.config.empty_associations == "error":
                 empty.append(from_id)
                 continue
-            offset = int(item.get("after") or 0)
+            offset = paging_int(item.get("after"), "after", 0)
             page = links[offset : offset + size]
             result: dict[str, Any] = {
                 "from": {"id": from_id},
@@ -224,13 +228,7 @@ def association_routes(api: FastAPI, sb: Sandbox) -> None:
                 )
             )
         for from_id in empty:
-            errors.append(
-                record_error(
-                    f"No {label(dst).lower()} is associated with {label(src).lower()} {from_id}.",
-                    [from_id],
-                    subCategory="crm.associations.NO_ASSOCIATIONS_FOUND",
-                )
-            )
+            errors.append(_no_associations(src, dst, from_id))
         return batch_response(results, errors, started, 200, store.clock())
 
 
@@ -243,3 +241,22 @@ def _unknown_ids(verb: str, otype: str, missing: list[str]) -> list[dict[str, An
         "Check that ids are valid."
     )
     return [record_error(message, missing)]
+
+
+def _no_associations(src: str, dst: str, from_id: str) -> dict[str, Any]:
+    """HubSpot's 207 error for a record with no associations of the asked type: its context
+    names the record and both types, singular and lower case (not `ids`), as public
+    integrations quote it (e.g. "No company is associated with deal 515690208449.",
+    context `{"fromObjectId": ["515690208449"], "fromObjectType": ["deal"],
+    "toObjectType": ["company"]}`)."""
+    src_name, dst_name = label(src).lower(), label(dst).lower()
+    return record_error(
+        f"No {dst_name} is associated with {src_name} {from_id}.",
+        [from_id],
+        subCategory="crm.associations.NO_ASSOCIATIONS_FOUND",
+        context={
+            "fromObjectId": [from_id],
+            "fromObjectType": [src_name],
+            "toObjectType": [dst_name],
+        },
+    )

@@ -161,7 +161,9 @@ def serve(
     token: str = "sandbox-token",
     requests_per_10s: int | None = 190,
     searches_per_second: float | None = 5,
+    now: datetime | None = None,
 ) -> None:
-    """Serve until interrupted, with HubSpot Professional limits by default."""
-    _, app = _build(seed, contacts, token, Limits(requests_per_10s, searches_per_second), None)
+    """Serve until interrupted, with HubSpot Professional limits by default; `now` sets the
+    clock (it then runs on from there)."""
+    _, app = _build(seed, contacts, token, Limits(requests_per_10s, searches_per_second), now)
     uvicorn.run(app, host=host, port=port, log_level="info", lifespan="off")

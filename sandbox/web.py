@@ -31,12 +31,15 @@ class SandboxConfig:
         (`NO_ASSOCIATIONS_FOUND`, as HubSpot does) or as a result with an empty `to`.
     search_lag_ms: how long search keeps seeing a record as it was before a write (created
         records: not at all). HubSpot's index lags a few seconds; 0 (default) = no lag.
+    search_result_cap: how far one search query pages (HubSpot: 10,000); lower it to reach
+        the cap cheaply in tests.
     """
 
     bad_id_mode: Literal["207", "400"] = "207"
     association_page_size: int = 500
     empty_associations: Literal["error", "empty"] = "error"
     search_lag_ms: int = 0
+    search_result_cap: int = 10_000
 
     def __post_init__(self) -> None:
         if self.bad_id_mode not in ("207", "400"):
@@ -47,6 +50,8 @@ class SandboxConfig:
             raise ValueError("association_page_size must be at least 1")
         if int(self.search_lag_ms) < 0:
             raise ValueError("search_lag_ms must not be negative")
+        if int(self.search_result_cap) < 1:
+            raise ValueError("search_result_cap must be at least 1")
 
 
 class Sandbox:
@@ -151,6 +156,32 @@ def batch_inputs(body: Any, limit: int) -> list[dict[str, Any]]:
     if not all(isinstance(item, dict) for item in inputs):
         raise bad_request("Every input must be an object")
     return inputs
+
+
+def paging_int(value: Any, name: str, default: int, minimum: int = 0) -> int:
+    """A paging number (`limit`, `after`, `offset`...) from a query string or body; a missing
+    one is `default`. Anything not a whole number >= `minimum` is HubSpot's 400
+    VALIDATION_ERROR naming the parameter (ErrorDetail `in`, per HubSpot's OpenAPI specs),
+    never a 500."""
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number < minimum or isinstance(value, bool | float):
+        message = f"{name} must be a whole number of at least {minimum}; got {value!r}"
+        raise bad_request(
+            message, errors=[{"message": message, "in": name, "code": "INVALID_INTEGER"}]
+        )
+    return number
+
+
+def query_page(request: Request, default_limit: int, max_limit: int) -> tuple[int, int]:
+    """`(limit, after)` from a paged GET's query string; `limit` is capped at `max_limit`."""
+    q = request.query_params
+    limit = paging_int(q.get("limit"), "limit", default_limit, minimum=1)
+    return min(limit, max_limit), paging_int(q.get("after"), "after", 0)
 
 
 def properties_param(value: Any) -> list[str]:

@@ -83,7 +83,7 @@ def task_kind(engagement: Engagement) -> TaskKind | None:
 def plain_text(body: str) -> str:
     """A task body with HTML tags and entities stripped: `hs_task_body` is rich text, and a
     task a person edits in HubSpot comes back as `<p>…<br>…</p>` with entities (HUBSPOT.md)."""
-    return html.unescape(_TAG.sub(" ", body))
+    return html.unescape(_TAG.sub("", body))
 
 
 def is_open(task: Engagement) -> bool:

@@ -25,6 +25,9 @@ HISTORY_LIMIT_MESSAGE = (
 SEARCH_BODY_LIMIT = 3000
 ASSOCIATION_BATCH_LIMIT = 1000
 MEMBERSHIP_PAGE_LIMIT = 250
+# HubSpot documents no size limit for `memberships/add` (HUBSPOT.md, "Lists v3"): unsettled, so
+# the sandbox is strict and refuses more than the 1,000 ids the gateway sends per call.
+MEMBERSHIP_ADD_LIMIT = 1000
 OWNER_PAGE_LIMIT = 500
 
 

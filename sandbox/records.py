@@ -95,8 +95,8 @@ def records_routes(api: FastAPI, sb: Sandbox) -> None:
 
     @api.post("/crm/v3/objects/{object_type}/batch/create")
     async def batch_create(object_type: str, request: Request) -> JSONResponse:
-        """Create every input, or none: HubSpot's error-handling guide says a batch create
-        reports failed inputs one by one (207) only when every input carries an
+        """HubSpot's error-handling guide ("Multi-status errors"): a batch create reports
+        failed inputs one by one (207, by trace id) only when every input carries an
         `objectWriteTraceId`; otherwise one bad input (a bad option value, an association
         to a record that does not exist) fails the whole batch and nothing is created."""
         otype = object_type_of(object_type)

@@ -30,7 +30,10 @@ def strict_portal(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[S
         seed="demo", contacts=400, requests_per_10s=190, searches_per_second=5
     ) as sb:
         sb.set_limits(associations_per_10s=100)
-        settings = sandbox_settings(sb.url, sb.token, hubspot_requests_per_10s=190)
+        settings = sandbox_settings(
+            sb.url, sb.token,
+            hubspot_requests_per_10s=190, hubspot_association_requests_per_10s=100,
+        )  # fmt: skip
         use_portal(monkeypatch, settings, tmp_path / "outbox")
         yield sb
 

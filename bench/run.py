@@ -256,6 +256,7 @@ def _measure_against(
         HUBSPOT_ACCESS_TOKEN=TOKEN,
         HUBSPOT_PORTAL_ID="12345",
         HUBSPOT_REQUESTS_PER_10S=str(limits["requests_per_10s"]),
+        HUBSPOT_ASSOCIATION_REQUESTS_PER_10S=str(limits["requests_per_10s"]),
         HUBSPOT_SEARCHES_PER_SECOND=str(limits["searches_per_second"]),
         OUTBOX_DIR=str(work_dir / "outbox"),
     )

@@ -92,6 +92,7 @@ def _cycle(handle: Any, outbox: Path, portal_id: str, retries: Counter[str]) -> 
         "HUBSPOT_ACCESS_TOKEN": handle.token,
         "HUBSPOT_PORTAL_ID": portal_id,
         "HUBSPOT_REQUESTS_PER_10S": "1000",
+        "HUBSPOT_ASSOCIATION_REQUESTS_PER_10S": "1000",
         "HUBSPOT_SEARCHES_PER_SECOND": "5",
         "HUBSPOT_MAX_RETRIES": "10",
         "HUBSPOT_READ_TIMEOUT": "0.25",

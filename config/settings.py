@@ -39,6 +39,14 @@ class Settings(BaseSettings):
         description="Count searches in the 10-second request budget too (HubSpot does not "
         "document whether it does; counting them never causes a 429).",
     )
+    hubspot_association_requests_per_10s: int = Field(
+        default=100,
+        ge=1,
+        le=1000,
+        description="Pace of associations API calls (/crm/v4/associations/...), which HubSpot "
+        "meters with their own burst limit of 100-200 per 10 s by tier; they count in the "
+        "10-second request budget too. The default is the lowest tier's.",
+    )
     hubspot_connect_timeout: float = Field(default=5.0, gt=0, le=120)
     hubspot_read_timeout: float = Field(default=30.0, gt=0, le=600)
     hubspot_max_retries: int = Field(default=6, ge=0, le=20)

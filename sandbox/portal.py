@@ -11,6 +11,7 @@ from sandbox.faults import error_body
 from sandbox.schema import PROPERTIES
 from sandbox.store import StaticList, iso
 from sandbox.web import (
+    MEMBERSHIP_ADD_LIMIT,
     MEMBERSHIP_PAGE_LIMIT,
     OWNER_PAGE_LIMIT,
     ApiError,
@@ -98,6 +99,11 @@ def list_routes(api: FastAPI, sb: Sandbox) -> None:
         body = await read_json(request)
         if not isinstance(body, list):
             raise bad_request("The body must be a JSON array of record ids")
+        if len(body) > MEMBERSHIP_ADD_LIMIT:
+            raise bad_request(
+                f"Too many record ids: {len(body)} (max {MEMBERSHIP_ADD_LIMIT})",
+                context={"maxInputs": [str(MEMBERSHIP_ADD_LIMIT)]},
+            )
         added, missing, now = [], [], store.clock()
         for raw in body:
             rid = str(raw)

@@ -60,12 +60,20 @@ class SandboxHandle:
         return self.admin("PUT", "faults", faults)
 
     def set_limits(self, **limits: Any) -> dict[str, Any]:
-        """Change real limits: requests_per_10s, searches_per_second, daily (None = off)."""
+        """Change real limits: requests_per_10s, searches_per_second, daily,
+        associations_per_10s (None = off)."""
         return self.admin("PUT", "limits", limits)
 
     def set_config(self, **config: Any) -> dict[str, Any]:
         """bad_id_mode ("207"/"400"), association_page_size, empty_associations."""
         return self.admin("PUT", "config", config)
+
+    def edit_task_as_person(self, task_id: str, body: str | None = None) -> str:
+        """Save a task in HubSpot's editor (its body, or `body`, becomes rich-text HTML);
+        returns the stored `hs_task_body`."""
+        edit = {} if body is None else {"hs_task_body": body}
+        answer = self.admin("POST", f"tasks/{task_id}/edit", edit)
+        return answer["properties"]["hs_task_body"]
 
     def add_owner(
         self,

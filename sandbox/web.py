@@ -14,9 +14,20 @@ from sandbox.search import SearchCache
 from sandbox.store import Store, iso
 
 BATCH_LIMIT = 100
+# HubSpot caps batch reads that ask for property histories at 50 inputs (400 VALIDATION_ERROR
+# with HISTORY_LIMIT_MESSAGE). Sources: HUBSPOT.md; hubspot-api-client `PROPERTY_HISTORY_MAX_SIZE`
+# (hubspot/utils/objects.py); activepieces/Pipedream/dlt chunk history reads to 50 for this error.
+HISTORY_BATCH_LIMIT = 50
+HISTORY_LIMIT_MESSAGE = (
+    "The maximum number of inputs supported in a batch request for property histories is 50. "
+    "Please reduce the number of items and try again"
+)
 SEARCH_BODY_LIMIT = 3000
 ASSOCIATION_BATCH_LIMIT = 1000
 MEMBERSHIP_PAGE_LIMIT = 250
+# HubSpot documents no size limit for `memberships/add` (HUBSPOT.md, "Lists v3"): unsettled, so
+# the sandbox is strict and refuses more than the 1,000 ids the gateway sends per call.
+MEMBERSHIP_ADD_LIMIT = 1000
 OWNER_PAGE_LIMIT = 500
 
 

@@ -59,6 +59,7 @@ from tasks._hubspot_wire import (
     task_input,
     to_owner,
     to_record,
+    traced_result,
     unique,
     with_id,
 )
@@ -80,6 +81,7 @@ T = TypeVar("T")
 
 OBJECT_TYPES = ("contacts", "emails", "calls", "meetings", "tasks")
 BATCH_SIZE = 100
+HISTORY_BATCH_SIZE = 50  # batch reads with propertiesWithHistory (HUBSPOT.md)
 ASSOCIATION_BATCH = 1000
 LIST_ADD_BATCH = 1000
 MEMBERS_PAGE = 250
@@ -189,6 +191,9 @@ class HubSpotGateway:
         self._search_budget = RollingWindow(
             searches, searches / per_second, clock=clock, sleep=sleep
         )
+        self._association_budget = RollingWindow(
+            settings.hubspot_association_requests_per_10s, 10.0, clock=clock, sleep=sleep
+        )
         self._apis = _Apis.build(_client(settings, token or settings.access_token()))
         _fast_datetimes()
 
@@ -236,12 +241,13 @@ class HubSpotGateway:
         *,
         history: Sequence[str] = (),
     ) -> BatchResult:
-        """The records with these ids, 100 per call; `history` fills `Record.history`
-        (newest first). Ids HubSpot does not return come back in `failed`."""
+        """The records with these ids, 100 per call (50 with `history`: HubSpot's cap for
+        property histories); `history` fills `Record.history` (newest first). Ids HubSpot
+        does not return come back in `failed`."""
         api = _for_type(self._apis.batch, object_type)
         endpoint = f"POST /crm/v3/objects/{object_type}/batch/read"
         result = BatchResult()
-        for chunk in chunks(unique(ids), BATCH_SIZE):
+        for chunk in chunks(unique(ids), HISTORY_BATCH_SIZE if history else BATCH_SIZE):
             body = {
                 "properties": with_id(properties),
                 "propertiesWithHistory": list(history),
@@ -348,40 +354,46 @@ class HubSpotGateway:
         endpoint = f"POST /crm/v3/objects/{object_type}/batch/update"
         result = BatchResult()
         for chunk in chunks(list(updates.items()), BATCH_SIZE):
-            result.add(self._update_chunk(api, endpoint, chunk))
+            result.add(
+                _bisect(chunk, lambda part: self._update(api, endpoint, part), lambda u: u[0])
+            )
         return result
 
-    def _update_chunk(
+    def _update(
         self, api: Any, endpoint: str, chunk: Sequence[tuple[str, Mapping[str, str]]]
     ) -> BatchResult:
-        ids = [record_id for record_id, _ in chunk]
         body = {"inputs": [{"id": i, "properties": dict(props)} for i, props in chunk]}
-        try:
-            response = self._call(endpoint, api.update, body)
-        except HubSpotError as exc:
-            if exc.status != 400 or len(chunk) == 1:
-                return BatchResult(failed=_chunk_failed(exc, ids))
-            half = len(chunk) // 2
-            first = self._update_chunk(api, endpoint, chunk[:half])
-            return first.add(self._update_chunk(api, endpoint, chunk[half:]))
-        return batch_result(response, ids)
+        response = self._call(endpoint, api.update, body)
+        return batch_result(response, [record_id for record_id, _ in chunk])
 
     def create_tasks(self, tasks: Sequence[NewTask]) -> BatchResult:
         """Create tasks, 100 per call, each associated with its contact (type 204) and
-        assigned to its owner. A batch whose fate is unknown (timeout or 5xx after sending)
-        is not retried, to never duplicate a task: its tasks come back in `failed`."""
+        assigned to its owner; a failed task is reported under its contact's id.
+
+        Each input carries an `objectWriteTraceId`, so HubSpot can fail one task alone (207)
+        and name it; a batch refused whole (400: nothing was created) is split in halves
+        until the bad tasks are isolated, so the good ones are still created, once. A batch
+        whose fate is unknown (timeout or 5xx after sending) is not retried, to never
+        duplicate a task: its tasks come back in `failed`."""
         endpoint = "POST /crm/v3/objects/tasks/batch/create"
         api = self._apis.batch["tasks"]
+        # Trace ids only need to be unique within one call; stable ones keep cassettes valid.
+        traced = [(f"leadops-{n}", task) for n, task in enumerate(tasks)]
         result = BatchResult()
-        for chunk in chunks(list(tasks), BATCH_SIZE):
-            body = {"inputs": [task_input(task) for task in chunk]}
-            try:
-                response = self._call(endpoint, api.create, body, creates=True)
-            except HubSpotError as exc:
-                result.failed += _chunk_failed(exc, [task.contact_id for task in chunk])
-                continue
-            result.add(batch_result(response, None))
+        for chunk in chunks(traced, BATCH_SIZE):
+            result.add(
+                _bisect(
+                    chunk,
+                    lambda part: self._create(api, endpoint, part),
+                    lambda item: item[1].contact_id,
+                )
+            )
         return result
+
+    def _create(self, api: Any, endpoint: str, chunk: Sequence[tuple[str, NewTask]]) -> BatchResult:
+        body = {"inputs": [task_input(task, trace) for trace, task in chunk]}
+        response = self._call(endpoint, api.create, body, creates=True)
+        return traced_result(response, {trace: task.contact_id for trace, task in chunk})
 
     def find_or_create_list(self, name: str) -> str:
         """The id of the static (MANUAL) contact list with this name, created if missing."""
@@ -437,7 +449,7 @@ class HubSpotGateway:
         def attempt() -> T:
             nonlocal attempts
             attempts += 1
-            budgets = self._budgets(search)
+            budgets = self._budgets(endpoint, search)
             self._acquire_budget(budgets)
             try:
                 with self._lock:
@@ -455,10 +467,13 @@ class HubSpotGateway:
                 raise
             raise self._error(failure, endpoint, attempts, creates) from exc
 
-    def _budgets(self, search: bool) -> tuple[RollingWindow, ...]:
+    def _budgets(self, endpoint: str, search: bool) -> tuple[RollingWindow, ...]:
         """The windows a request counts in. Searches have their own limit (5/s, SECONDLY);
         whether HubSpot also counts them in the 10-s budget is undocumented, so by default
-        they take a slot there too (`hubspot_searches_in_request_budget`)."""
+        they take a slot there too (`hubspot_searches_in_request_budget`). Associations
+        calls have their own burst limit too, and take a slot in both windows."""
+        if endpoint.startswith("POST /crm/v4/associations/"):
+            return (self._association_budget, self._budget)
         if not search:
             return (self._budget,)
         if self.settings.hubspot_searches_in_request_budget:
@@ -568,6 +583,20 @@ def _raise_if_fatal(exc: HubSpotError) -> None:
     """Re-raise failures that every later call would meet too (token, scope, daily limit)."""
     if isinstance(exc, DailyLimitReached) or exc.status in FATAL_STATUSES:
         raise exc
+
+
+def _bisect(
+    chunk: Sequence[T], send: Callable[[Sequence[T]], BatchResult], id_of: Callable[[T], str]
+) -> BatchResult:
+    """`send(chunk)`; a chunk HubSpot refuses whole (400) is split in halves until the bad
+    inputs are isolated, so the good ones go through. `id_of` names an input's record."""
+    try:
+        return send(chunk)
+    except HubSpotError as exc:
+        if exc.status != 400 or len(chunk) == 1:
+            return BatchResult(failed=_chunk_failed(exc, [id_of(item) for item in chunk]))
+        half = len(chunk) // 2
+        return _bisect(chunk[:half], send, id_of).add(_bisect(chunk[half:], send, id_of))
 
 
 def _chunk_failed(exc: HubSpotError, ids: Sequence[str]) -> list[RecordError]:

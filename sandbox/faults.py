@@ -246,18 +246,20 @@ class Gatekeeper:
             ]
         return [(k.lower().encode(), v.encode()) for k, v in headers]
 
-    def exhausted_headers(self, policy: str) -> list[tuple[bytes, bytes]]:
+    def exhausted_headers(self, policy: str, endpoint: str = "") -> list[tuple[bytes, bytes]]:
         """HubSpot's rate-limit headers on a 429 (developers.hubspot.com/docs/api/usage-details,
         "Rate limit headers"): the broken budget with nothing remaining, also when the 429
         was injected and that limit is off (then HubSpot Professional's numbers). A SECONDLY
         (search) 429 gets none: search answers carry no rate-limit headers (HubSpot's CRM
-        search guide)."""
+        search guide). An associations call reports the associations budget when it is on."""
         if policy == "SECONDLY":
             return []
-        burst = self.limits.requests_per_10s or PROFESSIONAL_BURST
+        window, burst = self.window, self.limits.requests_per_10s or PROFESSIONAL_BURST
+        if is_association(endpoint) and self.limits.associations_per_10s is not None:
+            window, burst = self.association_window, self.limits.associations_per_10s
         daily = self.limits.daily or PROFESSIONAL_DAILY
-        _expire(self.window, time.monotonic() - 10.0)
-        burst_left = 0 if policy == "TEN_SECONDLY_ROLLING" else max(0, burst - len(self.window))
+        _expire(window, time.monotonic() - 10.0)
+        burst_left = 0 if policy == "TEN_SECONDLY_ROLLING" else max(0, burst - len(window))
         headers = [
             ("X-HubSpot-RateLimit-Max", str(burst)),
             ("X-HubSpot-RateLimit-Remaining", str(burst_left)),
@@ -312,7 +314,7 @@ class GateMiddleware:
                     gate,
                 )
                 return
-            await self._too_many(send, detail)
+            await self._too_many(send, detail, endpoint)
             return
         if not self._authorized(scope):
             await _respond(send, 401, _unauthorized(), gate)
@@ -323,7 +325,7 @@ class GateMiddleware:
             return
         policy = gate.over_limit(endpoint)
         if policy is not None:
-            await self._too_many(send, policy)
+            await self._too_many(send, policy, endpoint)
             return
         status_box: list[int] = []
 
@@ -349,7 +351,7 @@ class GateMiddleware:
                 return value.decode("latin-1") == f"Bearer {self.gate.token}"
         return False
 
-    async def _too_many(self, send: Send, policy: str) -> None:
+    async def _too_many(self, send: Send, policy: str, endpoint: str) -> None:
         gate = self.gate
         gate.stats.rate_limited[policy] += 1
         body = {
@@ -359,7 +361,7 @@ class GateMiddleware:
             "correlationId": correlation_id(),
             "policyName": policy,
         }
-        extra = gate.exhausted_headers(policy)
+        extra = gate.exhausted_headers(policy, endpoint)
         if gate.faults.retry_after is not None:
             extra.append((b"retry-after", str(gate.faults.retry_after).encode()))
         await _respond(send, 429, body, gate, extra)

@@ -168,5 +168,7 @@ def test_associations_calls_have_their_own_burst_budget(portal: Any) -> None:
     assert body["policyName"] == "TEN_SECONDLY_ROLLING"
     assert body["message"] == "You have reached your ten_secondly_rolling limit."
     assert body["correlationId"]
+    assert second.headers["X-HubSpot-RateLimit-Max"] == "1"  # the associations budget's
+    assert second.headers["X-HubSpot-RateLimit-Remaining"] == "0"
     other = portal.request("GET", "/crm/v3/owners/", params={"limit": 1})
     assert other.status_code == 200, other.text

@@ -3,7 +3,7 @@
 `create_app(store, token=..., limits=...)` returns FastAPI wrapped in the gatekeeping middleware
 of `sandbox.faults`; `app.app.state.sandbox` is the `Sandbox` (settings, counters, cache).
 Routes live in `sandbox.records` (objects, associations), `sandbox.portal` (lists, owners,
-properties) and `sandbox.admin`.
+properties), `sandbox.account` (portal identity, daily usage) and `sandbox.admin`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from sandbox import admin, portal, records
+from sandbox import account, admin, portal, records
 from sandbox.faults import GateMiddleware, Limits
 from sandbox.store import Store
 from sandbox.web import ApiError, Sandbox
@@ -41,5 +41,6 @@ def create_app(
     records.association_routes(api, sb)
     portal.list_routes(api, sb)
     portal.owner_property_routes(api, sb)
+    account.account_routes(api, sb)
     admin.admin_routes(api, sb)
     return GateMiddleware(api, sb.gate)

@@ -114,11 +114,16 @@ class Faults:
 
 @dataclass
 class Limits:
-    """Real limits; None disables one. HubSpot Professional: 190 / 10 s, 5 searches / s."""
+    """Real limits; None disables one. HubSpot Professional: 190 / 10 s, 5 searches / s.
+
+    The daily budget is on by default at a Free/Starter portal's 250,000 requests, shared by
+    every app on the portal, and every answer carries `X-HubSpot-RateLimit-Daily` and
+    `-Daily-Remaining` (HubSpot's usage-guidelines page, "API limits" and "Rate limit headers").
+    """
 
     requests_per_10s: int | None = None
     searches_per_second: float | None = None
-    daily: int | None = None
+    daily: int | None = 250_000
 
 
 class Stats:

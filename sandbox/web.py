@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -17,6 +18,7 @@ BATCH_LIMIT = 100
 SEARCH_BODY_LIMIT = 3000
 ASSOCIATION_BATCH_LIMIT = 1000
 MEMBERSHIP_PAGE_LIMIT = 250
+MEMBERSHIPS_READ_LIMIT = 100  # records per memberships batch read (unstated by HubSpot)
 OWNER_PAGE_LIMIT = 500
 
 
@@ -31,12 +33,17 @@ class SandboxConfig:
         (`NO_ASSOCIATIONS_FOUND`, as HubSpot does) or as a result with an empty `to`.
     search_lag_ms: how long search keeps seeing a record as it was before a write (created
         records: not at all). HubSpot's index lags a few seconds; 0 (default) = no lag.
+    portal_id, time_zone, ui_domain: what `GET /account-info/v3/details` answers (an EU
+        portal's `uiDomain` is `app-eu1.hubspot.com`).
     """
 
     bad_id_mode: Literal["207", "400"] = "207"
     association_page_size: int = 500
     empty_associations: Literal["error", "empty"] = "error"
     search_lag_ms: int = 0
+    portal_id: int = 12345
+    time_zone: str = "UTC"
+    ui_domain: str = "app.hubspot.com"
 
     def __post_init__(self) -> None:
         if self.bad_id_mode not in ("207", "400"):
@@ -47,6 +54,12 @@ class SandboxConfig:
             raise ValueError("association_page_size must be at least 1")
         if int(self.search_lag_ms) < 0:
             raise ValueError("search_lag_ms must not be negative")
+        if int(self.portal_id) < 1:
+            raise ValueError("portal_id must be a positive integer")
+        try:
+            ZoneInfo(self.time_zone)
+        except (KeyError, ValueError):
+            raise ValueError(f"time_zone {self.time_zone!r} is not an IANA timezone") from None
 
 
 class Sandbox:

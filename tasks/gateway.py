@@ -69,6 +69,7 @@ from tasks.hubspot_types import (
     HubSpotError,
     ListAddResult,
     NewTask,
+    PortalIdentity,
     PropertyInfo,
     RecordError,
 )
@@ -83,6 +84,7 @@ BATCH_SIZE = 100
 ASSOCIATION_BATCH = 1000
 LIST_ADD_BATCH = 1000
 MEMBERS_PAGE = 250
+MEMBERSHIPS_READ_BATCH = 100  # HubSpot states no limit: the usual CRM batch size, to be safe
 OWNERS_PAGE = 100
 CONTACT_TYPE_ID = "0-1"
 FATAL_STATUSES = (401, 403)  # every later call would fail the same way
@@ -291,6 +293,47 @@ class HubSpotGateway:
             after = next_after(page)
             if after is None:
                 return members
+
+    def list_memberships(self, ids: Iterable[str]) -> dict[str, set[str]]:
+        """`{record id: {list id, ...}}`: the lists each contact is in, 100 contacts per call
+        (`POST /crm/v3/lists/records/memberships/batch/read`), whatever the lists' sizes.
+        Contacts HubSpot does not know come back with no lists."""
+        endpoint = "POST /crm/v3/lists/records/memberships/batch/read"
+        found: dict[str, set[str]] = {record_id: set() for record_id in unique(ids)}
+        for chunk in chunks(list(found), MEMBERSHIPS_READ_BATCH):
+            inputs = [{"objectTypeId": CONTACT_TYPE_ID, "recordId": i} for i in chunk]
+            answer = self._raw(endpoint, {"inputs": inputs})
+            for result in answer.get("results") or []:
+                lists = {str(m.get("listId")) for m in result.get("recordListMemberships") or []}
+                found.setdefault(str(result.get("recordId")), set()).update(lists)
+        return found
+
+    def portal_identity(self) -> PortalIdentity:
+        """The portal's id, timezone and UI domain (`GET /account-info/v3/details`)."""
+        answer = self._raw("GET /account-info/v3/details")
+        return PortalIdentity(
+            portal_id=str(answer.get("portalId") or ""),
+            time_zone=str(answer.get("timeZone") or ""),
+            ui_domain=str(answer.get("uiDomain") or ""),
+        )
+
+    def _raw(self, endpoint: str, body: Any = None) -> dict[str, Any]:
+        """An endpoint hubspot-api-client 12.0.0 has no method for, through one of its
+        generated ApiClients (same host, token, timeouts and errors as the rest), as a dict."""
+        method, path = endpoint.split(" ", 1)
+        api_client = self._apis.lists.api_client
+        answer = self._call(
+            endpoint,
+            api_client.call_api,
+            path,
+            method,
+            header_params={"Accept": "application/json", "Content-Type": "application/json"},
+            body=body,
+            response_types_map={200: "object", 207: "object"},
+            auth_settings=["oauth2"],
+            _return_http_data_only=True,
+        )
+        return answer if isinstance(answer, dict) else {}
 
     def owners(self) -> list[Owner]:
         """Every owner, active and archived (deactivated users keep owning records)."""

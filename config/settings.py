@@ -52,6 +52,14 @@ class Settings(BaseSettings):
         description="Name of a Prefect global concurrency limit shared by runs on one portal.",
     )
 
+    leadops_daily_budget_share: float = Field(
+        default=0.2,
+        gt=0,
+        le=1,
+        description="Share of the portal's daily HubSpot API budget (shared by every app on "
+        "the portal) leadops may spend; a run that reaches it stops before writing more.",
+    )
+
     lifecycle_config: Path = Field(
         default=Path(__file__).with_name("lifecycle.yaml"), description="Rules file."
     )

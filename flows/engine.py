@@ -189,9 +189,11 @@ def gateway_for(settings: Settings) -> HubSpotGateway:
 
 def context_for(params: RunParams, settings: Settings | None = None) -> RunContext:
     """The run's context, with the portal's identity read from HubSpot (`tasks.identity`):
-    a configured portal id, timezone or UI domain HubSpot contradicts stops the run here."""
+    a configured portal id, timezone or UI domain HubSpot contradicts stops the run here.
+    The run's share of the daily API budget starts counting here too (`tasks.budget`)."""
     settings = settings or Settings()
     gateway = gateway_for(settings)
+    gateway.start_daily_budget(settings.leadops_daily_budget_share)
     settings = settings_for_portal(settings, gateway.portal_identity())
     return RunContext(
         settings=settings,

@@ -62,6 +62,7 @@ from tasks._hubspot_wire import (
     unique,
     with_id,
 )
+from tasks.budget import DailyBudget
 from tasks.hubspot_types import (
     BatchResult,
     DailyLimitReached,
@@ -192,6 +193,7 @@ class HubSpotGateway:
             searches, searches / per_second, clock=clock, sleep=sleep
         )
         self._apis = _Apis.build(_client(settings, token or settings.access_token()))
+        self.budget: DailyBudget | None = None  # set per run by `start_daily_budget`
         _fast_datetimes()
 
     # ---- reads -------------------------------------------------------------------------
@@ -316,6 +318,22 @@ class HubSpotGateway:
             time_zone=str(answer.get("timeZone") or ""),
             ui_domain=str(answer.get("uiDomain") or ""),
         )
+
+    def start_daily_budget(self, share: float) -> DailyBudget:
+        """Cap this run's requests at `share` of the portal's daily budget (`tasks.budget`),
+        counting what leadops spent today already when HubSpot tells (legacy private apps;
+        403/404 otherwise). Once spent, every call raises `DailyLimitReached`."""
+        self.budget = DailyBudget(share)
+        try:
+            answer = self._raw("GET /account-info/v3/api-usage/daily/private-apps")
+        except HubSpotError as exc:
+            if exc.status not in (403, 404):
+                raise
+            return self.budget
+        usage = next(iter(answer.get("results") or []), {})
+        self.budget.spent_before = int(usage.get("currentUsage") or 0)
+        self.budget.limit = self.budget.limit or int(usage.get("usageLimit") or 0) or None
+        return self.budget
 
     def _raw(self, endpoint: str, body: Any = None) -> dict[str, Any]:
         """An endpoint hubspot-api-client 12.0.0 has no method for, through one of its
@@ -480,12 +498,20 @@ class HubSpotGateway:
         def attempt() -> T:
             nonlocal attempts
             attempts += 1
+            daily = self.budget
+            if daily is not None and daily.exhausted():
+                raise DailyLimitReached(daily.stop_message(endpoint), endpoint=endpoint)
             budgets = self._budgets(search)
             self._acquire_budget(budgets)
             try:
                 with self._lock:
                     self.calls[endpoint] += 1
-                return operation(*args, _request_timeout=self._timeout, **kwargs)
+                if daily is not None:
+                    daily.count_call()
+                answer = operation(*args, _request_timeout=self._timeout, **kwargs)
+                if daily is not None:
+                    daily.observe(_response_headers(operation))
+                return answer
             finally:
                 for budget in budgets:  # the request's slot is reused a window after its answer
                     budget.release()
@@ -594,6 +620,18 @@ def _outcome_failure(state: RetryCallState) -> Failure:
     exc = state.outcome.exception() if state.outcome else None
     failure = describe(exc) if exc else None
     return failure or Failure(None, "unknown failure")
+
+
+def _response_headers(operation: Callable[..., Any]) -> Mapping[str, str]:
+    """The headers of the answer `operation` just got: its generated ApiClient keeps the last
+    response (shared by threads, so possibly a sibling's: as good for the daily budget)."""
+    owner = getattr(operation, "__self__", None)
+    api_client = getattr(owner, "api_client", owner)
+    response = getattr(api_client, "last_response", None)
+    try:
+        return dict(response.getheaders()) if response is not None else {}
+    except AttributeError:
+        return {}
 
 
 def _for_type(apis: Mapping[str, Any], object_type: str) -> Any:

@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import threading
@@ -34,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from dateutil.parser import parse as dateutil_parse
 from hubspot import HubSpot
@@ -194,6 +196,7 @@ class HubSpotGateway:
         )
         self._apis = _Apis.build(_client(settings, token or settings.access_token()))
         self.budget: DailyBudget | None = None  # set per run by `start_daily_budget`
+        self._zone: ZoneInfo | None = None  # the portal's, once `portal_identity` read it
         _fast_datetimes()
 
     # ---- reads -------------------------------------------------------------------------
@@ -313,11 +316,15 @@ class HubSpotGateway:
     def portal_identity(self) -> PortalIdentity:
         """The portal's id, timezone and UI domain (`GET /account-info/v3/details`)."""
         answer = self._raw("GET /account-info/v3/details")
-        return PortalIdentity(
+        identity = PortalIdentity(
             portal_id=str(answer.get("portalId") or ""),
             time_zone=str(answer.get("timeZone") or ""),
             ui_domain=str(answer.get("uiDomain") or ""),
         )
+        # The DAILY stop message names the portal's midnight; a zone Python lacks is skipped.
+        with contextlib.suppress(ValueError, KeyError):
+            self._zone = ZoneInfo(identity.time_zone)
+        return identity
 
     def start_daily_budget(self, share: float) -> DailyBudget:
         """Cap this run's requests at `share` of the portal's daily budget (`tasks.budget`),
@@ -603,7 +610,7 @@ class HubSpotGateway:
             "endpoint": endpoint,
         }
         if failure.status == 429 and failure.policy == "DAILY":
-            message = daily_limit_message(endpoint, self.settings.timezone)
+            message = daily_limit_message(endpoint, self._zone or self.settings.timezone)
             return DailyLimitReached(message, **details)
         message = explain(failure, endpoint, attempts=attempts, creates=creates)
         return HubSpotError(message, **details)

@@ -192,12 +192,13 @@ def context_for(params: RunParams, settings: Settings | None = None) -> RunConte
     a configured portal id, timezone or UI domain HubSpot contradicts stops the run here.
     The run's share of the daily API budget starts counting here too (`tasks.budget`)."""
     settings = settings or Settings()
+    rules = load_rules(settings.lifecycle_config)  # a bad rules file fails before any call
     gateway = gateway_for(settings)
     gateway.start_daily_budget(settings.leadops_daily_budget_share)
     settings = settings_for_portal(settings, gateway.portal_identity())
     return RunContext(
         settings=settings,
-        rules=load_rules(settings.lifecycle_config),
+        rules=rules,
         gateway=gateway,
         params=params,
         now=params.now(),

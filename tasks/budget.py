@@ -50,8 +50,10 @@ class DailyBudget:
         return self.spent_before + self.calls
 
     def exhausted(self) -> bool:
+        """Whether leadops' share is spent; a share of 1 leaves the stop to HubSpot's own
+        DAILY 429 (which also counts the other apps' requests)."""
         cap = self.cap
-        return cap is not None and self.spent >= cap
+        return self.share < 1 and cap is not None and self.spent >= cap
 
     def count_call(self) -> None:
         with self._lock:

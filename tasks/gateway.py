@@ -338,7 +338,9 @@ class HubSpotGateway:
                 raise
             return self.budget
         usage = next(iter(answer.get("results") or []), {})
-        self.budget.spent_before = int(usage.get("currentUsage") or 0)
+        # Taken as counting the usage request itself, which the run already counted.
+        used = int(usage.get("currentUsage") or 0)
+        self.budget.spent_before = max(0, used - self.budget.calls)
         self.budget.limit = self.budget.limit or int(usage.get("usageLimit") or 0) or None
         return self.budget
 

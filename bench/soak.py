@@ -87,6 +87,7 @@ def _cycle(handle: Any, outbox: Path, portal_id: str, retries: Counter[str]) -> 
     from flows.cycle import lifecycle_cycle
     from flows.params import RunParams
 
+    handle.set_config(portal_id=int(portal_id))  # flows read it from account-info
     env = {
         "HUBSPOT_BASE_URL": handle.url,
         "HUBSPOT_ACCESS_TOKEN": handle.token,

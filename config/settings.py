@@ -30,8 +30,13 @@ class Settings(BaseSettings):
         default=None, description="Name of a Prefect Secret block holding the token instead."
     )
     hubspot_base_url: str = Field(default="https://api.hubapi.com")
-    hubspot_portal_id: str = Field(default="0", description="Portal (hub) id, for record links.")
-    hubspot_portal_timezone: str = Field(default="UTC")
+    # The portal's identity is read from HubSpot each run (`tasks.identity`); these three are
+    # optional checks: a value set here that HubSpot contradicts stops the run before writing.
+    hubspot_portal_id: str | None = Field(default=None, description="Expected portal (hub) id.")
+    hubspot_portal_timezone: str | None = Field(default=None, description="Expected timezone.")
+    hubspot_ui_domain: str | None = Field(
+        default=None, description="Expected UI domain (app.hubspot.com, app-eu1.hubspot.com)."
+    )
     hubspot_requests_per_10s: int = Field(default=100, ge=1, le=1000)
     hubspot_searches_per_second: float = Field(default=4, gt=0, le=5)
     hubspot_searches_in_request_budget: bool = Field(
@@ -53,6 +58,14 @@ class Settings(BaseSettings):
     hubspot_global_limit: str | None = Field(
         default=None,
         description="Name of a Prefect global concurrency limit shared by runs on one portal.",
+    )
+
+    leadops_daily_budget_share: float = Field(
+        default=0.2,
+        gt=0,
+        le=1,
+        description="Share of the portal's daily HubSpot API budget (shared by every app on "
+        "the portal) leadops may spend; a run that reaches it stops before writing more.",
     )
 
     lifecycle_config: Path = Field(
@@ -89,7 +102,9 @@ class Settings(BaseSettings):
 
     @field_validator("hubspot_portal_timezone")
     @classmethod
-    def _known_timezone(cls, value: str) -> str:
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -98,7 +113,8 @@ class Settings(BaseSettings):
 
     @property
     def timezone(self) -> ZoneInfo:
-        return ZoneInfo(self.hubspot_portal_timezone)
+        """The portal's timezone (UTC until read from HubSpot or set)."""
+        return ZoneInfo(self.hubspot_portal_timezone or "UTC")
 
     def access_token(self) -> str:
         """The token: from the named Prefect Secret block when one is set, else the setting.

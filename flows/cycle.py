@@ -143,6 +143,8 @@ def _run_cycle(
         if journal is not None:
             journal.close()
         summary.api_calls = dict(ctx.gateway.calls - calls_before)
+        if ctx.gateway.budget is not None:
+            summary.notes.append(ctx.gateway.budget.describe())
         publish(summary, owners, flow_name.replace("_", "-"))
     return summary
 

@@ -22,6 +22,7 @@ from leadops.model import Change, ChangeResult, Engagement, EngagementKind, Owne
 from tasks.apply import apply_changes
 from tasks.crm import ENRICH_BATCH, load_engagements, read_contacts, search_contacts
 from tasks.gateway import DailyLimitReached, Filter, HubSpotGateway
+from tasks.identity import settings_for_portal
 
 
 @dataclass
@@ -187,11 +188,18 @@ def gateway_for(settings: Settings) -> HubSpotGateway:
 
 
 def context_for(params: RunParams, settings: Settings | None = None) -> RunContext:
+    """The run's context, with the portal's identity read from HubSpot (`tasks.identity`):
+    a configured portal id, timezone or UI domain HubSpot contradicts stops the run here.
+    The run's share of the daily API budget starts counting here too (`tasks.budget`)."""
     settings = settings or Settings()
+    rules = load_rules(settings.lifecycle_config)  # a bad rules file fails before any call
+    gateway = gateway_for(settings)
+    gateway.start_daily_budget(settings.leadops_daily_budget_share)
+    settings = settings_for_portal(settings, gateway.portal_identity())
     return RunContext(
         settings=settings,
-        rules=load_rules(settings.lifecycle_config),
-        gateway=gateway_for(settings),
+        rules=rules,
+        gateway=gateway,
         params=params,
         now=params.now(),
         since=params.since,

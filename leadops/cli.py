@@ -191,7 +191,10 @@ def demo(
         os.environ.update(
             HUBSPOT_BASE_URL=handle.url,
             HUBSPOT_ACCESS_TOKEN=handle.token,
-            HUBSPOT_PORTAL_ID=os.environ.get("HUBSPOT_PORTAL_ID", "12345"),
+            # The sandbox's identity, over any real portal's checks left in `.env`.
+            HUBSPOT_PORTAL_ID=str(handle.sandbox.config.portal_id),
+            HUBSPOT_PORTAL_TIMEZONE=handle.sandbox.config.time_zone,
+            HUBSPOT_UI_DOMAIN=handle.sandbox.config.ui_domain,
         )
         from flows.cycle import lifecycle_cycle
         from flows.params import RunParams

@@ -4,7 +4,7 @@
 of `sandbox.faults`; `app.app.state.sandbox` is the `Sandbox` (settings, counters, cache).
 Routes live in `sandbox.records` (objects, associations), `sandbox.basic` (single-record
 list/update/archive), `sandbox.associations` (association writes), `sandbox.portal` (lists,
-owners, properties) and `sandbox.admin`.
+owners, properties), `sandbox.account` (portal identity, daily usage) and `sandbox.admin`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from sandbox import admin, associations, basic, portal, records
+from sandbox import account, admin, associations, basic, portal, records
 from sandbox.faults import GateMiddleware, Limits
 from sandbox.store import Store
 from sandbox.web import ApiError, Sandbox
@@ -44,5 +44,6 @@ def create_app(
     associations.association_write_routes(api, sb)
     portal.list_routes(api, sb)
     portal.owner_property_routes(api, sb)
+    account.account_routes(api, sb)
     admin.admin_routes(api, sb)
     return GateMiddleware(api, sb.gate)

@@ -128,11 +128,14 @@ class Limits:
     `associations_per_10s`: HubSpot meters `/crm/v4/associations/...` with its own burst limit
     (100–200 requests per 10 s by tier; HUBSPOT.md, "Rate limits"). Whether those requests
     also count in the general 10-s budget is undocumented: the sandbox counts them in both.
+    The daily budget is on by default at a Free/Starter portal's 250,000 requests, shared by
+    every app on the portal, and every answer carries `X-HubSpot-RateLimit-Daily` and
+    `-Daily-Remaining` (HubSpot's usage-guidelines page, "API limits" and "Rate limit headers").
     """
 
     requests_per_10s: int | None = None
     searches_per_second: float | None = None
-    daily: int | None = None
+    daily: int | None = 250_000
     associations_per_10s: int | None = None
 
 

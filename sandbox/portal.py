@@ -13,16 +13,20 @@ from sandbox.store import StaticList, iso
 from sandbox.web import (
     MEMBERSHIP_ADD_LIMIT,
     MEMBERSHIP_PAGE_LIMIT,
+    MEMBERSHIPS_READ_LIMIT,
     OWNER_PAGE_LIMIT,
     ApiError,
     Sandbox,
     bad_request,
+    batch_inputs,
+    batch_response,
     not_found,
     object_type_of,
     paging_int,
     query_page,
     read_json,
     read_object,
+    record_error,
 )
 
 
@@ -133,6 +137,47 @@ def list_routes(api: FastAPI, sb: Sandbox) -> None:
         if offset + limit < len(ids):
             body["paging"] = {"next": {"after": str(offset + limit)}}
         return JSONResponse(body)
+
+    @api.post("/crm/v3/lists/records/memberships/batch/read")
+    async def memberships_of_records(request: Request) -> JSONResponse:
+        """The lists each record is in (HubSpot's Lists v3 OpenAPI spec: request
+        `BatchInputRecordIdInput` = `{"inputs": [{"objectTypeId", "recordId"}]}`, answer
+        `BatchResponseRecordIdWithMemberships`, 200 or 207). The spec states no input limit:
+        the sandbox is strict and refuses more than `MEMBERSHIPS_READ_LIMIT` (HubSpot's usual
+        CRM batch size); ids of records that do not exist are 207 errors."""
+        started = store.clock()
+        inputs = batch_inputs(await read_object(request), MEMBERSHIPS_READ_LIMIT)
+        results: list[dict[str, Any]] = []
+        missing: list[str] = []
+        for item in inputs:
+            type_id, record_id = item.get("objectTypeId"), str(item.get("recordId") or "")
+            if type_id != "0-1" or not record_id.isdigit():
+                raise bad_request(
+                    "Every input needs objectTypeId '0-1' (contacts, the sandbox's only list "
+                    f"type) and a numeric recordId; got {item}"
+                )
+            if store.get("contacts", record_id) is None:
+                missing.append(record_id)
+                continue
+            results.append(
+                {
+                    "objectTypeId": type_id,
+                    "recordId": record_id,
+                    "recordListMemberships": [
+                        {
+                            "listId": static.id,
+                            "listVersion": static.version,
+                            "firstAddedTimestamp": iso(static.members[int(record_id)]),
+                            "lastAddedTimestamp": iso(static.members[int(record_id)]),
+                            "isPublicList": False,
+                        }
+                        for static in store.lists.values()
+                        if int(record_id) in static.members
+                    ],
+                }
+            )
+        errors = [record_error("Some records do not exist.", missing)] if missing else []
+        return batch_response(results, errors, started, 200, store.clock())
 
 
 # ---- owners and properties -------------------------------------------------------------------

@@ -65,7 +65,8 @@ class SandboxHandle:
         return self.admin("PUT", "limits", limits)
 
     def set_config(self, **config: Any) -> dict[str, Any]:
-        """bad_id_mode ("207"/"400"), association_page_size, empty_associations."""
+        """bad_id_mode ("207"/"400"), association_page_size, empty_associations,
+        search_lag_ms, portal_id, time_zone, ui_domain (see `sandbox.web.SandboxConfig`)."""
         return self.admin("PUT", "config", config)
 
     def edit_task_as_person(self, task_id: str, body: str | None = None) -> str:

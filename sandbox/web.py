@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -28,6 +29,7 @@ MEMBERSHIP_PAGE_LIMIT = 250
 # HubSpot documents no size limit for `memberships/add` (HUBSPOT.md, "Lists v3"): unsettled, so
 # the sandbox is strict and refuses more than the 1,000 ids the gateway sends per call.
 MEMBERSHIP_ADD_LIMIT = 1000
+MEMBERSHIPS_READ_LIMIT = 100  # records per memberships batch read (unstated by HubSpot)
 OWNER_PAGE_LIMIT = 500
 
 
@@ -44,6 +46,8 @@ class SandboxConfig:
         records: not at all). HubSpot's index lags a few seconds; 0 (default) = no lag.
     search_result_cap: how far one search query pages (HubSpot: 10,000); lower it to reach
         the cap cheaply in tests.
+    portal_id, time_zone, ui_domain: what `GET /account-info/v3/details` answers (an EU
+        portal's `uiDomain` is `app-eu1.hubspot.com`).
     """
 
     bad_id_mode: Literal["207", "400"] = "207"
@@ -51,6 +55,9 @@ class SandboxConfig:
     empty_associations: Literal["error", "empty"] = "error"
     search_lag_ms: int = 0
     search_result_cap: int = 10_000
+    portal_id: int = 12345
+    time_zone: str = "UTC"
+    ui_domain: str = "app.hubspot.com"
 
     def __post_init__(self) -> None:
         if self.bad_id_mode not in ("207", "400"):
@@ -63,6 +70,12 @@ class SandboxConfig:
             raise ValueError("search_lag_ms must not be negative")
         if int(self.search_result_cap) < 1:
             raise ValueError("search_result_cap must be at least 1")
+        if int(self.portal_id) < 1:
+            raise ValueError("portal_id must be a positive integer")
+        try:
+            ZoneInfo(self.time_zone)
+        except (KeyError, ValueError):
+            raise ValueError(f"time_zone {self.time_zone!r} is not an IANA timezone") from None
 
 
 class Sandbox:

@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import threading
@@ -34,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from dateutil.parser import parse as dateutil_parse
 from hubspot import HubSpot
@@ -63,6 +65,7 @@ from tasks._hubspot_wire import (
     unique,
     with_id,
 )
+from tasks.budget import DailyBudget
 from tasks.hubspot_types import (
     BatchResult,
     DailyLimitReached,
@@ -70,6 +73,7 @@ from tasks.hubspot_types import (
     HubSpotError,
     ListAddResult,
     NewTask,
+    PortalIdentity,
     PropertyInfo,
     RecordError,
 )
@@ -85,6 +89,7 @@ HISTORY_BATCH_SIZE = 50  # batch reads with propertiesWithHistory (HUBSPOT.md)
 ASSOCIATION_BATCH = 1000
 LIST_ADD_BATCH = 1000
 MEMBERS_PAGE = 250
+MEMBERSHIPS_READ_BATCH = 100  # HubSpot states no limit: the usual CRM batch size, to be safe
 OWNERS_PAGE = 100
 CONTACT_TYPE_ID = "0-1"
 FATAL_STATUSES = (401, 403)  # every later call would fail the same way
@@ -195,6 +200,8 @@ class HubSpotGateway:
             settings.hubspot_association_requests_per_10s, 10.0, clock=clock, sleep=sleep
         )
         self._apis = _Apis.build(_client(settings, token or settings.access_token()))
+        self.budget: DailyBudget | None = None  # set per run by `start_daily_budget`
+        self._zone: ZoneInfo | None = None  # the portal's, once `portal_identity` read it
         _fast_datetimes()
 
     # ---- reads -------------------------------------------------------------------------
@@ -297,6 +304,69 @@ class HubSpotGateway:
             after = next_after(page)
             if after is None:
                 return members
+
+    def list_memberships(self, ids: Iterable[str]) -> dict[str, set[str]]:
+        """`{record id: {list id, ...}}`: the lists each contact is in, 100 contacts per call
+        (`POST /crm/v3/lists/records/memberships/batch/read`), whatever the lists' sizes.
+        Contacts HubSpot does not know come back with no lists."""
+        endpoint = "POST /crm/v3/lists/records/memberships/batch/read"
+        found: dict[str, set[str]] = {record_id: set() for record_id in unique(ids)}
+        for chunk in chunks(list(found), MEMBERSHIPS_READ_BATCH):
+            inputs = [{"objectTypeId": CONTACT_TYPE_ID, "recordId": i} for i in chunk]
+            answer = self._raw(endpoint, {"inputs": inputs})
+            for result in answer.get("results") or []:
+                lists = {str(m.get("listId")) for m in result.get("recordListMemberships") or []}
+                found.setdefault(str(result.get("recordId")), set()).update(lists)
+        return found
+
+    def portal_identity(self) -> PortalIdentity:
+        """The portal's id, timezone and UI domain (`GET /account-info/v3/details`)."""
+        answer = self._raw("GET /account-info/v3/details")
+        identity = PortalIdentity(
+            portal_id=str(answer.get("portalId") or ""),
+            time_zone=str(answer.get("timeZone") or ""),
+            ui_domain=str(answer.get("uiDomain") or ""),
+        )
+        # The DAILY stop message names the portal's midnight; a zone Python lacks is skipped.
+        with contextlib.suppress(ValueError, KeyError):
+            self._zone = ZoneInfo(identity.time_zone)
+        return identity
+
+    def start_daily_budget(self, share: float) -> DailyBudget:
+        """Cap this run's requests at `share` of the portal's daily budget (`tasks.budget`),
+        counting what leadops spent today already when HubSpot tells (legacy private apps;
+        403/404 otherwise). Once spent, every call raises `DailyLimitReached`."""
+        self.budget = DailyBudget(share)
+        try:
+            answer = self._raw("GET /account-info/v3/api-usage/daily/private-apps")
+        except HubSpotError as exc:
+            if exc.status not in (403, 404):
+                raise
+            return self.budget
+        usage = next(iter(answer.get("results") or []), {})
+        # Taken as counting the usage request itself, which the run already counted.
+        used = int(usage.get("currentUsage") or 0)
+        self.budget.spent_before = max(0, used - self.budget.calls)
+        self.budget.limit = self.budget.limit or int(usage.get("usageLimit") or 0) or None
+        return self.budget
+
+    def _raw(self, endpoint: str, body: Any = None) -> dict[str, Any]:
+        """An endpoint hubspot-api-client 12.0.0 has no method for, through one of its
+        generated ApiClients (same host, token, timeouts and errors as the rest), as a dict."""
+        method, path = endpoint.split(" ", 1)
+        api_client = self._apis.lists.api_client
+        answer = self._call(
+            endpoint,
+            api_client.call_api,
+            path,
+            method,
+            header_params={"Accept": "application/json", "Content-Type": "application/json"},
+            body=body,
+            response_types_map={200: "object", 207: "object"},
+            auth_settings=["oauth2"],
+            _return_http_data_only=True,
+        )
+        return answer if isinstance(answer, dict) else {}
 
     def owners(self) -> list[Owner]:
         """Every owner, active and archived (deactivated users keep owning records)."""
@@ -449,12 +519,20 @@ class HubSpotGateway:
         def attempt() -> T:
             nonlocal attempts
             attempts += 1
+            daily = self.budget
+            if daily is not None and daily.exhausted():
+                raise DailyLimitReached(daily.stop_message(endpoint), endpoint=endpoint)
             budgets = self._budgets(endpoint, search)
             self._acquire_budget(budgets)
             try:
                 with self._lock:
                     self.calls[endpoint] += 1
-                return operation(*args, _request_timeout=self._timeout, **kwargs)
+                if daily is not None:
+                    daily.count_call()
+                answer = operation(*args, _request_timeout=self._timeout, **kwargs)
+                if daily is not None:
+                    daily.observe(_response_headers(operation))
+                return answer
             finally:
                 for budget in budgets:  # the request's slot is reused a window after its answer
                     budget.release()
@@ -549,7 +627,7 @@ class HubSpotGateway:
             "endpoint": endpoint,
         }
         if failure.status == 429 and failure.policy == "DAILY":
-            message = daily_limit_message(endpoint, self.settings.timezone)
+            message = daily_limit_message(endpoint, self._zone or self.settings.timezone)
             return DailyLimitReached(message, **details)
         message = explain(failure, endpoint, attempts=attempts, creates=creates)
         return HubSpotError(message, **details)
@@ -566,6 +644,18 @@ def _outcome_failure(state: RetryCallState) -> Failure:
     exc = state.outcome.exception() if state.outcome else None
     failure = describe(exc) if exc else None
     return failure or Failure(None, "unknown failure")
+
+
+def _response_headers(operation: Callable[..., Any]) -> Mapping[str, str]:
+    """The headers of the answer `operation` just got: its generated ApiClient keeps the last
+    response (shared by threads, so possibly a sibling's: as good for the daily budget)."""
+    owner = getattr(operation, "__self__", None)
+    api_client = getattr(owner, "api_client", owner)
+    response = getattr(api_client, "last_response", None)
+    try:
+        return dict(response.getheaders()) if response is not None else {}
+    except AttributeError:
+        return {}
 
 
 def _for_type(apis: Mapping[str, Any], object_type: str) -> Any:

@@ -48,8 +48,10 @@ def vcr_config() -> dict[str, object]:
 
 
 def only_hubspot_calls(request):  # type: ignore[no-untyped-def]
-    """Record HubSpot's CRM API only: Prefect's own API calls and sandbox admin pass through."""
-    return request if urlparse(request.uri).path.startswith("/crm/") else None
+    """Record HubSpot's CRM and account-info APIs only: Prefect's own API calls and sandbox
+    admin pass through."""
+    path = urlparse(request.uri).path
+    return request if path.startswith(("/crm/", "/account-info/")) else None
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import json
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,18 +39,30 @@ def sandbox_settings(url: str, token: str, **overrides: object) -> Settings:
 _portal_ids = itertools.count(900_001)
 
 
-def use_portal(monkeypatch: pytest.MonkeyPatch, settings: Settings, outbox: Path) -> str:
+def use_portal(
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Settings,
+    outbox: Path,
+    portal_id: int | None = None,
+) -> str:
     """Point flows (which read settings from the environment) at a portal or sandbox.
 
-    Each call gets its own portal id, so watermarks (Prefect Variables named by portal) of
-    one test never narrow the windows of another in the shared Prefect harness. Returns it.
+    Each call gives the sandbox its own portal id (what `/account-info/v3/details` answers,
+    and flows key watermarks by), so watermarks (Prefect Variables named by portal) of one
+    test never narrow the windows of another in the shared Prefect harness. The id is not
+    set in the environment: flows read it from HubSpot. Replaying cassettes, the recorded
+    answer gives it. Returns it.
     """
     assert settings.hubspot_access_token is not None
-    portal_id = str(next(_portal_ids))
+    portal_id = portal_id or next(_portal_ids)
+    if settings.hubspot_base_url != REPLAY_URL and settings.hubspot_base_url.startswith(
+        "http://127.0.0.1"
+    ):
+        _sandbox_config(settings.hubspot_base_url, portal_id=portal_id)
+    monkeypatch.delenv("HUBSPOT_PORTAL_ID", raising=False)
     env = {
         "HUBSPOT_BASE_URL": settings.hubspot_base_url,
         "HUBSPOT_ACCESS_TOKEN": settings.hubspot_access_token.get_secret_value(),
-        "HUBSPOT_PORTAL_ID": portal_id,
         "HUBSPOT_REQUESTS_PER_10S": str(settings.hubspot_requests_per_10s),
         "HUBSPOT_ASSOCIATION_REQUESTS_PER_10S": str(settings.hubspot_association_requests_per_10s),
         "HUBSPOT_SEARCHES_PER_SECOND": str(settings.hubspot_searches_per_second),
@@ -58,7 +72,18 @@ def use_portal(monkeypatch: pytest.MonkeyPatch, settings: Settings, outbox: Path
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    return portal_id
+    return str(portal_id)
+
+
+def _sandbox_config(url: str, **config: object) -> None:
+    request = urllib.request.Request(
+        f"{url}/_sandbox/config",
+        data=json.dumps(config).encode(),
+        method="PUT",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30):
+        pass
 
 
 class FakeTime:

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 def test_recorded_cycle_applies_then_changes_nothing(
     recorded_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    use_portal(monkeypatch, recorded_settings, tmp_path / "outbox")
+    use_portal(monkeypatch, recorded_settings, tmp_path / "outbox", portal_id=800_001)
     params = RunParams(until=RECORDING_NOW, notify=False)
 
     first = lifecycle_cycle(params)
@@ -45,7 +45,7 @@ def test_recorded_cycle_applies_then_changes_nothing(
 def test_recorded_dry_run_reports_the_same_plan(
     recorded_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    use_portal(monkeypatch, recorded_settings, tmp_path / "outbox")
+    use_portal(monkeypatch, recorded_settings, tmp_path / "outbox", portal_id=800_002)
     summary = lifecycle_cycle(RunParams(until=RECORDING_NOW, dry_run=True, notify=False))
     planned = {rule: c["dry-run"] for rule, c in summary["rules"].items()}
     assert sum(planned.values()) == 231

@@ -16,6 +16,11 @@ REPLAY_TOKEN = "replay-token"
 # Cassettes are recorded against a sandbox whose clock starts here, and replayed with runs
 # judged at the same instant, so every request body (dates included) matches.
 RECORDING_NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+# Changes one cycle (all rules, in order) makes on the 300-contact demo seed, written from
+# the seed's scenario table (sandbox/seed.py), never computed by the planners under test:
+# promote 20 + 4 + 3 + 3 + 3 hot MQLs; new_lead the 15 SQLs without status; attempted
+# 15 + 10 + 5 + 5 touched New leads; recycle 2 changes (stage, list) × (10 + 3 + 12).
+SEED_CYCLE_COUNTS = {"promote": 33, "new_lead": 15, "attempted": 35, "followup": 98, "recycle": 50}
 
 
 def sandbox_settings(url: str, token: str, **overrides: object) -> Settings:

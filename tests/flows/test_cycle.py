@@ -11,16 +11,17 @@ from pathlib import Path
 
 import pytest
 
+from config.settings import Settings
 from flows.cycle import PortalMismatchError, lifecycle_cycle
 from flows.params import RunParams
+from flows.runlock import portal_lock
 from sandbox.server import SandboxHandle
 
-from support import sandbox_settings, use_portal
+from support import SEED_CYCLE_COUNTS, sandbox_settings, use_portal
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
-# Per rule, in one cycle: recycle plans two changes per contact (stage and list).
-CYCLE_COUNTS = {"promote": 33, "new_lead": 15, "attempted": 35, "followup": 98, "recycle": 50}
+CYCLE_COUNTS = SEED_CYCLE_COUNTS
 MQL_HOT = [str(i) for i in range(1001, 1021)]
 ARCHIVED_OWNER = "70000004"
 
@@ -50,6 +51,19 @@ def test_dry_run_plans_every_rule_and_writes_nothing(portal: SandboxHandle) -> N
     assert counts(summary, "applied") == {}
     assert portal.stats()["writes_total"] == 0
     assert contact(portal, MQL_HOT[0])["lifecyclestage"] == "marketingqualifiedlead"
+
+
+def test_dry_run_emails_no_one_and_takes_no_lock(
+    portal: SandboxHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another run holds the portal's lock throughout: a dry run must not wait for it (a run
+    # that did would time out after 1 s), and with notify on it still tells no one anything.
+    monkeypatch.setenv("LEADOPS_LOCK_TIMEOUT", "1")
+    with portal_lock(Settings(), timeout=0):
+        summary = lifecycle_cycle(RunParams(dry_run=True, notify=True))
+    assert counts(summary, "dry-run") == CYCLE_COUNTS
+    assert not any(n.startswith("notifications") for n in summary["notes"])
+    assert sorted(p.name for p in (tmp_path / "outbox").rglob("*.eml")) == []
 
 
 def test_cycle_applies_then_a_second_cycle_changes_nothing(portal: SandboxHandle) -> None:

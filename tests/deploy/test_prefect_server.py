@@ -47,9 +47,9 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from config.rules import load_rules
 from config.settings import Settings
+from flows.cycle import rule_registry
 from leadops.deploy import PREFECT_YAML, PROJECT_ROOT, DeployReport, deploy_all
 from sandbox.server import SandboxHandle, running_sandbox
-from flows.cycle import rule_registry
 from tasks.watermark import advance_watermark, read_watermark, variable_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
@@ -439,4 +439,3 @@ def test_cycle_deployment_runs_the_rules_and_publishes_its_report(
     assert hot_mqls(demo) == []
     kinds = {artifact.type for artifact in artifacts_of(client, run.id).values()}
     assert {"markdown", "table"} <= kinds
-

@@ -114,8 +114,7 @@ def test_tasks_for_archived_owners_are_created_unassigned(portal: SandboxHandle)
     tasks_of_archived = [
         t
         for t in leadops_tasks(portal)
-        if {str(c) for c in portal.store.associated("tasks", t.id, "contacts")}
-        & archived_contacts
+        if {str(c) for c in portal.store.associated("tasks", t.id, "contacts")} & archived_contacts
     ]
     assert tasks_of_archived, "the seed has archived-owner contacts due a task"
     assert all(not t.props.get("hubspot_owner_id") for t in tasks_of_archived)

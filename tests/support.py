@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from config.settings import Settings
+from sandbox.server import SandboxHandle
 
 CASSETTES = Path(__file__).parent / "cassettes"
 REPLAY_URL = "http://127.0.0.1:9"  # never contacted: cassettes answer every request
@@ -75,3 +78,27 @@ class FakeTime:
 
     def sleep(self, seconds: float) -> None:
         self.now += seconds
+
+
+def wait_until(what: str, check: Callable[[], object], timeout: float = 30.0) -> None:
+    """Poll `check` until it is truthy; fail naming `what` after `timeout` s (generous: the
+    condition normally holds within milliseconds, but CI machines can be slow)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout:g} s")
+        time.sleep(0.01)
+
+
+def sandbox_settled(handle: SandboxHandle) -> dict:
+    """Wait until the sandbox has answered every request it received (a client that gave up
+    on a slow answer leaves it working on); return its stats then."""
+    stats: dict = {}
+
+    def settled() -> bool:
+        stats.update(handle.stats())
+        answered = sum(stats["statuses"].values()) + stats["faults"].get("drop", 0)
+        return answered >= stats["requests_total"]
+
+    wait_until("the sandbox to answer every request in flight", settled)
+    return stats

@@ -7,9 +7,11 @@ outbound touch after becoming New, 25 contacts are due for recycling, and so on.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import urllib3
 
 from config.settings import Settings
 from flows.cycle import PortalMismatchError, lifecycle_cycle
@@ -130,17 +132,31 @@ def test_each_rule_alone_on_the_seed(portal: SandboxHandle, rule: str, expected:
 
 
 def test_window_limits_event_rules_to_recently_modified_contacts(portal: SandboxHandle) -> None:
-    lifecycle_cycle(RunParams(rules=["promote"], notify=False))
-    recent = portal.store.clock()
-    from datetime import UTC, datetime, timedelta
-
-    since = datetime.fromtimestamp(recent / 1000, UTC) - timedelta(minutes=5)
-    summary = lifecycle_cycle(RunParams(since=since, dry_run=True, notify=False))
-    # Only the contacts promoted a moment ago were modified inside the window: none of the
-    # seed's older New leads or SQLs without status qualifies for event-based rules.
-    assert "new_lead" not in summary["rules"]
-    assert "promote" not in summary["rules"]
-    assert counts(summary, "dry-run")["followup"] >= 33
+    sql_without_status = next(
+        str(r.id)
+        for r in portal.store.tables["contacts"].records.values()
+        if r.props.get("lifecyclestage") == "salesqualifiedlead"
+        and not r.props.get("hs_lead_status")
+    )
+    since = datetime.fromtimestamp(portal.store.clock() / 1000, UTC) - timedelta(minutes=1)
+    edited = [
+        {"id": contact_id, "properties": {"company": "Edited Ltd"}}
+        for contact_id in (MQL_HOT[0], sql_without_status)
+    ]
+    answer = urllib3.request(  # a user edits the two contacts now
+        "POST",
+        f"{portal.url}/crm/v3/objects/contacts/batch/update",
+        json={"inputs": edited},
+        headers={"Authorization": f"Bearer {portal.token}"},
+    )
+    assert answer.status == 200, answer.data
+    rules = ["promote", "new_lead"]  # the event-based ones
+    windowed = lifecycle_cycle(RunParams(rules=rules, since=since, dry_run=True, notify=False))
+    # Of the seed's 33 hot MQLs and 15 SQLs without status, only the two edited ones were
+    # modified inside the window.
+    assert counts(windowed, "dry-run") == {"promote": 1, "new_lead": 1}
+    everything = lifecycle_cycle(RunParams(rules=rules, dry_run=True, notify=False))
+    assert counts(everything, "dry-run") == {"promote": 33, "new_lead": 15}
 
 
 def test_config_the_portal_does_not_match_stops_before_any_write(

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from config.settings import Settings
+from sandbox.server import SandboxHandle
 
 CASSETTES = Path(__file__).parent / "cassettes"
 REPLAY_URL = "http://127.0.0.1:9"  # never contacted: cassettes answer every request
@@ -18,6 +21,11 @@ REPLAY_TOKEN = "replay-token"
 # Cassettes are recorded against a sandbox whose clock starts here, and replayed with runs
 # judged at the same instant, so every request body (dates included) matches.
 RECORDING_NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+# Changes one cycle (all rules, in order) makes on the 300-contact demo seed, written from
+# the seed's scenario table (sandbox/seed.py), never computed by the planners under test:
+# promote 20 + 4 + 3 + 3 + 3 hot MQLs; new_lead the 15 SQLs without status; attempted
+# 15 + 10 + 5 + 5 touched New leads; recycle 2 changes (stage, list) × (10 + 3 + 12).
+SEED_CYCLE_COUNTS = {"promote": 33, "new_lead": 15, "attempted": 35, "followup": 98, "recycle": 50}
 
 
 def sandbox_settings(url: str, token: str, **overrides: object) -> Settings:
@@ -97,3 +105,27 @@ class FakeTime:
 
     def sleep(self, seconds: float) -> None:
         self.now += seconds
+
+
+def wait_until(what: str, check: Callable[[], object], timeout: float = 30.0) -> None:
+    """Poll `check` until it is truthy; fail naming `what` after `timeout` s (generous: the
+    condition normally holds within milliseconds, but CI machines can be slow)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout:g} s")
+        time.sleep(0.01)
+
+
+def sandbox_settled(handle: SandboxHandle) -> dict:
+    """Wait until the sandbox has answered every request it received (a client that gave up
+    on a slow answer leaves it working on); return its stats then."""
+    stats: dict = {}
+
+    def settled() -> bool:
+        stats.update(handle.stats())
+        answered = sum(stats["statuses"].values()) + stats["faults"].get("drop", 0)
+        return answered >= stats["requests_total"]
+
+    wait_until("the sandbox to answer every request in flight", settled)
+    return stats

@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint cassettes contract bench clean
+.PHONY: demo test lint cassettes contract bench mutate clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required: install it or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
@@ -35,5 +35,13 @@ contract: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/leadops bench
 
+# Mutation testing of the rule planners (slow: not part of `make test`). Prints the score;
+# `$(BIN)/mutmut results` lists survivors, `$(BIN)/mutmut show <name>` shows one.
+mutate: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,mutate]'
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut export-cicd-stats
+	@cat mutants/mutmut-cicd-stats.json; echo
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis outbox
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis outbox mutants

@@ -257,8 +257,8 @@ def _measure_against(
         _env_file=None,
         hubspot_base_url=url,
         hubspot_access_token=TOKEN,
-        hubspot_portal_id="12345",
         hubspot_requests_per_10s=limits["requests_per_10s"],
+        hubspot_association_requests_per_10s=limits["requests_per_10s"],
         hubspot_searches_per_second=limits["searches_per_second"],
         outbox_dir=work_dir / "outbox",
     )

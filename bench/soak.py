@@ -72,12 +72,13 @@ def _cycle(handle: Any, outbox: Path, portal_id: str, retries: Counter[str]) -> 
     from flows.cycle import lifecycle_cycle
     from flows.params import RunParams
 
+    handle.set_config(portal_id=int(portal_id))  # flows read it from account-info
     settings = Settings(
         _env_file=None,
         hubspot_base_url=handle.url,
         hubspot_access_token=handle.token,
-        hubspot_portal_id=portal_id,
         hubspot_requests_per_10s=1000,
+        hubspot_association_requests_per_10s=1000,
         hubspot_searches_per_second=5,
         hubspot_max_retries=10,
         hubspot_read_timeout=0.25,

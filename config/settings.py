@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEFAULT_UI_DOMAIN = "app.hubspot.com"  # HubSpot's app for portals outside the EU
+
 
 class Settings(BaseSettings):
     """Everything leadops needs to reach HubSpot and deliver mail. Secrets are `SecretStr`."""
@@ -30,8 +32,13 @@ class Settings(BaseSettings):
         default=None, description="Name of a Prefect Secret block holding the token instead."
     )
     hubspot_base_url: str = Field(default="https://api.hubapi.com")
-    hubspot_portal_id: str = Field(default="0", description="Portal (hub) id, for record links.")
-    hubspot_portal_timezone: str = Field(default="UTC")
+    # The portal's identity is read from HubSpot each run (`gateway.identity`); these three are
+    # optional checks: a value set here that HubSpot contradicts stops the run before writing.
+    hubspot_portal_id: str | None = Field(default=None, description="Expected portal (hub) id.")
+    hubspot_portal_timezone: str | None = Field(default=None, description="Expected timezone.")
+    hubspot_ui_domain: str | None = Field(
+        default=None, description="Expected UI domain (app.hubspot.com, app-eu1.hubspot.com)."
+    )
     hubspot_requests_per_10s: int = Field(default=100, ge=1, le=1000)
     hubspot_searches_per_second: float = Field(default=4, gt=0, le=5)
     hubspot_searches_in_request_budget: bool = Field(
@@ -39,12 +46,28 @@ class Settings(BaseSettings):
         description="Count searches in the 10-second request budget too (HubSpot does not "
         "document whether it does; counting them never causes a 429).",
     )
+    hubspot_association_requests_per_10s: int = Field(
+        default=100,
+        ge=1,
+        le=1000,
+        description="Pace of associations API calls (/crm/v4/associations/...), which HubSpot "
+        "meters with their own burst limit of 100-200 per 10 s by tier; they count in the "
+        "10-second request budget too. The default is the lowest tier's.",
+    )
     hubspot_connect_timeout: float = Field(default=5.0, gt=0, le=120)
     hubspot_read_timeout: float = Field(default=30.0, gt=0, le=600)
     hubspot_max_retries: int = Field(default=6, ge=0, le=20)
     hubspot_global_limit: str | None = Field(
         default=None,
         description="Name of a Prefect global concurrency limit shared by runs on one portal.",
+    )
+
+    leadops_daily_budget_share: float = Field(
+        default=0.2,
+        gt=0,
+        le=1,
+        description="Share of the portal's daily HubSpot API budget (shared by every app on "
+        "the portal) leadops may spend; a run that reaches it stops before writing more.",
     )
 
     lifecycle_config: Path = Field(
@@ -81,7 +104,9 @@ class Settings(BaseSettings):
 
     @field_validator("hubspot_portal_timezone")
     @classmethod
-    def _known_timezone(cls, value: str) -> str:
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -90,7 +115,8 @@ class Settings(BaseSettings):
 
     @property
     def timezone(self) -> ZoneInfo:
-        return ZoneInfo(self.hubspot_portal_timezone)
+        """The portal's timezone (UTC until read from HubSpot or set)."""
+        return ZoneInfo(self.hubspot_portal_timezone or "UTC")
 
     def access_token(self) -> str:
         """The token: from the named Prefect Secret block when one is set, else the setting.

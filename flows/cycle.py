@@ -18,6 +18,8 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from prefect import flow, get_run_logger
 from prefect.utilities.annotations import quote
 
@@ -78,13 +80,14 @@ def run_cycle(
     journals every batch it writes (`runstate.journal`) so that the changes of a run killed
     midway are told by the next one.
     """
-    settings = settings or Settings()
     params = params.model_copy(update={"until": params.now()})  # one instant for the run
+    ctx = context_for(params, settings or Settings())  # the portal's identity keys the lock
     if params.dry_run:
-        return _run_cycle(context_for(params, settings), flow_name)
-    with portal_lock(settings, on_wait=get_run_logger().warning):
-        journal = Journal(settings, current_run_name()) if params.notify else None
-        return _run_cycle(context_for(params, settings, journal), flow_name)
+        return _run_cycle(ctx, flow_name)
+    with portal_lock(ctx.settings, on_wait=get_run_logger().warning):
+        if params.notify:
+            ctx = replace(ctx, journal=Journal(ctx.settings, current_run_name()))
+        return _run_cycle(ctx, flow_name)
 
 
 def _run_cycle(ctx: RunContext, flow_name: str) -> RunSummary:
@@ -106,6 +109,8 @@ def _run_cycle(ctx: RunContext, flow_name: str) -> RunSummary:
         owners = _owners_or_empty(ctx)
         _tell_owners(ctx, summary, earlier, owners)
         summary.api_calls = dict(ctx.gateway.calls - calls_before)
+        if ctx.gateway.budget is not None:
+            summary.notes.append(ctx.gateway.budget.describe())
         publish(summary, owners, flow_name.replace("_", "-"))
     return summary
 

@@ -17,6 +17,7 @@ from config.rules import Rules, load_rules
 from config.settings import Settings
 from flows.params import RunParams
 from gateway.client import DailyLimitReached, Filter, HubSpotGateway
+from gateway.identity import settings_for_portal
 from model.changes import ChangeResult
 from model.records import Engagement, Owner, Record
 from rules.definition import RuleDef, Situation
@@ -172,14 +173,18 @@ def gateway_for(settings: Settings) -> HubSpotGateway:
     return _gateways[key]
 
 
-def context_for(
-    params: RunParams, settings: Settings, journal: Journal | None = None
-) -> RunContext:
+def context_for(params: RunParams, settings: Settings) -> RunContext:
+    """The run's context, with the portal's identity read from HubSpot (`gateway.identity`):
+    a configured portal id, timezone or UI domain HubSpot contradicts stops the run here.
+    The run's share of the daily API budget starts counting here too (`gateway.budget`)."""
+    rules = load_rules(settings.lifecycle_config)  # a bad rules file fails before any call
+    gateway = gateway_for(settings)
+    gateway.start_daily_budget(settings.leadops_daily_budget_share)
+    settings = settings_for_portal(settings, gateway.portal_identity())
     return RunContext(
         settings=settings,
-        rules=load_rules(settings.lifecycle_config),
-        gateway=gateway_for(settings),
+        rules=rules,
+        gateway=gateway,
         params=params,
         now=params.now(),
-        journal=journal,
     )

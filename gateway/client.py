@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import threading
@@ -34,12 +35,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from dateutil.parser import parse as dateutil_parse
 from hubspot import HubSpot
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from config.settings import Settings
+from gateway.budget import DailyBudget
 from gateway.errors import (
     Failure,
     daily_limit_message,
@@ -56,6 +59,7 @@ from gateway.types import (
     HubSpotError,
     ListAddResult,
     NewTask,
+    PortalIdentity,
     PropertyInfo,
     RecordError,
 )
@@ -69,6 +73,7 @@ from gateway.wire import (
     task_input,
     to_owner,
     to_record,
+    traced_result,
     unique,
     with_id,
 )
@@ -80,9 +85,11 @@ T = TypeVar("T")
 
 OBJECT_TYPES = ("contacts", "emails", "calls", "meetings", "tasks")
 BATCH_SIZE = 100
+HISTORY_BATCH_SIZE = 50  # batch reads with propertiesWithHistory (HUBSPOT.md)
 ASSOCIATION_BATCH = 1000
 LIST_ADD_BATCH = 1000
 MEMBERS_PAGE = 250
+MEMBERSHIPS_READ_BATCH = 100  # HubSpot states no limit: the usual CRM batch size, to be safe
 OWNERS_PAGE = 100
 CONTACT_TYPE_ID = "0-1"
 FATAL_STATUSES = (401, 403)  # every later call would fail the same way
@@ -189,7 +196,12 @@ class HubSpotGateway:
         self._search_budget = RollingWindow(
             searches, searches / per_second, clock=clock, sleep=sleep
         )
+        self._association_budget = RollingWindow(
+            settings.hubspot_association_requests_per_10s, 10.0, clock=clock, sleep=sleep
+        )
         self._apis = _Apis.build(_client(settings, token or settings.access_token()))
+        self.budget: DailyBudget | None = None  # set per run by `start_daily_budget`
+        self._zone: ZoneInfo | None = None  # the portal's, once `portal_identity` read it
         _fast_datetimes()
 
     # ---- reads -------------------------------------------------------------------------
@@ -236,12 +248,13 @@ class HubSpotGateway:
         *,
         history: Sequence[str] = (),
     ) -> BatchResult:
-        """The records with these ids, 100 per call; `history` fills `Record.history`
-        (newest first). Ids HubSpot does not return come back in `failed`."""
+        """The records with these ids, 100 per call (50 with `history`: HubSpot's cap for
+        property histories); `history` fills `Record.history` (newest first). Ids HubSpot
+        does not return come back in `failed`."""
         api = _for_type(self._apis.batch, object_type)
         endpoint = f"POST /crm/v3/objects/{object_type}/batch/read"
         result = BatchResult()
-        for chunk in chunks(unique(ids), BATCH_SIZE):
+        for chunk in chunks(unique(ids), HISTORY_BATCH_SIZE if history else BATCH_SIZE):
             body = {
                 "properties": with_id(properties),
                 "propertiesWithHistory": list(history),
@@ -291,6 +304,69 @@ class HubSpotGateway:
             after = next_after(page)
             if after is None:
                 return members
+
+    def list_memberships(self, ids: Iterable[str]) -> dict[str, set[str]]:
+        """`{record id: {list id, ...}}`: the lists each contact is in, 100 contacts per call
+        (`POST /crm/v3/lists/records/memberships/batch/read`), whatever the lists' sizes.
+        Contacts HubSpot does not know come back with no lists."""
+        endpoint = "POST /crm/v3/lists/records/memberships/batch/read"
+        found: dict[str, set[str]] = {record_id: set() for record_id in unique(ids)}
+        for chunk in chunks(list(found), MEMBERSHIPS_READ_BATCH):
+            inputs = [{"objectTypeId": CONTACT_TYPE_ID, "recordId": i} for i in chunk]
+            answer = self._raw(endpoint, {"inputs": inputs})
+            for result in answer.get("results") or []:
+                lists = {str(m.get("listId")) for m in result.get("recordListMemberships") or []}
+                found.setdefault(str(result.get("recordId")), set()).update(lists)
+        return found
+
+    def portal_identity(self) -> PortalIdentity:
+        """The portal's id, timezone and UI domain (`GET /account-info/v3/details`)."""
+        answer = self._raw("GET /account-info/v3/details")
+        identity = PortalIdentity(
+            portal_id=str(answer.get("portalId") or ""),
+            time_zone=str(answer.get("timeZone") or ""),
+            ui_domain=str(answer.get("uiDomain") or ""),
+        )
+        # The DAILY stop message names the portal's midnight; a zone Python lacks is skipped.
+        with contextlib.suppress(ValueError, KeyError):
+            self._zone = ZoneInfo(identity.time_zone)
+        return identity
+
+    def start_daily_budget(self, share: float) -> DailyBudget:
+        """Cap this run's requests at `share` of the portal's daily budget (`gateway.budget`),
+        counting what leadops spent today already when HubSpot tells (legacy private apps;
+        403/404 otherwise). Once spent, every call raises `DailyLimitReached`."""
+        self.budget = DailyBudget(share)
+        try:
+            answer = self._raw("GET /account-info/v3/api-usage/daily/private-apps")
+        except HubSpotError as exc:
+            if exc.status not in (403, 404):
+                raise
+            return self.budget
+        usage = next(iter(answer.get("results") or []), {})
+        # Taken as counting the usage request itself, which the run already counted.
+        used = int(usage.get("currentUsage") or 0)
+        self.budget.spent_before = max(0, used - self.budget.calls)
+        self.budget.limit = self.budget.limit or int(usage.get("usageLimit") or 0) or None
+        return self.budget
+
+    def _raw(self, endpoint: str, body: Any = None) -> dict[str, Any]:
+        """An endpoint hubspot-api-client 12.0.0 has no method for, through one of its
+        generated ApiClients (same host, token, timeouts and errors as the rest), as a dict."""
+        method, path = endpoint.split(" ", 1)
+        api_client = self._apis.lists.api_client
+        answer = self._call(
+            endpoint,
+            api_client.call_api,
+            path,
+            method,
+            header_params={"Accept": "application/json", "Content-Type": "application/json"},
+            body=body,
+            response_types_map={200: "object", 207: "object"},
+            auth_settings=["oauth2"],
+            _return_http_data_only=True,
+        )
+        return answer if isinstance(answer, dict) else {}
 
     def owners(self) -> list[Owner]:
         """Every owner, active and archived (deactivated users keep owning records)."""
@@ -348,40 +424,46 @@ class HubSpotGateway:
         endpoint = f"POST /crm/v3/objects/{object_type}/batch/update"
         result = BatchResult()
         for chunk in chunks(list(updates.items()), BATCH_SIZE):
-            result.add(self._update_chunk(api, endpoint, chunk))
+            result.add(
+                _bisect(chunk, lambda part: self._update(api, endpoint, part), lambda u: u[0])
+            )
         return result
 
-    def _update_chunk(
+    def _update(
         self, api: Any, endpoint: str, chunk: Sequence[tuple[str, Mapping[str, str]]]
     ) -> BatchResult:
-        ids = [record_id for record_id, _ in chunk]
         body = {"inputs": [{"id": i, "properties": dict(props)} for i, props in chunk]}
-        try:
-            response = self._call(endpoint, api.update, body)
-        except HubSpotError as exc:
-            if exc.status != 400 or len(chunk) == 1:
-                return BatchResult(failed=_chunk_failed(exc, ids))
-            half = len(chunk) // 2
-            first = self._update_chunk(api, endpoint, chunk[:half])
-            return first.add(self._update_chunk(api, endpoint, chunk[half:]))
-        return batch_result(response, ids)
+        response = self._call(endpoint, api.update, body)
+        return batch_result(response, [record_id for record_id, _ in chunk])
 
     def create_tasks(self, tasks: Sequence[NewTask]) -> BatchResult:
         """Create tasks, 100 per call, each associated with its contact (type 204) and
-        assigned to its owner. A batch whose fate is unknown (timeout or 5xx after sending)
-        is not retried, to never duplicate a task: its tasks come back in `failed`."""
+        assigned to its owner; a failed task is reported under its contact's id.
+
+        Each input carries an `objectWriteTraceId`, so HubSpot can fail one task alone (207)
+        and name it; a batch refused whole (400: nothing was created) is split in halves
+        until the bad tasks are isolated, so the good ones are still created, once. A batch
+        whose fate is unknown (timeout or 5xx after sending) is not retried, to never
+        duplicate a task: its tasks come back in `failed`."""
         endpoint = "POST /crm/v3/objects/tasks/batch/create"
         api = self._apis.batch["tasks"]
+        # Trace ids only need to be unique within one call; stable ones keep cassettes valid.
+        traced = [(f"leadops-{n}", task) for n, task in enumerate(tasks)]
         result = BatchResult()
-        for chunk in chunks(list(tasks), BATCH_SIZE):
-            body = {"inputs": [task_input(task) for task in chunk]}
-            try:
-                response = self._call(endpoint, api.create, body, creates=True)
-            except HubSpotError as exc:
-                result.failed += _chunk_failed(exc, [task.contact_id for task in chunk])
-                continue
-            result.add(batch_result(response, None))
+        for chunk in chunks(traced, BATCH_SIZE):
+            result.add(
+                _bisect(
+                    chunk,
+                    lambda part: self._create(api, endpoint, part),
+                    lambda item: item[1].contact_id,
+                )
+            )
         return result
+
+    def _create(self, api: Any, endpoint: str, chunk: Sequence[tuple[str, NewTask]]) -> BatchResult:
+        body = {"inputs": [task_input(task, trace) for trace, task in chunk]}
+        response = self._call(endpoint, api.create, body, creates=True)
+        return traced_result(response, {trace: task.contact_id for trace, task in chunk})
 
     def find_or_create_list(self, name: str) -> str:
         """The id of the static (MANUAL) contact list with this name, created if missing."""
@@ -437,12 +519,20 @@ class HubSpotGateway:
         def attempt() -> T:
             nonlocal attempts
             attempts += 1
-            budgets = self._budgets(search)
+            daily = self.budget
+            if daily is not None and daily.exhausted():
+                raise DailyLimitReached(daily.stop_message(endpoint), endpoint=endpoint)
+            budgets = self._budgets(endpoint, search)
             self._acquire_budget(budgets)
             try:
                 with self._lock:
                     self.calls[endpoint] += 1
-                return operation(*args, _request_timeout=self._timeout, **kwargs)
+                if daily is not None:
+                    daily.count_call()
+                answer = operation(*args, _request_timeout=self._timeout, **kwargs)
+                if daily is not None:
+                    daily.observe(_response_headers(operation))
+                return answer
             finally:
                 for budget in budgets:  # the request's slot is reused a window after its answer
                     budget.release()
@@ -455,10 +545,13 @@ class HubSpotGateway:
                 raise
             raise self._error(failure, endpoint, attempts, creates) from exc
 
-    def _budgets(self, search: bool) -> tuple[RollingWindow, ...]:
+    def _budgets(self, endpoint: str, search: bool) -> tuple[RollingWindow, ...]:
         """The windows a request counts in. Searches have their own limit (5/s, SECONDLY);
         whether HubSpot also counts them in the 10-s budget is undocumented, so by default
-        they take a slot there too (`hubspot_searches_in_request_budget`)."""
+        they take a slot there too (`hubspot_searches_in_request_budget`). Associations
+        calls have their own burst limit too, and take a slot in both windows."""
+        if endpoint.startswith("POST /crm/v4/associations/"):
+            return (self._association_budget, self._budget)
         if not search:
             return (self._budget,)
         if self.settings.hubspot_searches_in_request_budget:
@@ -534,7 +627,7 @@ class HubSpotGateway:
             "endpoint": endpoint,
         }
         if failure.status == 429 and failure.policy == "DAILY":
-            message = daily_limit_message(endpoint, self.settings.timezone)
+            message = daily_limit_message(endpoint, self._zone or self.settings.timezone)
             return DailyLimitReached(message, **details)
         message = explain(failure, endpoint, attempts=attempts, creates=creates)
         return HubSpotError(message, **details)
@@ -553,6 +646,18 @@ def _outcome_failure(state: RetryCallState) -> Failure:
     return failure or Failure(None, "unknown failure")
 
 
+def _response_headers(operation: Callable[..., Any]) -> Mapping[str, str]:
+    """The headers of the answer `operation` just got: its generated ApiClient keeps the last
+    response (shared by threads, so possibly a sibling's: as good for the daily budget)."""
+    owner = getattr(operation, "__self__", None)
+    api_client = getattr(owner, "api_client", owner)
+    response = getattr(api_client, "last_response", None)
+    try:
+        return dict(response.getheaders()) if response is not None else {}
+    except AttributeError:
+        return {}
+
+
 def _for_type(apis: Mapping[str, Any], object_type: str) -> Any:
     try:
         return apis[object_type]
@@ -568,6 +673,20 @@ def _raise_if_fatal(exc: HubSpotError) -> None:
     """Re-raise failures that every later call would meet too (token, scope, daily limit)."""
     if isinstance(exc, DailyLimitReached) or exc.status in FATAL_STATUSES:
         raise exc
+
+
+def _bisect(
+    chunk: Sequence[T], send: Callable[[Sequence[T]], BatchResult], id_of: Callable[[T], str]
+) -> BatchResult:
+    """`send(chunk)`; a chunk HubSpot refuses whole (400) is split in halves until the bad
+    inputs are isolated, so the good ones go through. `id_of` names an input's record."""
+    try:
+        return send(chunk)
+    except HubSpotError as exc:
+        if exc.status != 400 or len(chunk) == 1:
+            return BatchResult(failed=_chunk_failed(exc, [id_of(item) for item in chunk]))
+        half = len(chunk) // 2
+        return _bisect(chunk[:half], send, id_of).add(_bisect(chunk[half:], send, id_of))
 
 
 def _chunk_failed(exc: HubSpotError, ids: Sequence[str]) -> list[RecordError]:

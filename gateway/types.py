@@ -68,6 +68,16 @@ class NewTask:
     properties: Mapping[str, str]  # hs_timestamp, hs_task_subject, hs_task_body, ...
 
 
+@dataclass(frozen=True)
+class PortalIdentity:
+    """Who the token's portal is (`GET /account-info/v3/details`): its id, IANA timezone and
+    UI domain (`app.hubspot.com`, or `app-eu1.hubspot.com` for EU-hosted portals)."""
+
+    portal_id: str
+    time_zone: str
+    ui_domain: str
+
+
 class HubSpotError(RuntimeError):
     """A non-retryable HubSpot answer, or retries exhausted: status, message, correlation id."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -84,7 +84,9 @@ def keyset_filter(last_id: str) -> dict[str, str]:
     return {"propertyName": "hs_object_id", "operator": "GT", "value": last_id}
 
 
-def task_input(task: NewTask) -> dict[str, Any]:
+def task_input(task: NewTask, trace_id: str) -> dict[str, Any]:
+    """A batch-create input; `objectWriteTraceId` lets HubSpot fail this input alone (207)
+    instead of the whole batch (HubSpot's error-handling guide, "Multi-status errors")."""
     properties = dict(task.properties)
     if task.owner_id:
         properties["hubspot_owner_id"] = task.owner_id
@@ -92,7 +94,7 @@ def task_input(task: NewTask) -> dict[str, Any]:
         "to": {"id": task.contact_id},
         "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": TASK_TO_CONTACT}],
     }
-    return {"properties": properties, "associations": [association]}
+    return {"properties": properties, "associations": [association], "objectWriteTraceId": trace_id}
 
 
 def next_after(page: Any) -> str | None:
@@ -136,11 +138,41 @@ def batch_result(response: Any, requested: Sequence[str] | None) -> BatchResult:
     return BatchResult(succeeded, failed)
 
 
-def record_errors(error: Any) -> list[RecordError]:
+def traced_result(response: Any, contact_of: Mapping[str, str]) -> BatchResult:
+    """Tasks created and failed in a batch-create answer whose inputs carried trace ids
+    (`contact_of`: trace id -> contact id). Errors name their inputs in
+    `context.objectWriteTraceId`; a failed task is reported under its contact's id. When every
+    created task echoes its trace id, a task neither created nor reported counts as failed."""
+    results = response.results or []
+    errors = getattr(response, "errors", None) or []
+    failed: list[RecordError] = []
+    for error in errors:
+        traces = _traces(error)
+        failed += record_errors(error, [contact_of.get(t, t) for t in traces] or None)
+    echoed = {getattr(result, "object_write_trace_id", None) for result in results}
+    if None not in echoed:
+        named = echoed | {trace for error in errors for trace in _traces(error)}
+        failed += [
+            RecordError(contact, "HubSpot's answer did not include this task")
+            for trace, contact in contact_of.items()
+            if trace not in named
+        ]
+    return BatchResult([to_record(result) for result in results], failed)
+
+
+def _traces(error: Any) -> list[str]:
+    context = getattr(error, "context", None)
+    traces = context.get("objectWriteTraceId") if isinstance(context, dict) else None
+    return [str(trace) for trace in traces or []]
+
+
+def record_errors(error: Any, ids: Sequence[str] | None = None) -> list[RecordError]:
+    """One RecordError per record the error names (`ids`, else its `context.ids`)."""
     message = getattr(error, "message", None) or "HubSpot reported an error without a message"
     category = getattr(error, "category", None)
-    context = getattr(error, "context", None)
-    ids = context.get("ids") if isinstance(context, dict) else None
+    if ids is None:
+        context = getattr(error, "context", None)
+        ids = context.get("ids") if isinstance(context, dict) else None
     return [RecordError(str(i), message, category) for i in ids or []] or [
         RecordError(None, message, category)
     ]

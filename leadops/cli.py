@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -149,17 +149,33 @@ def sandbox(
     seed: Annotated[str, typer.Option(help="demo or empty.")] = "demo",
     contacts: Annotated[int | None, typer.Option(help="Scale the demo to N contacts.")] = None,
     token: Annotated[str, typer.Option(help="Bearer token the sandbox accepts.")] = "sandbox-token",
+    now: Annotated[
+        str | None,
+        typer.Option(help="Start the sandbox's clock here (ISO-8601, e.g. 2026-11-23T12:00:00Z)."),
+    ] = None,
 ) -> None:
     """Serve the local HubSpot-compatible sandbox (Ctrl-C to stop)."""
     if seed not in ("demo", "empty"):
         raise _fail(f"--seed {seed!r} is not allowed; use demo or empty")
+    start = None if now is None else _sandbox_clock(now)
     from sandbox.server import serve
 
     console.print(
         f"Sandbox on http://127.0.0.1:{port} (token {token!r}). Point leadops at it with:\n"
         f"  export HUBSPOT_BASE_URL=http://127.0.0.1:{port} HUBSPOT_ACCESS_TOKEN={token}"
     )
-    serve(port=port, seed=seed, contacts=contacts, token=token)
+    serve(port=port, seed=seed, contacts=contacts, token=token, now=start)
+
+
+def _sandbox_clock(value: str) -> datetime:
+    """`--now` as an aware datetime (no offset = UTC)."""
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise _fail(
+            f"--now {value!r} is not a date and time; use ISO-8601, e.g. 2026-11-23T12:00:00Z"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 app.command(name="deploy")(deploy_command)
@@ -181,7 +197,10 @@ def demo(
             hubspot_base_url=handle.url,
             hubspot_access_token=handle.token,
             hubspot_token_block=None,
-            hubspot_portal_id=os.environ.get("HUBSPOT_PORTAL_ID", "12345"),
+            # The sandbox's identity, over any real portal's checks left in `.env`.
+            hubspot_portal_id=str(handle.sandbox.config.portal_id),
+            hubspot_portal_timezone=handle.sandbox.config.time_zone,
+            hubspot_ui_domain=handle.sandbox.config.ui_domain,
         )
         console.print(f"Sandbox with demo data at {handle.url}")
         console.rule("1. Dry run: plan everything, write nothing")

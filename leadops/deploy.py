@@ -298,7 +298,7 @@ def target_for(
 ) -> DeployTarget:
     """Block and limit names (suffixed per portal) and the non-secret env the flows need."""
     env = {"HUBSPOT_BASE_URL": settings.hubspot_base_url}
-    if portal or settings.hubspot_portal_id != "0":
+    if portal or settings.hubspot_portal_id:
         env["HUBSPOT_PORTAL_ID"] = portal or settings.hubspot_portal_id
     env.update({k: os.environ[k] for k in PASSED_THROUGH_ENV if os.environ.get(k)})
     if portal:

@@ -17,7 +17,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import FlowRun, State
 
 from config.rules import Rules, load_rules
-from config.settings import Settings
+from config.settings import DEFAULT_UI_DOMAIN, Settings
 from model.changes import ChangeResult
 from model.records import Owner
 from notify.outbox import (
@@ -111,9 +111,13 @@ def compose_lazily(
     time: a digest of 25,000 changes is ~15 MB of email); the flag: an ops summary is last."""
     secrets = secrets_of(settings)
     clean = [_scrubbed(r, secrets) for r in results]
-    portal = settings.hubspot_portal_id
-    digests = plan_digests(clean, owners, rules, portal_id=portal, run_name=run_name)
-    summary = plan_ops_summary(clean, digests, rules, portal_id=portal, run_name=run_name)
+    links = {
+        "portal_id": settings.hubspot_portal_id or "0",
+        "ui_domain": settings.hubspot_ui_domain or DEFAULT_UI_DOMAIN,
+        "run_name": run_name,
+    }
+    digests = plan_digests(clean, owners, rules, **links)
+    summary = plan_ops_summary(clean, digests, rules, **links)
     del clean
     ops = [summary] if summary is not None else []
     messages = chain(

@@ -9,6 +9,7 @@ counts, failures and skips for ops. Then `notify.render` turns them into emails,
 Example:
     ```python
     from config.rules import Rules
+from config.settings import DEFAULT_UI_DOMAIN
     from model.changes import Change, ChangeResult, Outcome
     from model.records import Owner
     from notify.plan import plan_digests
@@ -34,10 +35,11 @@ from email.utils import parseaddr
 from urllib.parse import quote
 
 from config.rules import Rules
+from config.settings import DEFAULT_UI_DOMAIN
 from model.changes import Change, ChangeResult, Outcome
 from model.records import Owner
 
-RECORD_URL = "https://app.hubspot.com/contacts/{portal}/record/0-1/{contact}"
+RECORD_URL = "https://{domain}/contacts/{portal}/record/0-1/{contact}"
 NEW_SQLS, TASKS, ATTEMPTED, RECYCLED = "New SQLs", "Tasks created", "Moved to Attempted", "Recycled"
 COLUMNS: Mapping[str, tuple[str, ...]] = {
     NEW_SQLS: ("Score", "Why"),
@@ -162,9 +164,13 @@ def text_block(text: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def record_url(portal_id: str, contact_id: str) -> str:
-    """The contact's HubSpot record page."""
-    return RECORD_URL.format(portal=quote(portal_id, safe=""), contact=quote(contact_id, safe=""))
+def record_url(portal_id: str, contact_id: str, ui_domain: str = DEFAULT_UI_DOMAIN) -> str:
+    """The contact's HubSpot record page, on the portal's UI domain (EU: app-eu1.hubspot.com)."""
+    return RECORD_URL.format(
+        domain=quote(ui_domain, safe=""),
+        portal=quote(portal_id, safe=""),
+        contact=quote(contact_id, safe=""),
+    )
 
 
 def usable_email(value: str | None) -> bool:
@@ -252,7 +258,7 @@ def _values(title: str, changes: Sequence[Change]) -> tuple[str, ...]:
 
 
 def _lines(
-    title: str, items: Sequence[tuple[Change, str]], portal_id: str
+    title: str, items: Sequence[tuple[Change, str]], portal_id: str, ui_domain: str
 ) -> tuple[DigestLine, ...]:
     """Section lines; Recycled merges a contact's update and list change into one line."""
     groups: dict[str, list[tuple[Change, str]]] = {}
@@ -263,7 +269,7 @@ def _lines(
         DigestLine(
             contact_id=group[0][0].contact_id,
             name=one_line(group[0][0].contact_name) or f"contact {group[0][0].contact_id}",
-            url=record_url(portal_id, group[0][0].contact_id),
+            url=record_url(portal_id, group[0][0].contact_id, ui_domain),
             values=_values(title, [change for change, _ in group]),
             note=group[0][1],
         )
@@ -303,6 +309,7 @@ def plan_digests(
     *,
     portal_id: str,
     run_name: str,
+    ui_domain: str = DEFAULT_UI_DOMAIN,
 ) -> list[Digest]:
     """One digest per recipient with something new; only applied changes are told.
 
@@ -315,7 +322,9 @@ def plan_digests(
             recipient=bucket.recipient,
             owner_name=bucket.name,
             sections=tuple(
-                Section(title, COLUMNS[title], _lines(title, bucket.items[title], portal_id))
+                Section(
+                    title, COLUMNS[title], _lines(title, bucket.items[title], portal_id, ui_domain)
+                )
                 for title in COLUMNS
                 if title in bucket.items
             ),
@@ -331,13 +340,13 @@ def routed_to_ops(digests: Iterable[Digest]) -> int:
 
 
 def _summary_lines(
-    results: Sequence[ChangeResult], outcome: Outcome, portal_id: str
+    results: Sequence[ChangeResult], outcome: Outcome, portal_id: str, ui_domain: str
 ) -> list[SummaryLine]:
     return [
         SummaryLine(
             contact_id=r.change.contact_id,
             name=one_line(r.change.contact_name) or f"contact {r.change.contact_id}",
-            url=record_url(portal_id, r.change.contact_id),
+            url=record_url(portal_id, r.change.contact_id, ui_domain),
             rule=r.change.rule,
             text=one_line(r.error if outcome is Outcome.FAILED else r.change.reason, 500),
         )
@@ -353,6 +362,7 @@ def plan_ops_summary(
     *,
     portal_id: str,
     run_name: str,
+    ui_domain: str = DEFAULT_UI_DOMAIN,
 ) -> OpsSummary | None:
     """The ops run summary, or None when it is switched off or the run changed nothing."""
     if not rules.notify.ops_summary or not results:
@@ -360,8 +370,8 @@ def plan_ops_summary(
     counts: dict[str, Counter[Outcome]] = {}
     for result in results:
         counts.setdefault(result.change.rule, Counter())[result.outcome] += 1
-    failures = _summary_lines(results, Outcome.FAILED, portal_id)
-    skipped = _summary_lines(results, Outcome.SKIPPED, portal_id)
+    failures = _summary_lines(results, Outcome.FAILED, portal_id, ui_domain)
+    skipped = _summary_lines(results, Outcome.SKIPPED, portal_id, ui_domain)
     return OpsSummary(
         run_name=run_name,
         counts=tuple(

@@ -13,6 +13,7 @@ Due dates count working hours in the portal's business hours (`due_at`).
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -49,6 +50,7 @@ PROPERTIES_WITH_HISTORY: tuple[str, ...] = common.LEAD_STATUS_HISTORY
 
 TaskKind = Literal["first_touch", "next_attempt"]
 _MARKER = re.compile(r"\[leadops:(" + "|".join(get_args(TaskKind)) + r")\]")
+_TAG = re.compile(r"<[^>]*>")
 _jinja = SandboxedEnvironment(autoescape=False)
 
 
@@ -73,8 +75,14 @@ def task_kind(engagement: Engagement) -> TaskKind | None:
     """The kind of a task leadops created (the last marker in its body), else None."""
     if engagement.kind != "task":
         return None
-    found = _MARKER.findall(engagement.get("hs_task_body") or "")
+    found = _MARKER.findall(plain_text(engagement.get("hs_task_body") or ""))
     return found[-1] if found else None
+
+
+def plain_text(body: str) -> str:
+    """A task body with HTML tags and entities stripped: `hs_task_body` is rich text, and a
+    task a person edits in HubSpot comes back as `<p>…<br>…</p>` with entities (HUBSPOT.md)."""
+    return html.unescape(_TAG.sub("", body))
 
 
 def is_open(task: Engagement) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -11,7 +12,15 @@ from fastapi import FastAPI, Request
 from sandbox.faults import Faults, Limits, Stats, settings_from_json
 from sandbox.search import SearchCache
 from sandbox.seed import seed_store
-from sandbox.web import ApiError, Sandbox, SandboxConfig, read_object
+from sandbox.web import ApiError, Sandbox, SandboxConfig, not_found, read_object
+
+
+def as_rich_text(text: str) -> str:
+    """Plain text as HubSpot's rich-text editor saves it: entities escaped, each line break a
+    `<br>`, the whole in one paragraph. Source: HUBSPOT.md (Tasks: `hs_task_body` is a
+    rich-text field; a task a person edits in HubSpot comes back as HTML)."""
+    lines = html.escape(text, quote=True).split("\n")
+    return f"<p>{'<br>'.join(lines)}</p>"
 
 
 def admin_routes(api: FastAPI, sb: Sandbox) -> None:
@@ -55,6 +64,7 @@ def admin_routes(api: FastAPI, sb: Sandbox) -> None:
             raise refuse(exc) from None
         gate.window.clear()
         gate.search_window.clear()
+        gate.association_window.clear()
         gate.daily_used = 0
         return asdict(gate.limits)
 
@@ -71,6 +81,18 @@ def admin_routes(api: FastAPI, sb: Sandbox) -> None:
         sb.config = config
         store.search_lag_ms = int(config.search_lag_ms)
         return asdict(config)
+
+    @api.post("/_sandbox/tasks/{task_id}/edit")
+    async def edit_task(task_id: str, request: Request) -> dict[str, Any]:
+        """Save a task as a person would in HubSpot's editor: `{"hs_task_body": text}` (or the
+        current body when omitted) is stored as rich text (see `as_rich_text`)."""
+        record = store.get("tasks", task_id)
+        if record is None:
+            raise not_found(f"task {task_id} does not exist")
+        body = await read_object(request)
+        text = body.get("hs_task_body", record.props.get("hs_task_body") or "")
+        store.apply("tasks", record, {"hs_task_body": as_rich_text(str(text))})
+        return store.render("tasks", record, ["hs_task_body"])
 
     @api.post("/_sandbox/owners", status_code=201)
     async def add_owner(request: Request) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 `create_app(store, token=..., limits=...)` returns FastAPI wrapped in the gatekeeping middleware
 of `sandbox.faults`; `app.app.state.sandbox` is the `Sandbox` (settings, counters, cache).
-Routes live in `sandbox.records` (objects, associations), `sandbox.portal` (lists, owners,
-properties) and `sandbox.admin`.
+Routes live in `sandbox.records` (objects, associations), `sandbox.basic` (single-record
+list/update/archive), `sandbox.associations` (association writes), `sandbox.portal` (lists,
+owners, properties), `sandbox.account` (portal identity, daily usage) and `sandbox.admin`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from sandbox import admin, portal, records
+from sandbox import account, admin, associations, basic, portal, records
 from sandbox.faults import GateMiddleware, Limits
 from sandbox.store import Store
 from sandbox.web import ApiError, Sandbox
@@ -39,7 +40,10 @@ def create_app(
 
     records.records_routes(api, sb)
     records.association_routes(api, sb)
+    basic.basic_routes(api, sb)
+    associations.association_write_routes(api, sb)
     portal.list_routes(api, sb)
     portal.owner_property_routes(api, sb)
+    account.account_routes(api, sb)
     admin.admin_routes(api, sb)
     return GateMiddleware(api, sb.gate)

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 POLICIES = ("TEN_SECONDLY_ROLLING", "SECONDLY", "DAILY")
+PROFESSIONAL_BURST, PROFESSIONAL_DAILY = 190, 650_000  # private apps, Professional portals
 T = TypeVar("T")
 _ID = re.compile(r"/\d+(?=/|$)")
 _LIST_NAME = re.compile(r"(/crm/v3/lists/object-type-id/[^/]+/name/).+$")
@@ -30,6 +31,10 @@ _WRITES = (
     re.compile(r"^POST /crm/v3/objects/[^/]+$"),
     re.compile(r"^POST /crm/v3/lists/?$"),
     re.compile(r"^PUT /crm/v3/lists/\{id\}/memberships/add$"),
+    re.compile(r"^(PATCH|DELETE) /crm/v3/objects/[^/]+/\{id\}$"),
+    re.compile(r"^DELETE /crm/v3/lists/\{id\}$"),
+    re.compile(r"^PUT /crm/v4/objects/[^/]+/\{id\}/associations/default/[^/]+/\{id\}$"),
+    re.compile(r"^POST /crm/v4/associations/[^/]+/[^/]+/batch/associate/default$"),
 )
 
 
@@ -41,6 +46,10 @@ def endpoint_key(method: str, path: str) -> str:
 
 def is_write(endpoint: str) -> bool:
     return any(p.match(endpoint) for p in _WRITES)
+
+
+def is_association(endpoint: str) -> bool:
+    return endpoint.split(" ", 1)[-1].startswith("/crm/v4/associations/")
 
 
 def is_search(endpoint: str) -> bool:
@@ -119,11 +128,20 @@ class Faults:
 
 @dataclass
 class Limits:
-    """Real limits; None disables one. HubSpot Professional: 190 / 10 s, 5 searches / s."""
+    """Real limits; None disables one. HubSpot Professional: 190 / 10 s, 5 searches / s.
+
+    `associations_per_10s`: HubSpot meters `/crm/v4/associations/...` with its own burst limit
+    (100–200 requests per 10 s by tier; HUBSPOT.md, "Rate limits"). Whether those requests
+    also count in the general 10-s budget is undocumented: the sandbox counts them in both.
+    The daily budget is on by default at a Free/Starter portal's 250,000 requests, shared by
+    every app on the portal, and every answer carries `X-HubSpot-RateLimit-Daily` and
+    `-Daily-Remaining` (HubSpot's usage-guidelines page, "API limits" and "Rate limit headers").
+    """
 
     requests_per_10s: int | None = None
     searches_per_second: float | None = None
-    daily: int | None = None
+    daily: int | None = 250_000
+    associations_per_10s: int | None = None
 
 
 class Stats:
@@ -161,6 +179,7 @@ class Gatekeeper:
         self.stats = Stats()
         self.window: deque[float] = deque()  # request times within the last 10 s
         self.search_window: deque[float] = deque()  # search times within the last 1 s
+        self.association_window: deque[float] = deque()  # associations calls, last 10 s
         self.daily_used = 0
 
     def set_faults(self, faults: Faults) -> None:
@@ -200,31 +219,65 @@ class Gatekeeper:
                 if len(self.search_window) >= lim.searches_per_second:
                     return "SECONDLY"
                 self.search_window.append(now)
-        elif lim.requests_per_10s is not None:
-            _expire(self.window, now - 10.0)
-            if len(self.window) >= lim.requests_per_10s:
-                return "TEN_SECONDLY_ROLLING"
-            self.window.append(now)
+        else:
+            windows = [(self.window, lim.requests_per_10s)]
+            if is_association(endpoint):
+                windows.append((self.association_window, lim.associations_per_10s))
+            counted = [(w, limit) for w, limit in windows if limit is not None]
+            for window, limit in counted:
+                _expire(window, now - 10.0)
+                if len(window) >= limit:
+                    return "TEN_SECONDLY_ROLLING"
+            for window, _ in counted:
+                window.append(now)
         self.daily_used += 1
         return None
 
-    def rate_headers(self) -> list[tuple[bytes, bytes]]:
+    def rate_headers(self, endpoint: str = "") -> list[tuple[bytes, bytes]]:
+        """HubSpot's rate-limit headers; an associations call reports its own budget."""
         lim = self.limits
         headers: list[tuple[str, str]] = []
-        if lim.requests_per_10s is not None:
-            _expire(self.window, time.monotonic() - 10.0)
+        window, limit = self.window, lim.requests_per_10s
+        if is_association(endpoint) and lim.associations_per_10s is not None:
+            window, limit = self.association_window, lim.associations_per_10s
+        if limit is not None:
+            _expire(window, time.monotonic() - 10.0)
             headers += [
-                ("X-HubSpot-RateLimit-Max", str(lim.requests_per_10s)),
-                (
-                    "X-HubSpot-RateLimit-Remaining",
-                    str(max(0, lim.requests_per_10s - len(self.window))),
-                ),
+                ("X-HubSpot-RateLimit-Max", str(limit)),
+                ("X-HubSpot-RateLimit-Remaining", str(max(0, limit - len(window)))),
                 ("X-HubSpot-RateLimit-Interval-Milliseconds", "10000"),
             ]
         if lim.daily is not None:
             headers += [
                 ("X-HubSpot-RateLimit-Daily", str(lim.daily)),
                 ("X-HubSpot-RateLimit-Daily-Remaining", str(max(0, lim.daily - self.daily_used))),
+            ]
+        return [(k.lower().encode(), v.encode()) for k, v in headers]
+
+    def exhausted_headers(self, policy: str, endpoint: str = "") -> list[tuple[bytes, bytes]]:
+        """HubSpot's rate-limit headers on a 429 (developers.hubspot.com/docs/api/usage-details,
+        "Rate limit headers"): the broken budget with nothing remaining, also when the 429
+        was injected and that limit is off (then HubSpot Professional's numbers). A SECONDLY
+        (search) 429 gets none: search answers carry no rate-limit headers (HubSpot's CRM
+        search guide). An associations call reports the associations budget when it is on."""
+        if policy == "SECONDLY":
+            return []
+        window, burst = self.window, self.limits.requests_per_10s or PROFESSIONAL_BURST
+        if is_association(endpoint) and self.limits.associations_per_10s is not None:
+            window, burst = self.association_window, self.limits.associations_per_10s
+        daily = self.limits.daily or PROFESSIONAL_DAILY
+        _expire(window, time.monotonic() - 10.0)
+        burst_left = 0 if policy == "TEN_SECONDLY_ROLLING" else max(0, burst - len(window))
+        headers = [
+            ("X-HubSpot-RateLimit-Max", str(burst)),
+            ("X-HubSpot-RateLimit-Remaining", str(burst_left)),
+            ("X-HubSpot-RateLimit-Interval-Milliseconds", "10000"),
+        ]
+        if policy == "DAILY" or self.limits.daily is not None:
+            daily_left = 0 if policy == "DAILY" else max(0, daily - self.daily_used)
+            headers += [
+                ("X-HubSpot-RateLimit-Daily", str(daily)),
+                ("X-HubSpot-RateLimit-Daily-Remaining", str(daily_left)),
             ]
         return [(k.lower().encode(), v.encode()) for k, v in headers]
 
@@ -269,7 +322,7 @@ class GateMiddleware:
                     gate,
                 )
                 return
-            await self._too_many(send, detail)
+            await self._too_many(send, detail, endpoint)
             return
         if not self._authorized(scope):
             await _respond(send, 401, _unauthorized(), gate)
@@ -280,7 +333,7 @@ class GateMiddleware:
             return
         policy = gate.over_limit(endpoint)
         if policy is not None:
-            await self._too_many(send, policy)
+            await self._too_many(send, policy, endpoint)
             return
         status_box: list[int] = []
 
@@ -289,7 +342,7 @@ class GateMiddleware:
                 status_box.append(message["status"])
                 headers = list(message.get("headers", []))
                 if not is_search(endpoint):
-                    headers += gate.rate_headers()
+                    headers += gate.rate_headers(endpoint)
                 headers.append((b"x-hubspot-correlation-id", correlation_id().encode()))
                 message = {**message, "headers": headers}
             await send(message)
@@ -306,7 +359,7 @@ class GateMiddleware:
                 return value.decode("latin-1") == f"Bearer {self.gate.token}"
         return False
 
-    async def _too_many(self, send: Send, policy: str) -> None:
+    async def _too_many(self, send: Send, policy: str, endpoint: str) -> None:
         gate = self.gate
         gate.stats.rate_limited[policy] += 1
         body = {
@@ -316,7 +369,7 @@ class GateMiddleware:
             "correlationId": correlation_id(),
             "policyName": policy,
         }
-        extra = []
+        extra = gate.exhausted_headers(policy, endpoint)
         if gate.faults.retry_after is not None:
             extra.append((b"retry-after", str(gate.faults.retry_after).encode()))
         await _respond(send, 429, body, gate, extra)

@@ -5,21 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from sandbox.faults import error_body
 from sandbox.schema import PROPERTIES
 from sandbox.store import StaticList, iso
 from sandbox.web import (
+    MEMBERSHIP_ADD_LIMIT,
     MEMBERSHIP_PAGE_LIMIT,
+    MEMBERSHIPS_READ_LIMIT,
     OWNER_PAGE_LIMIT,
     ApiError,
     Sandbox,
     bad_request,
+    batch_inputs,
+    batch_response,
     not_found,
     object_type_of,
+    paging_int,
+    query_page,
     read_json,
     read_object,
+    record_error,
 )
 
 
@@ -68,7 +75,8 @@ def list_routes(api: FastAPI, sb: Sandbox) -> None:
             for lst in store.lists.values()
             if query in lst.name.casefold() and (not ids or lst.id in ids)
         ]
-        offset, count = int(body.get("offset") or 0), int(body.get("count") or 20)
+        offset = paging_int(body.get("offset"), "offset", 0)
+        count = paging_int(body.get("count"), "count", 20, minimum=1)
         page = found[offset : offset + count]
         return JSONResponse(
             {
@@ -83,12 +91,23 @@ def list_routes(api: FastAPI, sb: Sandbox) -> None:
     async def get_list(list_id: str) -> JSONResponse:
         return JSONResponse({"list": find(list_id).to_json()})
 
+    @api.delete("/crm/v3/lists/{list_id}", status_code=204)
+    async def delete_list(list_id: str) -> Response:
+        """204, no body (HubSpot's Lists v3 OpenAPI spec: `DELETE /crm/v3/lists/{listId}`)."""
+        del store.lists[find(list_id).id]
+        return Response(status_code=204)
+
     @api.put("/crm/v3/lists/{list_id}/memberships/add")
     async def add_members(list_id: str, request: Request) -> JSONResponse:
         static = find(list_id)
         body = await read_json(request)
         if not isinstance(body, list):
             raise bad_request("The body must be a JSON array of record ids")
+        if len(body) > MEMBERSHIP_ADD_LIMIT:
+            raise bad_request(
+                f"Too many record ids: {len(body)} (max {MEMBERSHIP_ADD_LIMIT})",
+                context={"maxInputs": [str(MEMBERSHIP_ADD_LIMIT)]},
+            )
         added, missing, now = [], [], store.clock()
         for raw in body:
             rid = str(raw)
@@ -106,9 +125,7 @@ def list_routes(api: FastAPI, sb: Sandbox) -> None:
     @api.get("/crm/v3/lists/{list_id}/memberships")
     async def members(list_id: str, request: Request) -> JSONResponse:
         static = find(list_id)
-        q = request.query_params
-        limit = min(int(q.get("limit") or 100), MEMBERSHIP_PAGE_LIMIT)
-        offset = int(q.get("after") or 0)
+        limit, offset = query_page(request, 100, MEMBERSHIP_PAGE_LIMIT)
         ids = sorted(static.members)
         page = ids[offset : offset + limit]
         body: dict[str, Any] = {
@@ -120,6 +137,47 @@ def list_routes(api: FastAPI, sb: Sandbox) -> None:
         if offset + limit < len(ids):
             body["paging"] = {"next": {"after": str(offset + limit)}}
         return JSONResponse(body)
+
+    @api.post("/crm/v3/lists/records/memberships/batch/read")
+    async def memberships_of_records(request: Request) -> JSONResponse:
+        """The lists each record is in (HubSpot's Lists v3 OpenAPI spec: request
+        `BatchInputRecordIdInput` = `{"inputs": [{"objectTypeId", "recordId"}]}`, answer
+        `BatchResponseRecordIdWithMemberships`, 200 or 207). The spec states no input limit:
+        the sandbox is strict and refuses more than `MEMBERSHIPS_READ_LIMIT` (HubSpot's usual
+        CRM batch size); ids of records that do not exist are 207 errors."""
+        started = store.clock()
+        inputs = batch_inputs(await read_object(request), MEMBERSHIPS_READ_LIMIT)
+        results: list[dict[str, Any]] = []
+        missing: list[str] = []
+        for item in inputs:
+            type_id, record_id = item.get("objectTypeId"), str(item.get("recordId") or "")
+            if type_id != "0-1" or not record_id.isdigit():
+                raise bad_request(
+                    "Every input needs objectTypeId '0-1' (contacts, the sandbox's only list "
+                    f"type) and a numeric recordId; got {item}"
+                )
+            if store.get("contacts", record_id) is None:
+                missing.append(record_id)
+                continue
+            results.append(
+                {
+                    "objectTypeId": type_id,
+                    "recordId": record_id,
+                    "recordListMemberships": [
+                        {
+                            "listId": static.id,
+                            "listVersion": static.version,
+                            "firstAddedTimestamp": iso(static.members[int(record_id)]),
+                            "lastAddedTimestamp": iso(static.members[int(record_id)]),
+                            "isPublicList": False,
+                        }
+                        for static in store.lists.values()
+                        if int(record_id) in static.members
+                    ],
+                }
+            )
+        errors = [record_error("Some records do not exist.", missing)] if missing else []
+        return batch_response(results, errors, started, 200, store.clock())
 
 
 # ---- owners and properties -------------------------------------------------------------------
@@ -134,8 +192,7 @@ def owner_property_routes(api: FastAPI, sb: Sandbox) -> None:
         q = request.query_params
         archived = q.get("archived", "false").lower() == "true"
         email = q.get("email")
-        limit = min(int(q.get("limit") or 100), OWNER_PAGE_LIMIT)
-        offset = int(q.get("after") or 0)
+        limit, offset = query_page(request, 100, OWNER_PAGE_LIMIT)
         found = [
             o
             for o in store.owners.values()

@@ -8,12 +8,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from sandbox.faults import error_body
+from sandbox.rollups import refresh_contacts_of
 from sandbox.schema import PROPERTIES, association_type_id
 from sandbox.search import SearchError, search
 from sandbox.store import Record, Store, ValidationError
 from sandbox.web import (
     ASSOCIATION_BATCH_LIMIT,
     BATCH_LIMIT,
+    HISTORY_BATCH_LIMIT,
+    HISTORY_LIMIT_MESSAGE,
     SEARCH_BODY_LIMIT,
     ApiError,
     Sandbox,
@@ -23,6 +26,7 @@ from sandbox.web import (
     label,
     not_found,
     object_type_of,
+    paging_int,
     properties_param,
     read_object,
     record_error,
@@ -40,7 +44,7 @@ def records_routes(api: FastAPI, sb: Sandbox) -> None:
             raise bad_request(f"The search request body is over {SEARCH_BODY_LIMIT} characters")
         body = await read_object(request)
         try:
-            return JSONResponse(search(store, otype, body, sb.cache))
+            return JSONResponse(search(store, otype, body, sb.cache, sb.config.search_result_cap))
         except SearchError as exc:
             raise bad_request(str(exc)) from None
 
@@ -52,6 +56,8 @@ def records_routes(api: FastAPI, sb: Sandbox) -> None:
         inputs = batch_inputs(body, BATCH_LIMIT)
         props = properties_param(body.get("properties"))
         history = properties_param(body.get("propertiesWithHistory"))
+        if history and len(inputs) > HISTORY_BATCH_LIMIT:
+            raise bad_request(HISTORY_LIMIT_MESSAGE)
         results, missing = [], []
         for item in inputs:
             record = store.get(otype, item.get("id"))
@@ -85,34 +91,43 @@ def records_routes(api: FastAPI, sb: Sandbox) -> None:
         for record, clean in zip(records, cleaned, strict=True):
             if record is not None:
                 store.apply(otype, record, clean)
+                refresh_contacts_of(store, otype, record)
                 results.append(store.render(otype, record, list(clean)))
         errors = _unknown_ids("update", otype, missing)
         return batch_response(results, errors, started, 200, store.clock())
 
     @api.post("/crm/v3/objects/{object_type}/batch/create")
     async def batch_create(object_type: str, request: Request) -> JSONResponse:
+        """HubSpot's error-handling guide ("Multi-status errors"): a batch create reports
+        failed inputs one by one (207, by trace id) only when every input carries an
+        `objectWriteTraceId`; otherwise one bad input (a bad option value, an association
+        to a record that does not exist) fails the whole batch and nothing is created."""
         otype = object_type_of(object_type)
         started = store.clock()
         inputs = batch_inputs(await read_object(request), BATCH_LIMIT)
-        cleaned = [_validate(store, otype, item.get("properties") or {}, True) for item in inputs]
-        results, errors = [], []
-        for item, clean in zip(inputs, cleaned, strict=True):
+        traced = all(isinstance(item.get("objectWriteTraceId"), str) for item in inputs)
+        prepared, errors = [], []
+        for item in inputs:
             try:
-                record = _create(store, otype, clean, item.get("associations") or [])
+                prepared.append((item, _prepare(store, otype, item)))
             except ApiError as exc:
-                errors.append(
-                    {**exc.body, "context": exc.body.get("context", {}), "errors": [], "links": {}}
-                )
-                continue
-            results.append(store.render(otype, record, list(clean)))
+                if not traced:
+                    raise
+                errors.append(_traced_error(exc, item["objectWriteTraceId"]))
+        results = []
+        for item, (clean, links) in prepared:
+            record = _create(store, otype, clean, links)
+            rendered = store.render(otype, record, list(clean))
+            if traced:
+                rendered["objectWriteTraceId"] = item["objectWriteTraceId"]
+            results.append(rendered)
         return batch_response(results, errors, started, 201, store.clock())
 
     @api.post("/crm/v3/objects/{object_type}")
     async def create_one(object_type: str, request: Request) -> JSONResponse:
         otype = object_type_of(object_type)
-        body = await read_object(request)
-        clean = _validate(store, otype, body.get("properties") or {}, True)
-        record = _create(store, otype, clean, body.get("associations") or [])
+        clean, links = _prepare(store, otype, await read_object(request))
+        record = _create(store, otype, clean, links)
         return JSONResponse(store.render(otype, record, list(clean)), status_code=201)
 
     @api.get("/crm/v3/objects/{object_type}/{record_id}")
@@ -148,18 +163,21 @@ def _validate(store: Store, otype: str, props: dict[str, Any], creating: bool) -
         ) from None
 
 
-def _create(
-    store: Store, otype: str, clean: dict[str, str], associations: list[dict[str, Any]]
-) -> Record:
-    """Create a record with its associations; a wrong association type id is ignored silently."""
-    links: list[tuple[str, int, int]] = []
-    for assoc in associations:
+Link = tuple[str, int, int]  # (target type, target id, association type id)
+
+
+def _prepare(store: Store, otype: str, item: dict[str, Any]) -> tuple[dict[str, str], list[Link]]:
+    """A create input's clean properties and associations; ApiError when HubSpot refuses it.
+    A wrong association type id is ignored silently (HubSpot leaves the record unassociated)."""
+    clean = _validate(store, otype, item.get("properties") or {}, True)
+    links: list[Link] = []
+    for assoc in item.get("associations") or []:
         to_id = str((assoc.get("to") or {}).get("id", ""))
         for spec in assoc.get("types") or []:
             type_id = spec.get("associationTypeId")
             target = next((t for t in PROPERTIES if association_type_id(otype, t) == type_id), None)
             if target is None:
-                continue  # HubSpot quirk: a wrong type id leaves the record unassociated
+                continue
             if store.get(target, to_id) is None:
                 raise bad_request(
                     f"{label(target)} {to_id} does not exist", context={"ids": [to_id]}
@@ -173,11 +191,28 @@ def _create(
                     409,
                     error_body(f"Contact already exists. Existing ID: {existing.id}", "CONFLICT"),
                 )
+    return clean, links
+
+
+def _create(store: Store, otype: str, clean: dict[str, str], links: list[Link]) -> Record:
     record = store.create(otype, clean)
     for target, to_id, type_id in links:
         reverse = association_type_id(target, otype) or type_id
         store.associate(otype, record.id, target, to_id, type_id, reverse)
+    refresh_contacts_of(store, otype, record)
     return record
+
+
+def _traced_error(exc: ApiError, trace_id: str) -> dict[str, Any]:
+    """One failed input of a traced batch create: its error, named by its trace id
+    (`context.objectWriteTraceId`, as HubSpot's SDK models of a 207 answer show)."""
+    body = {k: v for k, v in exc.body.items() if k != "correlationId"}
+    return {
+        **body,
+        "context": {**body.get("context", {}), "objectWriteTraceId": [trace_id]},
+        "errors": body.get("errors", []),
+        "links": {},
+    }
 
 
 def association_routes(api: FastAPI, sb: Sandbox) -> None:
@@ -199,7 +234,7 @@ def association_routes(api: FastAPI, sb: Sandbox) -> None:
             if not links and sb.config.empty_associations == "error":
                 empty.append(from_id)
                 continue
-            offset = int(item.get("after") or 0)
+            offset = paging_int(item.get("after"), "after", 0)
             page = links[offset : offset + size]
             result: dict[str, Any] = {
                 "from": {"id": from_id},
@@ -224,13 +259,7 @@ def association_routes(api: FastAPI, sb: Sandbox) -> None:
                 )
             )
         for from_id in empty:
-            errors.append(
-                record_error(
-                    f"No {label(dst).lower()} is associated with {label(src).lower()} {from_id}.",
-                    [from_id],
-                    subCategory="crm.associations.NO_ASSOCIATIONS_FOUND",
-                )
-            )
+            errors.append(_no_associations(src, dst, from_id))
         return batch_response(results, errors, started, 200, store.clock())
 
 
@@ -243,3 +272,22 @@ def _unknown_ids(verb: str, otype: str, missing: list[str]) -> list[dict[str, An
         "Check that ids are valid."
     )
     return [record_error(message, missing)]
+
+
+def _no_associations(src: str, dst: str, from_id: str) -> dict[str, Any]:
+    """HubSpot's 207 error for a record with no associations of the asked type: its context
+    names the record and both types, singular and lower case (not `ids`), as public
+    integrations quote it (e.g. "No company is associated with deal 515690208449.",
+    context `{"fromObjectId": ["515690208449"], "fromObjectType": ["deal"],
+    "toObjectType": ["company"]}`)."""
+    src_name, dst_name = label(src).lower(), label(dst).lower()
+    return record_error(
+        f"No {dst_name} is associated with {src_name} {from_id}.",
+        [from_id],
+        subCategory="crm.associations.NO_ASSOCIATIONS_FOUND",
+        context={
+            "fromObjectId": [from_id],
+            "fromObjectType": [src_name],
+            "toObjectType": [dst_name],
+        },
+    )

@@ -73,17 +73,25 @@ class SearchCache:
             self.entries.popitem(last=False)
 
 
-def search(store: Store, object_type: str, body: dict[str, Any], cache: SearchCache) -> dict:
-    """Answer one search request body (already JSON-decoded)."""
+def search(
+    store: Store,
+    object_type: str,
+    body: dict[str, Any],
+    cache: SearchCache,
+    max_results: int = MAX_RESULTS,
+) -> dict:
+    """Answer one search request body (already JSON-decoded); paging stops at `max_results`."""
     groups = body.get("filterGroups") or []
     _check_limits(groups)
     limit = _int(body.get("limit", 10), "limit")
     if not 0 < limit <= MAX_LIMIT:
         raise SearchError(f"limit must be between 1 and {MAX_LIMIT}; got {limit}")
     after = _int(body.get("after") or 0, "after")
-    if after + limit > MAX_RESULTS:
+    if after < 0:
+        raise SearchError(f"after must not be negative; got {after}")
+    if after + limit > max_results:
         raise SearchError(
-            f"Paging past {MAX_RESULTS} results is not supported: after={after} limit={limit}"
+            f"Paging past {max_results} results is not supported: after={after} limit={limit}"
         )
     sort_name, descending = _sort(body.get("sorts") or [])
     bound, groups = _keyset(groups, sort_name, descending)

@@ -90,6 +90,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sandbox.rollups import counts_as_contacted
 from sandbox.schema import ENGAGEMENT_TO_CONTACT, LIFECYCLE_ORDER, STAGE_DATE
 from sandbox.store import Store, iso
 
@@ -255,12 +256,7 @@ class Seeder:
         if contact.get("notes_last_updated", "") < stamp:
             contact["notes_last_updated"] = stamp
             contact["hs_last_sales_activity_timestamp"] = stamp
-        outbound = (
-            props.get("hs_email_direction") == "EMAIL"
-            or props.get("hs_call_direction") == "OUTBOUND"
-            or kind == "meetings"
-        )
-        if outbound:
+        if counts_as_contacted(kind, props):
             contact["num_contacted_notes"] = str(int(contact.get("num_contacted_notes", "0")) + 1)
             if contact.get("notes_last_contacted", "") < stamp:
                 contact["notes_last_contacted"] = stamp

@@ -60,12 +60,21 @@ class SandboxHandle:
         return self.admin("PUT", "faults", faults)
 
     def set_limits(self, **limits: Any) -> dict[str, Any]:
-        """Change real limits: requests_per_10s, searches_per_second, daily (None = off)."""
+        """Change real limits: requests_per_10s, searches_per_second, daily,
+        associations_per_10s (None = off)."""
         return self.admin("PUT", "limits", limits)
 
     def set_config(self, **config: Any) -> dict[str, Any]:
-        """bad_id_mode ("207"/"400"), association_page_size, empty_associations."""
+        """bad_id_mode ("207"/"400"), association_page_size, empty_associations,
+        search_lag_ms, portal_id, time_zone, ui_domain (see `sandbox.web.SandboxConfig`)."""
         return self.admin("PUT", "config", config)
+
+    def edit_task_as_person(self, task_id: str, body: str | None = None) -> str:
+        """Save a task in HubSpot's editor (its body, or `body`, becomes rich-text HTML);
+        returns the stored `hs_task_body`."""
+        edit = {} if body is None else {"hs_task_body": body}
+        answer = self.admin("POST", f"tasks/{task_id}/edit", edit)
+        return answer["properties"]["hs_task_body"]
 
     def add_owner(
         self,
@@ -161,7 +170,9 @@ def serve(
     token: str = "sandbox-token",
     requests_per_10s: int | None = 190,
     searches_per_second: float | None = 5,
+    now: datetime | None = None,
 ) -> None:
-    """Serve until interrupted, with HubSpot Professional limits by default."""
-    _, app = _build(seed, contacts, token, Limits(requests_per_10s, searches_per_second), None)
+    """Serve until interrupted, with HubSpot Professional limits by default; `now` sets the
+    clock (it then runs on from there)."""
+    _, app = _build(seed, contacts, token, Limits(requests_per_10s, searches_per_second), now)
     uvicorn.run(app, host=host, port=port, log_level="info", lifespan="off")

@@ -303,7 +303,9 @@ class Store:
         self.apply(object_type, record, clean)
         return record
 
-    def apply(self, object_type: str, record: Record, clean: dict[str, str]) -> None:
+    def apply(
+        self, object_type: str, record: Record, clean: dict[str, str], source: str = "API"
+    ) -> None:
         """Write validated values with HubSpot's rules: "" clears, stages only move forward."""
         now = self.clock()
         if self.search_lag_ms:
@@ -321,13 +323,27 @@ class Store:
                 record.props.pop(name, None)
             else:
                 record.props[name] = value
-            record.add_history(name, value, now, "API")
+            record.add_history(name, value, now, source)
             if name == "lifecyclestage" and value in LIFECYCLE_ORDER:
                 stamp = STAGE_DATE[value]
                 record.props[stamp] = iso(now)
                 record.add_history(stamp, record.props[stamp], now, "CALCULATED")
         record.updated = now
         self.tables[object_type].version += 1
+
+    def archive(self, object_type: str, record: Record) -> None:
+        """Remove a record with its associations (HubSpot's archive; the sandbox keeps no bin)."""
+        table = self.tables[object_type]
+        del table.records[record.id]
+        table.ids.remove(record.id)
+        table.version += 1
+        self.pending[object_type].pop(record.id, None)
+        for (src, dst), links in self.assoc.items():
+            if src == object_type:
+                links.pop(record.id, None)
+            elif dst == object_type:
+                for targets in links.values():
+                    targets.pop(record.id, None)
 
     def search_view(self, object_type: str) -> dict[int, Record | None]:
         """Records search still sees in their earlier state (None = not visible yet)."""

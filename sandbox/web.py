@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -14,9 +15,21 @@ from sandbox.search import SearchCache
 from sandbox.store import Store, iso
 
 BATCH_LIMIT = 100
+# HubSpot caps batch reads that ask for property histories at 50 inputs (400 VALIDATION_ERROR
+# with HISTORY_LIMIT_MESSAGE). Sources: HUBSPOT.md; hubspot-api-client `PROPERTY_HISTORY_MAX_SIZE`
+# (hubspot/utils/objects.py); activepieces/Pipedream/dlt chunk history reads to 50 for this error.
+HISTORY_BATCH_LIMIT = 50
+HISTORY_LIMIT_MESSAGE = (
+    "The maximum number of inputs supported in a batch request for property histories is 50. "
+    "Please reduce the number of items and try again"
+)
 SEARCH_BODY_LIMIT = 3000
 ASSOCIATION_BATCH_LIMIT = 1000
 MEMBERSHIP_PAGE_LIMIT = 250
+# HubSpot documents no size limit for `memberships/add` (HUBSPOT.md, "Lists v3"): unsettled, so
+# the sandbox is strict and refuses more than the 1,000 ids the gateway sends per call.
+MEMBERSHIP_ADD_LIMIT = 1000
+MEMBERSHIPS_READ_LIMIT = 100  # records per memberships batch read (unstated by HubSpot)
 OWNER_PAGE_LIMIT = 500
 
 
@@ -31,12 +44,20 @@ class SandboxConfig:
         (`NO_ASSOCIATIONS_FOUND`, as HubSpot does) or as a result with an empty `to`.
     search_lag_ms: how long search keeps seeing a record as it was before a write (created
         records: not at all). HubSpot's index lags a few seconds; 0 (default) = no lag.
+    search_result_cap: how far one search query pages (HubSpot: 10,000); lower it to reach
+        the cap cheaply in tests.
+    portal_id, time_zone, ui_domain: what `GET /account-info/v3/details` answers (an EU
+        portal's `uiDomain` is `app-eu1.hubspot.com`).
     """
 
     bad_id_mode: Literal["207", "400"] = "207"
     association_page_size: int = 500
     empty_associations: Literal["error", "empty"] = "error"
     search_lag_ms: int = 0
+    search_result_cap: int = 10_000
+    portal_id: int = 12345
+    time_zone: str = "UTC"
+    ui_domain: str = "app.hubspot.com"
 
     def __post_init__(self) -> None:
         if self.bad_id_mode not in ("207", "400"):
@@ -47,6 +68,14 @@ class SandboxConfig:
             raise ValueError("association_page_size must be at least 1")
         if int(self.search_lag_ms) < 0:
             raise ValueError("search_lag_ms must not be negative")
+        if int(self.search_result_cap) < 1:
+            raise ValueError("search_result_cap must be at least 1")
+        if int(self.portal_id) < 1:
+            raise ValueError("portal_id must be a positive integer")
+        try:
+            ZoneInfo(self.time_zone)
+        except (KeyError, ValueError):
+            raise ValueError(f"time_zone {self.time_zone!r} is not an IANA timezone") from None
 
 
 class Sandbox:
@@ -151,6 +180,32 @@ def batch_inputs(body: Any, limit: int) -> list[dict[str, Any]]:
     if not all(isinstance(item, dict) for item in inputs):
         raise bad_request("Every input must be an object")
     return inputs
+
+
+def paging_int(value: Any, name: str, default: int, minimum: int = 0) -> int:
+    """A paging number (`limit`, `after`, `offset`...) from a query string or body; a missing
+    one is `default`. Anything not a whole number >= `minimum` is HubSpot's 400
+    VALIDATION_ERROR naming the parameter (ErrorDetail `in`, per HubSpot's OpenAPI specs),
+    never a 500."""
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number < minimum or isinstance(value, bool | float):
+        message = f"{name} must be a whole number of at least {minimum}; got {value!r}"
+        raise bad_request(
+            message, errors=[{"message": message, "in": name, "code": "INVALID_INTEGER"}]
+        )
+    return number
+
+
+def query_page(request: Request, default_limit: int, max_limit: int) -> tuple[int, int]:
+    """`(limit, after)` from a paged GET's query string; `limit` is capped at `max_limit`."""
+    q = request.query_params
+    limit = paging_int(q.get("limit"), "limit", default_limit, minimum=1)
+    return min(limit, max_limit), paging_int(q.get("after"), "after", 0)
 
 
 def properties_param(value: Any) -> list[str]:

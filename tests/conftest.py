@@ -44,12 +44,33 @@ def vcr_config() -> dict[str, object]:
         "match_on": ["method", "path", "query", "body"],
         "decode_compressed_response": True,
         "before_record_request": only_hubspot_calls,
+        # Each recorded answer is given once (see `every_recorded_call_played`).
+        "allow_playback_repeats": False,
     }
 
 
+@pytest.fixture(autouse=True)
+def every_recorded_call_played(request: pytest.FixtureRequest, record_mode: str) -> Iterator[None]:
+    """A replayed test must make every request its cassette recorded: a product that stopped
+    making one (a dropped write, a skipped page) would otherwise replay cleanly."""
+    cassette = request.getfixturevalue("vcr")  # pytest-recording's: the cassette, or None
+    yield
+    if cassette is None or record_mode != "none":
+        return
+    unplayed = [
+        f"{req.method} {urlparse(req.uri).path}"
+        for index, (req, _) in enumerate(cassette.data)
+        if not cassette.play_counts[index]
+    ]
+    assert not unplayed, f"{len(unplayed)} recorded request(s) never made: {unplayed[:10]}"
+    assert cassette.play_count == len(cassette.data)
+
+
 def only_hubspot_calls(request):  # type: ignore[no-untyped-def]
-    """Record HubSpot's CRM API only: Prefect's own API calls and sandbox admin pass through."""
-    return request if urlparse(request.uri).path.startswith("/crm/") else None
+    """Record HubSpot's CRM and account-info APIs only: Prefect's own API calls and sandbox
+    admin pass through."""
+    path = urlparse(request.uri).path
+    return request if path.startswith(("/crm/", "/account-info/")) else None
 
 
 @pytest.fixture(scope="module")

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import json
+import time
+import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from config.settings import Settings
+from sandbox.server import SandboxHandle
 
 CASSETTES = Path(__file__).parent / "cassettes"
 REPLAY_URL = "http://127.0.0.1:9"  # never contacted: cassettes answer every request
@@ -16,6 +21,11 @@ REPLAY_TOKEN = "replay-token"
 # Cassettes are recorded against a sandbox whose clock starts here, and replayed with runs
 # judged at the same instant, so every request body (dates included) matches.
 RECORDING_NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+# Changes one cycle (all rules, in order) makes on the 300-contact demo seed, written from
+# the seed's scenario table (sandbox/seed.py), never computed by the planners under test:
+# promote 20 + 4 + 3 + 3 + 3 hot MQLs; new_lead the 15 SQLs without status; attempted
+# 15 + 10 + 5 + 5 touched New leads; recycle 2 changes (stage, list) × (10 + 3 + 12).
+SEED_CYCLE_COUNTS = {"promote": 33, "new_lead": 15, "attempted": 35, "followup": 98, "recycle": 50}
 
 
 def sandbox_settings(url: str, token: str, **overrides: object) -> Settings:
@@ -25,6 +35,7 @@ def sandbox_settings(url: str, token: str, **overrides: object) -> Settings:
         "hubspot_base_url": url,
         "hubspot_portal_id": "12345",
         "hubspot_requests_per_10s": 1000,
+        "hubspot_association_requests_per_10s": 1000,
         "hubspot_searches_per_second": 5,
         "hubspot_connect_timeout": 2,
         "hubspot_read_timeout": 5,
@@ -36,19 +47,32 @@ def sandbox_settings(url: str, token: str, **overrides: object) -> Settings:
 _portal_ids = itertools.count(900_001)
 
 
-def use_portal(monkeypatch: pytest.MonkeyPatch, settings: Settings, outbox: Path) -> str:
+def use_portal(
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Settings,
+    outbox: Path,
+    portal_id: int | None = None,
+) -> str:
     """Point flows (which read settings from the environment) at a portal or sandbox.
 
-    Each call gets its own portal id, so watermarks (Prefect Variables named by portal) of
-    one test never narrow the windows of another in the shared Prefect harness. Returns it.
+    Each call gives the sandbox its own portal id (what `/account-info/v3/details` answers,
+    and flows key watermarks by), so watermarks (Prefect Variables named by portal) of one
+    test never narrow the windows of another in the shared Prefect harness. The id is not
+    set in the environment: flows read it from HubSpot. Replaying cassettes, the recorded
+    answer gives it. Returns it.
     """
     assert settings.hubspot_access_token is not None
-    portal_id = str(next(_portal_ids))
+    portal_id = portal_id or next(_portal_ids)
+    if settings.hubspot_base_url != REPLAY_URL and settings.hubspot_base_url.startswith(
+        "http://127.0.0.1"
+    ):
+        _sandbox_config(settings.hubspot_base_url, portal_id=portal_id)
+    monkeypatch.delenv("HUBSPOT_PORTAL_ID", raising=False)
     env = {
         "HUBSPOT_BASE_URL": settings.hubspot_base_url,
         "HUBSPOT_ACCESS_TOKEN": settings.hubspot_access_token.get_secret_value(),
-        "HUBSPOT_PORTAL_ID": portal_id,
         "HUBSPOT_REQUESTS_PER_10S": str(settings.hubspot_requests_per_10s),
+        "HUBSPOT_ASSOCIATION_REQUESTS_PER_10S": str(settings.hubspot_association_requests_per_10s),
         "HUBSPOT_SEARCHES_PER_SECOND": str(settings.hubspot_searches_per_second),
         "HUBSPOT_MAX_RETRIES": str(settings.hubspot_max_retries),
         "HUBSPOT_READ_TIMEOUT": str(settings.hubspot_read_timeout),
@@ -56,7 +80,18 @@ def use_portal(monkeypatch: pytest.MonkeyPatch, settings: Settings, outbox: Path
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    return portal_id
+    return str(portal_id)
+
+
+def _sandbox_config(url: str, **config: object) -> None:
+    request = urllib.request.Request(
+        f"{url}/_sandbox/config",
+        data=json.dumps(config).encode(),
+        method="PUT",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30):
+        pass
 
 
 class FakeTime:
@@ -70,3 +105,27 @@ class FakeTime:
 
     def sleep(self, seconds: float) -> None:
         self.now += seconds
+
+
+def wait_until(what: str, check: Callable[[], object], timeout: float = 30.0) -> None:
+    """Poll `check` until it is truthy; fail naming `what` after `timeout` s (generous: the
+    condition normally holds within milliseconds, but CI machines can be slow)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout:g} s")
+        time.sleep(0.01)
+
+
+def sandbox_settled(handle: SandboxHandle) -> dict:
+    """Wait until the sandbox has answered every request it received (a client that gave up
+    on a slow answer leaves it working on); return its stats then."""
+    stats: dict = {}
+
+    def settled() -> bool:
+        stats.update(handle.stats())
+        answered = sum(stats["statuses"].values()) + stats["faults"].get("drop", 0)
+        return answered >= stats["requests_total"]
+
+    wait_until("the sandbox to answer every request in flight", settled)
+    return stats

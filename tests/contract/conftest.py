@@ -3,9 +3,10 @@
 `make contract` with `LEADOPS_CONTRACT_BASE_URL` and `LEADOPS_CONTRACT_TOKEN` set runs every
 test in this folder against a real HubSpot test portal; without them (and in `make test`) each
 test gets a fresh, empty sandbox. A test creates the records it needs, registers them with
-`portal.track(...)`, and they are archived afterwards on a real portal (a sandbox is thrown
-away). Tests that need the sandbox's admin API (fault injection, editing a task "as a person
-would") call `portal.need_sandbox()`, which skips them on a real portal.
+`portal.track(...)` (`portal.create`/`portal.contact` do it), and they are archived afterwards
+(`DELETE` per record, lists too), on a real portal and in the sandbox alike. Tests that
+need the sandbox's admin API (fault injection, editing a task "as a person would") call
+`portal.need_sandbox()`, which skips them on a real portal.
 
 Every test's docstring cites the HubSpot source of the behaviour it checks.
 """
@@ -13,9 +14,11 @@ Every test's docstring cites the HubSpot source of the behaviour it checks.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import requests
@@ -27,6 +30,7 @@ from support import sandbox_settings
 
 CONTRACT_URL = os.getenv("LEADOPS_CONTRACT_BASE_URL")
 CONTRACT_TOKEN = os.getenv("LEADOPS_CONTRACT_TOKEN")
+T = TypeVar("T")
 
 
 @dataclass
@@ -71,15 +75,81 @@ class ContractPortal:
         self.created.append((object_type, str(record_id)))
         return str(record_id)
 
+    def create(
+        self,
+        object_type: str,
+        properties: dict[str, str],
+        to_contact: tuple[str, int] | None = None,
+    ) -> str:
+        """Create one record (tracked for cleanup), optionally associated to a contact:
+        `to_contact=(contact_id, association_type_id)`; returns its id."""
+        body: dict[str, Any] = {"properties": properties}
+        if to_contact is not None:
+            contact_id, type_id = to_contact
+            body["associations"] = [
+                {
+                    "to": {"id": contact_id},
+                    "types": [
+                        {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}
+                    ],
+                }
+            ]
+        answer = self.request("POST", f"/crm/v3/objects/{object_type}", json=body)
+        assert answer.status_code == 201, answer.text
+        return self.track(object_type, answer.json()["id"])
+
+    def contact(self, **properties: str) -> str:
+        """A new contact with a unique example.com address (tracked for cleanup)."""
+        return self.create(
+            "contacts", {"email": f"contract-{uuid.uuid4().hex[:12]}@example.com", **properties}
+        )
+
+    def properties(self, object_type: str, record_id: str, *names: str) -> dict[str, Any]:
+        """One record's properties (`GET /crm/v3/objects/{type}/{id}?properties=...`)."""
+        answer = self.request(
+            "GET",
+            f"/crm/v3/objects/{object_type}/{record_id}",
+            params={"properties": ",".join(names)},
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json()["properties"]
+
+    def search(self, object_type: str, *filters: dict[str, str], **body: Any) -> requests.Response:
+        """One search with the given filters ANDed (`body` adds limit, after, sorts...)."""
+        return self.request(
+            "POST",
+            f"/crm/v3/objects/{object_type}/search",
+            json={"filterGroups": [{"filters": list(filters)}], **body},
+        )
+
+    def eventually(self, check: Callable[[], T | None], what: str, timeout: float = 60) -> T:
+        """Poll `check` until it answers something truthy (HubSpot's search index and
+        roll-ups lag writes by seconds); fails naming `what` after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            answer = check()
+            if answer:
+                return answer
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+            time.sleep(0.2 if self.is_sandbox else 2)
+
     def cleanup(self) -> None:
+        """Archive every tracked record, newest first; raise if any archive failed
+        (a 404 counts as gone)."""
+        failed = []
         for object_type, record_id in reversed(self.created):
             path = (
                 f"/crm/v3/lists/{record_id}"
                 if object_type == "lists"
                 else f"/crm/v3/objects/{object_type}/{record_id}"
             )
-            self.request("DELETE", path)
+            answer = self.request("DELETE", path)
+            if answer.status_code not in (204, 404):
+                failed.append(f"DELETE {path}: {answer.status_code} {answer.text[:200]}")
         self.created.clear()
+        if failed:
+            raise AssertionError("cleanup failed: " + "; ".join(failed))
 
 
 @pytest.fixture
@@ -92,4 +162,7 @@ def portal() -> Iterator[ContractPortal]:
             real.cleanup()
         return
     with running_sandbox(seed="empty") as handle:
-        yield ContractPortal(handle.url, handle.token, handle)
+        fresh = ContractPortal(handle.url, handle.token, handle)
+        yield fresh
+        fresh.cleanup()
+        assert handle.store.tables["contacts"].ids == [], "cleanup left contacts behind"

@@ -1,12 +1,14 @@
 """leadops on a real Prefect server: deploy, schedules, a worker, cycle and backfill runs.
 
-One server, one demo sandbox and one worker per module; the tests run in file order and each
-builds on the state the previous one left (deployed → scheduled → edited → backfilled →
-cycled). Everything started here is stopped by the fixtures' finalizers, also on failure.
+One server, one demo sandbox and one worker per module (slow to start), but no test relies on
+another having run: each sets up the state it asserts on (reseeds the sandbox, clears
+watermarks, switches a schedule on), so they pass alone and in any order. Everything started
+here is stopped by the fixtures' finalizers, also on failure.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -37,14 +39,15 @@ from prefect.client.schemas.filters import (
     LogFilter,
     LogFilterFlowRunId,
 )
-from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.client.schemas.objects import DeploymentSchedule, FlowRun, StateType
 from prefect.client.schemas.schedules import CronSchedule
 from prefect.events.worker import EventsWorker
-from prefect.exceptions import PrefectHTTPStatusError
+from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from config.rules import load_rules
 from config.settings import Settings
+from flows.cycle import rule_registry
 from leadops.deploy import PREFECT_YAML, PROJECT_ROOT, DeployReport, deploy_all
 from runstate.watermark import advance_watermark, read_watermark, variable_name
 from sandbox.server import SandboxHandle, running_sandbox
@@ -199,8 +202,17 @@ def settings(demo: SandboxHandle) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def deployed(prefect_api: str, settings: Settings) -> DeployReport:
-    return deploy_all(settings=settings, prefect_file=PREFECT_YAML)
+def first_deploy(
+    prefect_api: str, settings: Settings, client: SyncPrefectClient
+) -> tuple[DeployReport, list[DeploymentSchedule]]:
+    """The first deploy's report and the cycle's schedules as it left them (tests edit them)."""
+    report = deploy_all(settings=settings, prefect_file=PREFECT_YAML)
+    return report, client.read_deployment_by_name(CYCLE).schedules
+
+
+@pytest.fixture(scope="module")
+def deployed(first_deploy: tuple[DeployReport, list[DeploymentSchedule]]) -> DeployReport:
+    return first_deploy[0]
 
 
 @pytest.fixture(scope="module")
@@ -328,14 +340,19 @@ def test_deploy_creates_pool_limit_block_and_every_deployment(
 
 
 def test_scheduler_creates_runs_for_the_default_schedule(
-    deployed: DeployReport, client: SyncPrefectClient
+    first_deploy: tuple[DeployReport, list[DeploymentSchedule]], client: SyncPrefectClient
 ) -> None:
+    deployed, [schedule] = first_deploy
     assert deployed.scheduled == [CYCLE]
-    cycle = client.read_deployment_by_name(CYCLE)
-    [schedule] = cycle.schedules
     assert (schedule.schedule.cron, schedule.active) == ("*/15 * * * *", True)
-    runs = wait_for("Scheduled runs of the cycle", lambda: scheduled_runs(client, cycle.id), 60)
-    assert all(run.auto_scheduled for run in runs)
+    cycle = client.read_deployment_by_name(CYCLE)
+    # The worker fixture switches schedules off: switch the cycle's back on for this test.
+    client.update_deployment_schedule(cycle.id, schedule.id, active=True)
+    try:
+        runs = wait_for("Scheduled runs of the cycle", lambda: scheduled_runs(client, cycle.id), 60)
+        assert all(run.auto_scheduled for run in runs)
+    finally:
+        quiet(client, cycle.id)
     backfill = client.read_deployment_by_name(BACKFILL)
     assert backfill.schedules == [] and scheduled_runs(client, backfill.id) == []
 
@@ -360,12 +377,12 @@ def test_redeploy_keeps_what_ops_changed_in_the_ui(
 
 
 def test_watermark_round_trips_through_a_prefect_variable(prefect_api: str) -> None:
-    until = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-    assert advance_watermark(PORTAL, "new_lead", until) == until
-    assert advance_watermark(PORTAL, "new_lead", until - timedelta(hours=1)) == until
-    assert read_watermark(PORTAL, "new_lead") == until
+    until, portal = datetime(2026, 11, 23, 12, 0, tzinfo=UTC), "67890"  # not the cycle's portal
+    assert advance_watermark(portal, "new_lead", until) == until
+    assert advance_watermark(portal, "new_lead", until - timedelta(hours=1)) == until
+    assert read_watermark(portal, "new_lead") == until
     with get_client(sync_client=True) as prefect_client:
-        stored = prefect_client.read_variable_by_name(variable_name(PORTAL, "new_lead"))
+        stored = prefect_client.read_variable_by_name(variable_name(portal, "new_lead"))
     assert stored.value == {"until": until.isoformat()}
 
 
@@ -379,9 +396,10 @@ def test_the_server_refuses_backfill_windows_under_an_hour(
     assert "0 is less than the minimum of 1" in str(refused.value)
 
 
-def test_backfill_walks_two_windows_and_promotes_the_hot_mqls(
+def test_backfill_walks_two_windows_promotes_the_hot_mqls_and_a_rerun_changes_nothing(
     worker: Service, client: SyncPrefectClient, demo: SandboxHandle
 ) -> None:
+    demo.reseed()
     hot = hot_mqls(demo)
     assert hot, "the demo seed has MQLs over the threshold"
     run = run_to_the_end(client, worker, BACKFILL, {"params": two_past_windows()})
@@ -400,23 +418,24 @@ def test_backfill_walks_two_windows_and_promotes_the_hot_mqls(
         props = contacts[int(contact_id)].props
         assert props["lifecyclestage"] == rules.stages.sql, contact_id
         assert props["hs_lead_status"] == rules.lead_status.new, contact_id
-    assert demo.stats()["writes_total"] > 0
+    writes_after_first = demo.stats()["writes_total"]
+    assert writes_after_first > 0
+
+    run_to_the_end(client, worker, BACKFILL, {"params": two_past_windows()})
+    assert demo.stats()["writes_total"] == writes_after_first
 
 
 def test_cycle_deployment_runs_the_rules_and_publishes_its_report(
     worker: Service, client: SyncPrefectClient, demo: SandboxHandle
 ) -> None:
+    demo.reseed()
+    for rule in rule_registry():  # a full window: no watermark left by an earlier cycle
+        with contextlib.suppress(ObjectNotFound):
+            client.delete_variable_by_name(variable_name(PORTAL, rule))
+    assert hot_mqls(demo), "the demo seed has MQLs over the threshold"
     writes_before = demo.stats()["writes_total"]
     run = run_to_the_end(client, worker, CYCLE, {})
     assert demo.stats()["writes_total"] > writes_before
     assert hot_mqls(demo) == []
     kinds = {artifact.type for artifact in artifacts_of(client, run.id).values()}
     assert {"markdown", "table"} <= kinds
-
-
-def test_rerunning_a_backfill_changes_nothing_more(
-    worker: Service, client: SyncPrefectClient, demo: SandboxHandle
-) -> None:
-    writes_before = demo.stats()["writes_total"]
-    run_to_the_end(client, worker, BACKFILL, {"params": two_past_windows()})
-    assert demo.stats()["writes_total"] == writes_before

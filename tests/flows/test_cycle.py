@@ -7,20 +7,23 @@ outbound touch after becoming New, 25 contacts are due for recycling, and so on.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import urllib3
 
+from config.settings import Settings
 from flows.cycle import PortalMismatchError, lifecycle_cycle
 from flows.params import RunParams
+from runstate.lock import portal_lock
 from sandbox.server import SandboxHandle
 
-from support import sandbox_settings, use_portal
+from support import SEED_CYCLE_COUNTS, sandbox_settings, use_portal
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
-# Per rule, in one cycle: recycle plans two changes per contact (stage and list).
-CYCLE_COUNTS = {"promote": 33, "new_lead": 15, "attempted": 35, "followup": 98, "recycle": 50}
+CYCLE_COUNTS = SEED_CYCLE_COUNTS
 MQL_HOT = [str(i) for i in range(1001, 1021)]
 ARCHIVED_OWNER = "70000004"
 
@@ -50,6 +53,19 @@ def test_dry_run_plans_every_rule_and_writes_nothing(portal: SandboxHandle) -> N
     assert counts(summary, "applied") == {}
     assert portal.stats()["writes_total"] == 0
     assert contact(portal, MQL_HOT[0])["lifecyclestage"] == "marketingqualifiedlead"
+
+
+def test_dry_run_emails_no_one_and_takes_no_lock(
+    portal: SandboxHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another run holds the portal's lock throughout: a dry run must not wait for it (a run
+    # that did would time out after 1 s), and with notify on it still tells no one anything.
+    monkeypatch.setenv("LEADOPS_LOCK_TIMEOUT", "1")
+    with portal_lock(Settings(), timeout=0):
+        summary = lifecycle_cycle(RunParams(dry_run=True, notify=True))
+    assert counts(summary, "dry-run") == CYCLE_COUNTS
+    assert not any(n.startswith("notifications") for n in summary["notes"])
+    assert sorted(p.name for p in (tmp_path / "outbox").rglob("*.eml")) == []
 
 
 def test_cycle_applies_then_a_second_cycle_changes_nothing(portal: SandboxHandle) -> None:
@@ -116,17 +132,31 @@ def test_each_rule_alone_on_the_seed(portal: SandboxHandle, rule: str, expected:
 
 
 def test_window_limits_event_rules_to_recently_modified_contacts(portal: SandboxHandle) -> None:
-    lifecycle_cycle(RunParams(rules=["promote"], notify=False))
-    recent = portal.store.clock()
-    from datetime import UTC, datetime, timedelta
-
-    since = datetime.fromtimestamp(recent / 1000, UTC) - timedelta(minutes=5)
-    summary = lifecycle_cycle(RunParams(since=since, dry_run=True, notify=False))
-    # Only the contacts promoted a moment ago were modified inside the window: none of the
-    # seed's older New leads or SQLs without status qualifies for event-based rules.
-    assert "new_lead" not in summary["rules"]
-    assert "promote" not in summary["rules"]
-    assert counts(summary, "dry-run")["followup"] >= 33
+    sql_without_status = next(
+        str(r.id)
+        for r in portal.store.tables["contacts"].records.values()
+        if r.props.get("lifecyclestage") == "salesqualifiedlead"
+        and not r.props.get("hs_lead_status")
+    )
+    since = datetime.fromtimestamp(portal.store.clock() / 1000, UTC) - timedelta(minutes=1)
+    edited = [
+        {"id": contact_id, "properties": {"company": "Edited Ltd"}}
+        for contact_id in (MQL_HOT[0], sql_without_status)
+    ]
+    answer = urllib3.request(  # a user edits the two contacts now
+        "POST",
+        f"{portal.url}/crm/v3/objects/contacts/batch/update",
+        json={"inputs": edited},
+        headers={"Authorization": f"Bearer {portal.token}"},
+    )
+    assert answer.status == 200, answer.data
+    rules = ["promote", "new_lead"]  # the event-based ones
+    windowed = lifecycle_cycle(RunParams(rules=rules, since=since, dry_run=True, notify=False))
+    # Of the seed's 33 hot MQLs and 15 SQLs without status, only the two edited ones were
+    # modified inside the window.
+    assert counts(windowed, "dry-run") == {"promote": 1, "new_lead": 1}
+    everything = lifecycle_cycle(RunParams(rules=rules, dry_run=True, notify=False))
+    assert counts(everything, "dry-run") == {"promote": 33, "new_lead": 15}
 
 
 def test_config_the_portal_does_not_match_stops_before_any_write(

@@ -14,7 +14,7 @@ from config.settings import Settings
 from flows.cycle import lifecycle_cycle
 from flows.params import RunParams
 
-from support import RECORDING_NOW, use_portal
+from support import RECORDING_NOW, SEED_CYCLE_COUNTS, use_portal
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -23,19 +23,13 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 def test_recorded_cycle_applies_then_changes_nothing(
     recorded_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    use_portal(monkeypatch, recorded_settings, tmp_path / "outbox")
+    use_portal(monkeypatch, recorded_settings, tmp_path / "outbox", portal_id=800_001)
     params = RunParams(until=RECORDING_NOW, notify=False)
 
     first = lifecycle_cycle(params)
     assert first["failed"] == 0
     applied = {rule: c["applied"] for rule, c in first["rules"].items()}
-    assert applied == {
-        "promote": 33,
-        "new_lead": 15,
-        "attempted": 35,
-        "followup": 98,
-        "recycle": 50,
-    }
+    assert applied == SEED_CYCLE_COUNTS
 
     second = lifecycle_cycle(params)
     assert second["changes"] == 0
@@ -45,8 +39,8 @@ def test_recorded_cycle_applies_then_changes_nothing(
 def test_recorded_dry_run_reports_the_same_plan(
     recorded_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    use_portal(monkeypatch, recorded_settings, tmp_path / "outbox")
+    use_portal(monkeypatch, recorded_settings, tmp_path / "outbox", portal_id=800_002)
     summary = lifecycle_cycle(RunParams(until=RECORDING_NOW, dry_run=True, notify=False))
     planned = {rule: c["dry-run"] for rule, c in summary["rules"].items()}
-    assert sum(planned.values()) == 231
+    assert planned == SEED_CYCLE_COUNTS
     assert all(c["applied"] == 0 for c in summary["rules"].values())

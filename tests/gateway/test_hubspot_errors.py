@@ -177,12 +177,21 @@ def test_backoff_is_exponential_jittered_and_capped() -> None:
 
 
 def test_401_tells_what_to_check_and_never_shows_a_token() -> None:
-    failure = describe(api_error(401, {"message": "Authentication credentials not found."}))
+    token = "pat-na1-0000-secret"
+    # The exception's text carries the response headers: a proxy echoing the request's
+    # Authorization header would put the token there.
+    error = api_error(
+        401,
+        {"message": "Authentication credentials not found."},
+        {"X-Echoed-Authorization": f"Bearer {token}"},
+    )
+    assert token in str(error)
+    failure = describe(error)
     assert failure is not None
     message = explain(failure, "GET /crm/v3/owners/", attempts=1, creates=False)
     assert "HUBSPOT_ACCESS_TOKEN" in message and "private-app token" in message
     assert "Authentication credentials not found." in message
-    assert "Bearer" not in message
+    assert token not in message and token not in str(failure)
 
 
 def test_403_names_the_missing_scope() -> None:

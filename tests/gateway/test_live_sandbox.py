@@ -18,7 +18,7 @@ from hubspot.discovery.discovery_base import DiscoveryBase
 from gateway.client import DailyLimitReached, HubSpotError, HubSpotGateway, NewTask
 from sandbox.server import SandboxHandle, running_sandbox
 
-from support import sandbox_settings
+from support import sandbox_settings, sandbox_settled
 
 pytestmark = pytest.mark.integration
 
@@ -160,8 +160,9 @@ def test_read_timeouts_are_retried(sandbox: SandboxHandle) -> None:
     def network_recovers(_: float) -> None:
         sandbox.set_faults()
 
-    gateway = make_gateway(sandbox, sleep=network_recovers, hubspot_read_timeout=0.3)
-    sandbox.set_faults(latency_ms=800)
+    # Far apart, so that only the slowed answer times out even on a loaded machine.
+    gateway = make_gateway(sandbox, sleep=network_recovers, hubspot_read_timeout=2.5)
+    sandbox.set_faults(latency_ms=5000)
     ids = all_contacts(gateway)
     assert len(ids) == 300
     assert gateway.retries == {"ReadTimeoutError": 1}
@@ -181,8 +182,7 @@ def test_a_timed_out_create_is_reported_not_resent(sandbox: SandboxHandle) -> No
     contact = all_contacts(gateway)[0]
     sandbox.set_faults(latency_ms=600, endpoints=["batch/create"])
     result = gateway.create_tasks([NewTask(contact, None, {"hs_timestamp": "1767261600000"})])
-    time.sleep(0.4)  # let the sandbox finish with the request the gateway stopped waiting for
-    stats = sandbox.stats()
+    stats = sandbox_settled(sandbox)  # it finishes the request the gateway gave up on
     sandbox.set_faults()
     assert [e.id for e in result.failed] == [contact] and not result.succeeded
     assert "not retried" in result.failed[0].message

@@ -65,7 +65,9 @@ def test_a_run_that_cannot_get_the_lock_stops_before_writing(
     with demo_portal() as handle:
         point_at(monkeypatch, handle, outbox)
         monkeypatch.setenv("LEADOPS_LOCK_TIMEOUT", "0.5")
-        with portal_lock(Settings(_env_file=None)), pytest.raises(RunLockTimeout) as raised:
+        # The run keys its lock by the portal id HubSpot reports (account-info).
+        holder = Settings(_env_file=None, hubspot_portal_id=str(handle.sandbox.config.portal_id))
+        with portal_lock(holder), pytest.raises(RunLockTimeout) as raised:
             run()
         message = str(raised.value)
         assert "another leadops run on this portal" in message

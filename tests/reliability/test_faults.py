@@ -7,7 +7,6 @@ fault RNG, with retries made fast (backoff and pacing sleep at most 5 ms).
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,8 @@ from portal_state import (
 from flows import engine
 from flows.params import RunParams
 from sandbox.server import SandboxHandle
+
+from support import sandbox_settled
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -149,7 +150,7 @@ def test_responses_slower_than_the_read_timeout_need_at_most_one_rerun(
         point_at(monkeypatch, handle, outbox, hubspot_read_timeout=0.2)
         handle.set_faults(latency_ms=500, **faults)
         first = run()
-        time.sleep(0.6)  # let the sandbox finish what the gateway stopped waiting for
+        sandbox_settled(handle)  # it finishes what the gateway stopped waiting for
         handle.set_faults()
         assert_only_creates_in_doubt_failed(first)
         second = run()

@@ -30,6 +30,8 @@ from prefect.settings import PREFECT_API_URL
 
 from sandbox.server import SandboxHandle
 
+from support import sandbox_settled
+
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,7 +91,7 @@ def test_kill_9_mid_apply_then_a_rerun_ends_as_one_clean_run(
             os.kill(child.pid, signal.SIGKILL)
             child.wait(timeout=30)
         assert child.returncode == -signal.SIGKILL
-        time.sleep(0.3)  # a request in flight at the kill still lands in the sandbox
+        sandbox_settled(handle)  # a request in flight at the kill still lands in the sandbox
         handle.set_faults()
         at_kill = snapshot(handle)
         assert at_kill != reference.state, "the kill must land before the cycle finished"

@@ -97,10 +97,9 @@ def test_token_and_smtp_password_never_appear_anywhere(
     runs = [ok.state_details.flow_run_id, failed.state_details.flow_run_id]
     texts: dict[str, str] = {}
     texts["state messages"] = f"{ok.message}\n{failed.message}"
-    try:
+    with pytest.raises(Exception) as raised:  # the exception the failed flow raised
         failed.result()
-    except Exception as exc:  # the exception the flow raised
-        texts["exception"] = f"{type(exc).__name__}: {exc}\n{exc!r}"
+    texts["exception"] = f"{raised.typename}: {raised.value}\n{raised.value!r}"
     formatter = logging.Formatter()
     texts["log records"] = "\n".join(formatter.format(r) for r in caplog.records)
     console = capfd.readouterr()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+import requests
 from hubspot import HubSpot
 
 from sandbox.server import SandboxHandle, running_sandbox
@@ -24,3 +26,18 @@ def sb() -> Iterator[SandboxHandle]:
 def client(sb: SandboxHandle) -> HubSpot:
     """The real SDK pointed at the sandbox."""
     return HubSpot(access_token=sb.token, host=sb.url)
+
+
+Api = Callable[..., requests.Response]
+
+
+@pytest.fixture
+def api(sb: SandboxHandle) -> Api:
+    """Raw HTTP to the sandbox's public API: `api("GET", "/crm/v3/owners/", params=...)`."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {sb.token}"
+
+    def call(method: str, path: str, **kwargs: Any) -> requests.Response:
+        return session.request(method, f"{sb.url}{path}", timeout=10, **kwargs)
+
+    return call

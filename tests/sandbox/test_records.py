@@ -413,8 +413,10 @@ def test_malformed_requests_are_400_not_500(sb: SandboxHandle, path: str, body: 
     assert answer.json()["status"] == "error"
 
 
-def test_search_lag_hides_fresh_writes_until_it_passes(sb: SandboxHandle, client: HubSpot) -> None:
-    sb.set_config(search_lag_ms=400)
+def test_search_lag_hides_fresh_writes_until_it_passes(
+    sb: SandboxHandle, client: HubSpot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sb.set_config(search_lag_ms=600_000)  # a lag no slow machine outruns; the clock skips it
     stage = {"propertyName": "lifecyclestage", "operator": "EQ", "value": "opportunity"}
     before = ids_of(client, [stage])
     client.crm.contacts.batch_api.update(
@@ -426,5 +428,6 @@ def test_search_lag_hides_fresh_writes_until_it_passes(sb: SandboxHandle, client
     assert ids_of(client, [stage]) == before  # the index has not caught up
     read = client.crm.contacts.basic_api.get_by_id("1001", properties=["lifecyclestage"])
     assert read.properties["lifecyclestage"] == "opportunity"  # reads are immediate
-    time.sleep(0.45)
+    after_the_lag = sb.store.clock() + 600_000
+    monkeypatch.setattr(sb.store, "clock", lambda: after_the_lag)
     assert ids_of(client, [stage]) == sorted([*before, "1001", created.id], key=int)

@@ -18,13 +18,8 @@ from hubspot.crm.objects.tasks.exceptions import ApiException as TasksApiExcepti
 from urllib3.exceptions import NewConnectionError, ReadTimeoutError
 
 from config.settings import Settings
-from gateway.client import (
-    SHARED_SLOT_BLOCK,
-    DailyLimitReached,
-    HubSpotError,
-    HubSpotGateway,
-    NewTask,
-)
+from gateway.calls import SHARED_SLOT_BLOCK
+from gateway.client import DailyLimitReached, HubSpotError, HubSpotGateway, NewTask
 
 from support import FakeTime
 

@@ -7,13 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gateway.client import (
-    BatchResult,
-    DailyLimitReached,
-    HubSpotError,
-    HubSpotGateway,
-    RecordError,
-)
+from gateway.client import BatchResult, DailyLimitReached, HubSpotError, HubSpotGateway, RecordError
 from model.changes import Change, Outcome, TaskSpec
 from sandbox.server import SandboxHandle
 from tasks.apply import apply_changes, moves_stage_back

@@ -47,26 +47,33 @@ def sandbox_settings(url: str, token: str, **overrides: object) -> Settings:
 _portal_ids = itertools.count(900_001)
 
 
-def use_portal(
-    monkeypatch: pytest.MonkeyPatch,
-    settings: Settings,
-    outbox: Path,
-    portal_id: int | None = None,
-) -> str:
-    """Point flows (which read settings from the environment) at a portal or sandbox.
+def next_portal_id() -> int:
+    return next(_portal_ids)
 
-    Each call gives the sandbox its own portal id (what `/account-info/v3/details` answers,
-    and flows key watermarks by), so watermarks (Prefect Variables named by portal) of one
-    test never narrow the windows of another in the shared Prefect harness. The id is not
-    set in the environment: flows read it from HubSpot. Replaying cassettes, the recorded
-    answer gives it. Returns it.
+
+def portal_settings(settings: Settings, outbox: Path, portal_id: int | None = None) -> Settings:
+    """The settings a test passes to flows (`lifecycle_cycle(params, settings)`) for a portal
+    or sandbox, with the run's outbox.
+
+    A sandbox gets its own portal id (what `/account-info/v3/details` answers, and flows key
+    watermarks by: `next_portal_id()` unless given), so watermarks (Prefect Variables named by
+    portal) of one test never narrow the windows of another in the shared Prefect harness.
+    The settings name no portal id: flows read it from HubSpot (replaying cassettes, from
+    the recorded answer).
     """
     assert settings.hubspot_access_token is not None
-    portal_id = portal_id or next(_portal_ids)
     if settings.hubspot_base_url != REPLAY_URL and settings.hubspot_base_url.startswith(
         "http://127.0.0.1"
     ):
-        _sandbox_config(settings.hubspot_base_url, portal_id=portal_id)
+        _sandbox_config(settings.hubspot_base_url, portal_id=portal_id or next_portal_id())
+    return settings.model_copy(update={"hubspot_portal_id": None, "outbox_dir": outbox})
+
+
+def use_portal(monkeypatch: pytest.MonkeyPatch, settings: Settings, outbox: Path) -> None:
+    """Point what reads settings from the environment as a deployment does (the CLI, child
+    processes) at a portal or sandbox, as `portal_settings` does for flows called directly."""
+    settings = portal_settings(settings, outbox)
+    assert settings.hubspot_access_token is not None
     monkeypatch.delenv("HUBSPOT_PORTAL_ID", raising=False)
     env = {
         "HUBSPOT_BASE_URL": settings.hubspot_base_url,
@@ -80,7 +87,6 @@ def use_portal(
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    return str(portal_id)
 
 
 def _sandbox_config(url: str, **config: object) -> None:

@@ -19,7 +19,7 @@ from flows.params import RunParams
 from runstate.lock import portal_lock
 from sandbox.server import SandboxHandle
 
-from support import SEED_CYCLE_COUNTS, sandbox_settings, use_portal
+from support import SEED_CYCLE_COUNTS
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -29,9 +29,8 @@ ARCHIVED_OWNER = "70000004"
 
 
 @pytest.fixture
-def portal(sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    use_portal(monkeypatch, sandbox_settings(sandbox.url, sandbox.token), tmp_path / "outbox")
-    return sandbox
+def portal(sandbox: SandboxHandle, settings: Settings) -> SandboxHandle:
+    return sandbox  # `settings` (tests/flows/conftest.py) points the flows at it
 
 
 def counts(summary: dict, outcome: str) -> dict[str, int]:
@@ -47,8 +46,10 @@ def leadops_tasks(sandbox: SandboxHandle) -> list:
     return [t for t in table.records.values() if "[leadops:" in t.props.get("hs_task_body", "")]
 
 
-def test_dry_run_plans_every_rule_and_writes_nothing(portal: SandboxHandle) -> None:
-    summary = lifecycle_cycle(RunParams(dry_run=True, notify=False))
+def test_dry_run_plans_every_rule_and_writes_nothing(
+    settings: Settings, portal: SandboxHandle
+) -> None:
+    summary = lifecycle_cycle(RunParams(dry_run=True, notify=False), settings)
     assert counts(summary, "dry-run") == CYCLE_COUNTS
     assert counts(summary, "applied") == {}
     assert portal.stats()["writes_total"] == 0
@@ -56,21 +57,24 @@ def test_dry_run_plans_every_rule_and_writes_nothing(portal: SandboxHandle) -> N
 
 
 def test_dry_run_emails_no_one_and_takes_no_lock(
-    portal: SandboxHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, portal: SandboxHandle, tmp_path: Path
 ) -> None:
     # Another run holds the portal's lock throughout: a dry run must not wait for it (a run
     # that did would time out after 1 s), and with notify on it still tells no one anything.
-    monkeypatch.setenv("LEADOPS_LOCK_TIMEOUT", "1")
-    with portal_lock(Settings(), timeout=0):
-        summary = lifecycle_cycle(RunParams(dry_run=True, notify=True))
+    settings = settings.model_copy(update={"leadops_lock_timeout": 1})
+    this_portal = {"hubspot_portal_id": str(portal.sandbox.config.portal_id)}
+    with portal_lock(settings.model_copy(update=this_portal), timeout=0):
+        summary = lifecycle_cycle(RunParams(dry_run=True, notify=True), settings)
     assert counts(summary, "dry-run") == CYCLE_COUNTS
     assert not any(n.startswith("notifications") for n in summary["notes"])
     assert sorted(p.name for p in (tmp_path / "outbox").rglob("*.eml")) == []
 
 
-def test_cycle_applies_then_a_second_cycle_changes_nothing(portal: SandboxHandle) -> None:
+def test_cycle_applies_then_a_second_cycle_changes_nothing(
+    settings: Settings, portal: SandboxHandle
+) -> None:
     existing_tasks = len(leadops_tasks(portal))
-    first = lifecycle_cycle(RunParams(notify=False))
+    first = lifecycle_cycle(RunParams(notify=False), settings)
     assert counts(first, "applied") == CYCLE_COUNTS
     assert first["failed"] == 0
 
@@ -87,15 +91,17 @@ def test_cycle_applies_then_a_second_cycle_changes_nothing(portal: SandboxHandle
     assert lists["Nurture - General"] >= 3  # unset and unknown interests
 
     writes = portal.stats()["writes_total"]
-    second = lifecycle_cycle(RunParams(notify=False))
+    second = lifecycle_cycle(RunParams(notify=False), settings)
     assert second["changes"] == 0
     assert portal.stats()["writes_total"] == writes
     assert len(leadops_tasks(portal)) == len(created)
     assert {lst.name: len(lst.members) for lst in portal.store.lists.values()} == lists
 
 
-def test_recycled_contacts_are_back_at_lead_in_one_list(portal: SandboxHandle) -> None:
-    summary = lifecycle_cycle(RunParams(rules=["recycle"], notify=False))
+def test_recycled_contacts_are_back_at_lead_in_one_list(
+    settings: Settings, portal: SandboxHandle
+) -> None:
+    summary = lifecycle_cycle(RunParams(rules=["recycle"], notify=False), settings)
     recycled = {f["contact_id"] for f in summary["failures"]}
     assert recycled == set()
     members = [m for lst in portal.store.lists.values() for m in lst.members]
@@ -106,8 +112,10 @@ def test_recycled_contacts_are_back_at_lead_in_one_list(portal: SandboxHandle) -
         assert not props.get("hs_lead_status")
 
 
-def test_tasks_for_archived_owners_are_created_unassigned(portal: SandboxHandle) -> None:
-    lifecycle_cycle(RunParams(rules=["promote", "followup"], notify=False))
+def test_tasks_for_archived_owners_are_created_unassigned(
+    settings: Settings, portal: SandboxHandle
+) -> None:
+    lifecycle_cycle(RunParams(rules=["promote", "followup"], notify=False), settings)
     archived_contacts = {
         str(r.id)
         for r in portal.store.tables["contacts"].records.values()
@@ -126,12 +134,16 @@ def test_tasks_for_archived_owners_are_created_unassigned(portal: SandboxHandle)
     ("rule", "expected"),
     [("promote", 33), ("new_lead", 15), ("attempted", 35), ("followup", 85), ("recycle", 50)],
 )
-def test_each_rule_alone_on_the_seed(portal: SandboxHandle, rule: str, expected: int) -> None:
-    summary = lifecycle_cycle(RunParams(rules=[rule], dry_run=True, notify=False))
+def test_each_rule_alone_on_the_seed(
+    settings: Settings, portal: SandboxHandle, rule: str, expected: int
+) -> None:
+    summary = lifecycle_cycle(RunParams(rules=[rule], dry_run=True, notify=False), settings)
     assert counts(summary, "dry-run") == {rule: expected}
 
 
-def test_window_limits_event_rules_to_recently_modified_contacts(portal: SandboxHandle) -> None:
+def test_window_limits_event_rules_to_recently_modified_contacts(
+    settings: Settings, portal: SandboxHandle
+) -> None:
     sql_without_status = next(
         str(r.id)
         for r in portal.store.tables["contacts"].records.values()
@@ -151,20 +163,22 @@ def test_window_limits_event_rules_to_recently_modified_contacts(portal: Sandbox
     )
     assert answer.status == 200, answer.data
     rules = ["promote", "new_lead"]  # the event-based ones
-    windowed = lifecycle_cycle(RunParams(rules=rules, since=since, dry_run=True, notify=False))
+    windowed = lifecycle_cycle(
+        RunParams(rules=rules, since=since, dry_run=True, notify=False), settings
+    )
     # Of the seed's 33 hot MQLs and 15 SQLs without status, only the two edited ones were
     # modified inside the window.
     assert counts(windowed, "dry-run") == {"promote": 1, "new_lead": 1}
-    everything = lifecycle_cycle(RunParams(rules=rules, dry_run=True, notify=False))
+    everything = lifecycle_cycle(RunParams(rules=rules, dry_run=True, notify=False), settings)
     assert counts(everything, "dry-run") == {"promote": 33, "new_lead": 15}
 
 
 def test_config_the_portal_does_not_match_stops_before_any_write(
-    portal: SandboxHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    settings: Settings, portal: SandboxHandle, tmp_path: Path
 ) -> None:
     config = tmp_path / "lifecycle.yaml"
     config.write_text("lead_status:\n  attempted: TRIED_TO_CALL\n")
-    monkeypatch.setenv("LIFECYCLE_CONFIG", str(config))
+    settings = settings.model_copy(update={"lifecycle_config": config})
     with pytest.raises(PortalMismatchError, match="'TRIED_TO_CALL' is not an option"):
-        lifecycle_cycle(RunParams(notify=False))
+        lifecycle_cycle(RunParams(notify=False), settings)
     assert portal.stats()["writes_total"] == 0

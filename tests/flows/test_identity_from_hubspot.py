@@ -11,7 +11,7 @@ from flows.params import RunParams
 from gateway.identity import PortalIdentityMismatch
 from sandbox.server import SandboxHandle, running_sandbox
 
-from support import sandbox_settings, use_portal
+from support import next_portal_id, portal_settings, sandbox_settings
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -20,28 +20,29 @@ def _promoted(summary: dict) -> int:
     return summary["rules"]["promote"]["applied"]
 
 
-def test_two_portals_on_one_prefect_server_keep_their_own_watermarks(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_two_portals_on_one_prefect_server_keep_their_own_watermarks(tmp_path: Path) -> None:
     """No HUBSPOT_PORTAL_ID set: each portal's watermark is its own, so the second portal's
     MQLs (modified before the first portal's run) are still promoted."""
     outbox = tmp_path / "outbox"
     with running_sandbox(seed="demo") as first, running_sandbox(seed="demo") as second:
-        use_portal(monkeypatch, sandbox_settings(first.url, first.token), outbox)
-        assert _promoted(lifecycle_cycle(RunParams(rules=["promote"], notify=False))) == 33
+        settings = portal_settings(sandbox_settings(first.url, first.token), outbox)
+        assert (
+            _promoted(lifecycle_cycle(RunParams(rules=["promote"], notify=False), settings)) == 33
+        )
 
-        use_portal(monkeypatch, sandbox_settings(second.url, second.token), outbox)
-        assert _promoted(lifecycle_cycle(RunParams(rules=["promote"], notify=False))) == 33
+        settings = portal_settings(sandbox_settings(second.url, second.token), outbox)
+        assert (
+            _promoted(lifecycle_cycle(RunParams(rules=["promote"], notify=False), settings)) == 33
+        )
 
 
-def test_an_eu_portal_gets_app_eu1_links_in_digests(
-    sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_an_eu_portal_gets_app_eu1_links_in_digests(sandbox: SandboxHandle, tmp_path: Path) -> None:
     outbox = tmp_path / "outbox"
-    portal_id = use_portal(monkeypatch, sandbox_settings(sandbox.url, sandbox.token), outbox)
+    portal_id = next_portal_id()
+    settings = portal_settings(sandbox_settings(sandbox.url, sandbox.token), outbox, portal_id)
     sandbox.set_config(ui_domain="app-eu1.hubspot.com")
 
-    lifecycle_cycle(RunParams(rules=["promote"]))
+    lifecycle_cycle(RunParams(rules=["promote"]), settings)
 
     mails = "".join(p.read_text(encoding="utf-8") for p in outbox.rglob("*.eml"))
     assert f"https://app-eu1.hubspot.com/contacts/{portal_id}/record/0-1/" in mails
@@ -49,15 +50,15 @@ def test_an_eu_portal_gets_app_eu1_links_in_digests(
 
 
 def test_a_configured_portal_id_hubspot_contradicts_stops_before_any_write(
-    sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
-    portal_id = use_portal(
-        monkeypatch, sandbox_settings(sandbox.url, sandbox.token), tmp_path / "outbox"
+    portal_id = str(next_portal_id())
+    settings = portal_settings(
+        sandbox_settings(sandbox.url, sandbox.token), tmp_path / "outbox", int(portal_id)
     )
-    monkeypatch.setenv("HUBSPOT_PORTAL_ID", "424242")
 
     with pytest.raises(PortalIdentityMismatch) as raised:
-        lifecycle_cycle(RunParams())
+        lifecycle_cycle(RunParams(), settings.model_copy(update={"hubspot_portal_id": "424242"}))
 
     message = str(raised.value)
     assert "HUBSPOT_PORTAL_ID is '424242'" in message and repr(portal_id) in message
@@ -65,15 +66,14 @@ def test_a_configured_portal_id_hubspot_contradicts_stops_before_any_write(
     assert sandbox.stats()["writes_total"] == 0
 
 
-def test_a_configured_value_that_agrees_is_accepted(
-    sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    portal_id = use_portal(
-        monkeypatch, sandbox_settings(sandbox.url, sandbox.token), tmp_path / "outbox"
+def test_a_configured_value_that_agrees_is_accepted(sandbox: SandboxHandle, tmp_path: Path) -> None:
+    portal_id = next_portal_id()
+    settings = portal_settings(
+        sandbox_settings(sandbox.url, sandbox.token), tmp_path / "outbox", portal_id
     )
     sandbox.set_config(time_zone="US/Eastern")
-    monkeypatch.setenv("HUBSPOT_PORTAL_ID", portal_id)
-    monkeypatch.setenv("HUBSPOT_PORTAL_TIMEZONE", "America/New_York")  # the same zone
+    checks = {"hubspot_portal_id": str(portal_id), "hubspot_portal_timezone": "America/New_York"}
 
-    summary = lifecycle_cycle(RunParams(rules=["promote"], dry_run=True, notify=False))
+    params = RunParams(rules=["promote"], dry_run=True, notify=False)
+    summary = lifecycle_cycle(params, settings.model_copy(update=checks))  # the same zone
     assert summary["rules"]["promote"]["dry-run"] == 33

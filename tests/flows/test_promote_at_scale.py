@@ -11,16 +11,14 @@ from flows.cycle import lifecycle_cycle
 from flows.params import RunParams
 from sandbox.server import running_sandbox
 
-from support import sandbox_settings, use_portal
+from support import portal_settings, sandbox_settings
 
 MATCHING, BELOW = 10_500, 300
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
-def test_more_than_ten_thousand_mqls_are_all_promoted_once(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_more_than_ten_thousand_mqls_are_all_promoted_once(tmp_path: Path) -> None:
     with running_sandbox(seed="empty") as sandbox:
         now = sandbox.store.clock() - 60_000
         for i in range(MATCHING + BELOW):
@@ -32,9 +30,9 @@ def test_more_than_ten_thousand_mqls_are_all_promoted_once(
                 "hubspot_owner_id": "70000001",
             }
             sandbox.store.insert("contacts", props, now)
-        use_portal(monkeypatch, sandbox_settings(sandbox.url, sandbox.token), tmp_path)
+        settings = portal_settings(sandbox_settings(sandbox.url, sandbox.token), tmp_path)
 
-        summary = lifecycle_cycle(RunParams(rules=["promote"], notify=False))
+        summary = lifecycle_cycle(RunParams(rules=["promote"], notify=False), settings)
 
         assert summary["rules"]["promote"]["applied"] == MATCHING
         records = sandbox.store.tables["contacts"].records.values()

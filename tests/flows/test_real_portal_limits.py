@@ -13,17 +13,18 @@ from pathlib import Path
 
 import pytest
 
+from config.settings import Settings
 from flows.cycle import lifecycle_cycle
 from flows.params import RunParams
 from sandbox.server import SandboxHandle, running_sandbox
 
-from support import sandbox_settings, use_portal
+from support import portal_settings, sandbox_settings
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.integration]
 
 
 @pytest.fixture
-def strict_portal(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[SandboxHandle]:
+def strict_portal(tmp_path: Path) -> Iterator[tuple[SandboxHandle, Settings]]:
     """A Professional-tier sandbox (190 / 10 s, 5 searches / s, 100 associations calls /
     10 s) and leadops paced below it, as on a real portal."""
     with running_sandbox(
@@ -34,8 +35,7 @@ def strict_portal(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[S
             sb.url, sb.token,
             hubspot_requests_per_10s=190, hubspot_association_requests_per_10s=100,
         )  # fmt: skip
-        use_portal(monkeypatch, settings, tmp_path / "outbox")
-        yield sb
+        yield sb, portal_settings(settings, tmp_path / "outbox")
 
 
 def new_leads(sb: SandboxHandle) -> int:
@@ -49,36 +49,38 @@ def leadops_tasks(sb: SandboxHandle) -> list:
 
 
 def test_a_cycle_past_50_new_leads_passes_within_every_limit(
-    strict_portal: SandboxHandle, tmp_path: Path
+    strict_portal: tuple[SandboxHandle, Settings], tmp_path: Path
 ) -> None:
-    assert new_leads(strict_portal) > 50
-    first = lifecycle_cycle(RunParams())
+    sandbox, settings = strict_portal
+    assert new_leads(sandbox) > 50
+    first = lifecycle_cycle(RunParams(), settings)
     assert first["failed"] == 0, first["failures"]
     assert list((tmp_path / "outbox" / "pending").glob("*.eml")), "no digest was written"
     applied = {rule: c["applied"] for rule, c in first["rules"].items()}
     assert all(applied[rule] > 0 for rule in ("attempted", "followup", "recycle")), applied
-    stats = strict_portal.stats()
+    stats = sandbox.stats()
     assert stats["rate_limited_total"] == 0
     refused = {s for s in stats["statuses"] if s == "400" or s.startswith("5")}
     assert not refused, stats["statuses"]  # (404s: nurture lists looked up before creating)
 
-    second = lifecycle_cycle(RunParams(notify=False))
+    second = lifecycle_cycle(RunParams(notify=False), settings)
     assert second["changes"] == 0 and second["failed"] == 0
 
 
 def test_tasks_edited_by_a_person_in_hubspot_are_not_created_again(
-    strict_portal: SandboxHandle,
+    strict_portal: tuple[SandboxHandle, Settings],
 ) -> None:
-    lifecycle_cycle(RunParams(notify=False))
-    created = leadops_tasks(strict_portal)
+    sandbox, settings = strict_portal
+    lifecycle_cycle(RunParams(notify=False), settings)
+    created = leadops_tasks(sandbox)
     assert created
     for task in created:  # a rep opens each task, adds a line and saves: the body becomes HTML
-        body = strict_portal.edit_task_as_person(
+        body = sandbox.edit_task_as_person(
             str(task.id), f"{task.props['hs_task_body']}\nCalled & left a message <urgent>"
         )
         assert body.startswith("<p>") and "&amp;" in body and "<br>" in body
-    tasks_before = len(strict_portal.store.tables["tasks"].records)
+    tasks_before = len(sandbox.store.tables["tasks"].records)
 
-    again = lifecycle_cycle(RunParams(notify=False))
+    again = lifecycle_cycle(RunParams(notify=False), settings)
     assert again["changes"] == 0, again["rules"]
-    assert len(strict_portal.store.tables["tasks"].records) == tasks_before
+    assert len(sandbox.store.tables["tasks"].records) == tasks_before

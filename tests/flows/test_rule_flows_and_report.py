@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -12,6 +11,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from prefect.client.schemas.objects import Artifact
 
+from config.settings import Settings
 from flows.params import RunParams
 from flows.rule_flows import (
     attempted_flow,
@@ -22,15 +22,12 @@ from flows.rule_flows import (
 )
 from sandbox.server import SandboxHandle
 
-from support import sandbox_settings, use_portal
-
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
 @pytest.fixture
-def portal(sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    use_portal(monkeypatch, sandbox_settings(sandbox.url, sandbox.token), tmp_path / "outbox")
-    return sandbox
+def portal(sandbox: SandboxHandle, settings: Settings) -> SandboxHandle:
+    return sandbox  # `settings` (tests/flows/conftest.py) points the flows at it
 
 
 @pytest.mark.parametrize(
@@ -43,9 +40,11 @@ def portal(sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
         (recycle_flow, "recycle", 50),
     ],
 )
-def test_a_rule_flow_runs_only_its_rule(portal, flow, rule: str, planned: int) -> None:
+def test_a_rule_flow_runs_only_its_rule(
+    settings: Settings, portal, flow, rule: str, planned: int
+) -> None:
     # Even when asked for every rule, a rule's flow runs its own only.
-    summary = flow(RunParams(dry_run=True, notify=False))
+    summary = flow(RunParams(dry_run=True, notify=False), settings)
     assert summary["flow"] == flow.name
     assert {r: c["dry-run"] for r, c in summary["rules"].items()} == {rule: planned}
 
@@ -58,8 +57,10 @@ async def _artifacts_of(flow_run_id: UUID) -> dict[str, Artifact]:
     return {artifact.key: artifact for artifact in found}
 
 
-def test_a_run_publishes_every_change_and_a_summary(portal: SandboxHandle) -> None:
-    state = promote_flow(RunParams(notify=False), return_state=True)
+def test_a_run_publishes_every_change_and_a_summary(
+    settings: Settings, portal: SandboxHandle
+) -> None:
+    state = promote_flow(RunParams(notify=False), settings, return_state=True)
     artifacts = asyncio.run(_artifacts_of(state.state_details.flow_run_id))
 
     table = artifacts["promote-changes"]

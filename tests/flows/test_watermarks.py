@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from config.settings import Settings
 from flows.cycle import lifecycle_cycle
 from flows.params import RunParams
 from runstate.watermark import read_watermark
 from sandbox.server import SandboxHandle
-
-from support import sandbox_settings, use_portal
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 DAY_MS = 24 * 3_600_000
@@ -28,12 +25,12 @@ def add_hot_mql(sandbox: SandboxHandle, email: str, modified_ms: int) -> str:
 
 
 def test_second_run_sees_only_contacts_modified_since_the_watermark(
-    sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    sandbox: SandboxHandle, settings: Settings
 ) -> None:
-    portal = use_portal(monkeypatch, sandbox_settings(sandbox.url, sandbox.token), tmp_path)
+    portal = str(sandbox.sandbox.config.portal_id)
     params = RunParams(rules=["promote"], notify=False)
 
-    first = lifecycle_cycle(params)
+    first = lifecycle_cycle(params, settings)
     assert first["rules"]["promote"]["applied"] == 33
     assert "promote: contacts modified since the beginning" in first["notes"]
     mark = read_watermark(portal, "promote")
@@ -41,7 +38,7 @@ def test_second_run_sees_only_contacts_modified_since_the_watermark(
 
     old = add_hot_mql(sandbox, "old@example.test", sandbox.store.clock() - 2 * DAY_MS)
     fresh = add_hot_mql(sandbox, "fresh@example.test", sandbox.store.clock())
-    second = lifecycle_cycle(params)
+    second = lifecycle_cycle(params, settings)
 
     assert second["rules"]["promote"]["applied"] == 1
     assert sandbox.store.get("contacts", fresh).props["lifecyclestage"] == "salesqualifiedlead"
@@ -50,17 +47,17 @@ def test_second_run_sees_only_contacts_modified_since_the_watermark(
 
 
 def test_dry_runs_and_explicit_windows_leave_the_watermark_alone(
-    sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    sandbox: SandboxHandle, settings: Settings
 ) -> None:
-    portal = use_portal(monkeypatch, sandbox_settings(sandbox.url, sandbox.token), tmp_path)
-    lifecycle_cycle(RunParams(rules=["promote"], dry_run=True, notify=False))
+    portal = str(sandbox.sandbox.config.portal_id)
+    lifecycle_cycle(RunParams(rules=["promote"], dry_run=True, notify=False), settings)
     assert read_watermark(portal, "promote") is None
 
-    lifecycle_cycle(RunParams(rules=["new_lead"], notify=False))
+    lifecycle_cycle(RunParams(rules=["new_lead"], notify=False), settings)
     mark = read_watermark(portal, "new_lead")
     assert mark is not None
     assert read_watermark(portal, "promote") is None  # one watermark per rule
 
     since = mark.replace(year=mark.year - 1)
-    lifecycle_cycle(RunParams(rules=["new_lead"], since=since, notify=False))
+    lifecycle_cycle(RunParams(rules=["new_lead"], since=since, notify=False), settings)
     assert read_watermark(portal, "new_lead") == mark

@@ -67,7 +67,8 @@ class FastRetries:
 def point_at(
     monkeypatch: pytest.MonkeyPatch, handle: SandboxHandle, outbox: Path, **overrides: Any
 ) -> Settings:
-    """Flows read settings from the environment: point them at this sandbox and outbox."""
+    """Point cycles (here and in child processes, which read settings from the environment
+    as a deployment does) at this sandbox and outbox."""
     overrides.setdefault("hubspot_max_retries", 10)
     settings = sandbox_settings(handle.url, handle.token, **overrides)
     use_portal(monkeypatch, settings, outbox)

@@ -7,28 +7,33 @@ from pathlib import Path
 import pytest
 from portal_state import artifacts_of
 
+from config.settings import Settings
 from flows.cycle import lifecycle_cycle
 from flows.params import RunParams
 from sandbox.server import SandboxHandle
 
-from support import sandbox_settings, use_portal
+from support import portal_settings, sandbox_settings
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
 @pytest.fixture
-def portal(sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    use_portal(monkeypatch, sandbox_settings(sandbox.url, sandbox.token), tmp_path / "outbox")
+def portal(sandbox: SandboxHandle) -> SandboxHandle:
     return sandbox
 
 
+@pytest.fixture
+def settings(sandbox: SandboxHandle, tmp_path: Path) -> Settings:
+    return portal_settings(sandbox_settings(sandbox.url, sandbox.token), tmp_path / "outbox")
+
+
 def test_a_run_stops_at_its_share_of_the_daily_budget_and_reports_the_day(
-    portal: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+    portal: SandboxHandle, settings: Settings
 ) -> None:
     portal.set_limits(daily=1000)
-    monkeypatch.setenv("LEADOPS_DAILY_BUDGET_SHARE", "0.04")  # 40 requests: about half a cycle
+    settings = settings.model_copy(update={"leadops_daily_budget_share": 0.04})  # 40 requests
 
-    state = lifecycle_cycle(RunParams(notify=False), return_state=True)
+    state = lifecycle_cycle(RunParams(notify=False), settings, return_state=True)
 
     assert state.is_failed()
     message = str(state.message)
@@ -44,14 +49,14 @@ def test_a_run_stops_at_its_share_of_the_daily_budget_and_reports_the_day(
 
 
 def test_a_share_spent_before_the_run_stops_it_before_any_write(
-    portal: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+    portal: SandboxHandle, settings: Settings
 ) -> None:
     portal.set_limits(daily=2000)
-    lifecycle_cycle(RunParams(dry_run=True, notify=False))  # leadops' earlier use today
+    lifecycle_cycle(RunParams(dry_run=True, notify=False), settings)  # earlier use today
     used = portal.stats()["requests_total"]
-    monkeypatch.setenv("LEADOPS_DAILY_BUDGET_SHARE", str(used / 2 / 2000))
+    settings = settings.model_copy(update={"leadops_daily_budget_share": used / 2 / 2000})
 
-    state = lifecycle_cycle(RunParams(notify=False), return_state=True)
+    state = lifecycle_cycle(RunParams(notify=False), settings, return_state=True)
 
     assert state.is_failed() and "daily API budget is used up" in str(state.message)
     assert portal.stats()["writes_total"] == 0

@@ -32,6 +32,7 @@ from typing import Any
 from config.settings import Settings
 from gateway.client import HubSpotGateway
 from model.changes import Change, ChangeResult, Outcome, TaskSpec
+from rules.followup import plain_text, task_marker
 from runstate.lock import portal_key
 
 Key = tuple[str, str, str]  # rule, contact id, action
@@ -104,6 +105,9 @@ class Journal:
             os.fsync(handle.fileno())
 
 
+TASK_PROPERTIES = ("hs_task_body", "hs_timestamp")
+
+
 def verify(gateway: HubSpotGateway, changes: Sequence[Change]) -> list[Change]:
     """The changes HubSpot shows as done: properties equal, the task exists, the contact is
     in the list."""
@@ -123,14 +127,21 @@ def verify(gateway: HubSpotGateway, changes: Sequence[Change]) -> list[Change]:
     if tasks:
         links = gateway.associations("contacts", "tasks", [c.contact_id for c in tasks])
         task_ids = sorted({t for ids in links.values() for t in ids})
-        bodies = {
-            r.id: r.get("hs_task_body")
-            for r in gateway.batch_read("tasks", task_ids, ["hs_task_body"]).succeeded
+        # Matched by its marker and due time, not its exact body: a person may have edited
+        # the task since, and HubSpot then gives the body back as rich text.
+        found = {
+            r.id: (plain_text(r.get("hs_task_body") or ""), r.time("hs_timestamp"))
+            for r in gateway.batch_read("tasks", task_ids, TASK_PROPERTIES).succeeded
         }
         done += [
             c
             for c in tasks
-            if c.task and any(bodies.get(t) == c.task.body for t in links.get(c.contact_id, []))
+            if c.task
+            and any(
+                task_marker(c.task.kind) in found[t][0] and _same_instant(found[t][1], c.task.due)
+                for t in links.get(c.contact_id, [])
+                if t in found
+            )
         ]
     adds = [c for c in changes if c.list_name]
     if adds:
@@ -162,6 +173,11 @@ def _read(path: Path) -> tuple[dict[Key, Change], dict[Key, tuple[Change, Outcom
         except (ValueError, KeyError, TypeError):
             continue  # a line cut short by the kill
     return intents, results
+
+
+def _same_instant(read: datetime | None, written: datetime) -> bool:
+    """HubSpot keeps timestamps to the millisecond: equal to within a second is the same."""
+    return read is not None and abs((read - written).total_seconds()) < 1
 
 
 def _safe(name: str) -> str:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from pathlib import Path
 
 from config.settings import Settings
 from gateway.client import HubSpotGateway
-from model.changes import Change
+from model.changes import Change, Outcome, TaskSpec
 from runstate.journal import Journal, verify
 from sandbox.server import SandboxHandle, running_sandbox
+from tasks.apply import create_tasks
 
 from support import sandbox_settings
 
@@ -67,3 +69,30 @@ def test_a_contact_hubspot_does_not_know_is_in_no_list(sandbox: SandboxHandle) -
     gateway = HubSpotGateway(sandbox_settings(sandbox.url, sandbox.token))
     gateway.find_or_create_list("Nurture - big")
     assert verify(gateway, [_list_add("999999999", "Nurture - big")]) == []
+
+
+def test_a_journaled_task_a_person_edited_since_is_still_recognised(
+    sandbox: SandboxHandle,
+) -> None:
+    """A run died after creating a task; a rep edited it in HubSpot (the body is now rich
+    text) before the next run recovered the journal: the task still counts as done, so it is
+    told, while a task of another kind or due time does not count."""
+    gateway = HubSpotGateway(sandbox_settings(sandbox.url, sandbox.token))
+    [contact_id] = _contact_ids(gateway, 1)
+    due = datetime(2026, 12, 1, 9, 30, 15, 123456, tzinfo=UTC)  # sub-second: HubSpot keeps ms
+    body = "Call them today.\n\n[leadops:first_touch]"
+    spec = TaskSpec("first_touch", "Call Ada", body, due, "CALL", "HIGH")
+    change = Change("followup", contact_id, "Ada", None, "new lead", task=spec)
+    [created] = create_tasks.fn(gateway, [change], active_owners=())
+    assert created.outcome is Outcome.APPLIED
+    links = gateway.associations("contacts", "tasks", [contact_id])
+    task_id = max(links[contact_id], key=int)  # the newest of the contact's tasks
+    edited = sandbox.edit_task_as_person(task_id, "Call them <today>.\n\n[leadops:first_touch]")
+    assert edited.startswith("<p>") and "&lt;today&gt;" in edited
+
+    assert verify(gateway, [change]) == [change]
+    later = Change("followup", contact_id, "Ada", None, "x", task=TaskSpec(
+        "first_touch", "Call Ada", body, due.replace(day=2), "CALL", "HIGH"))  # fmt: skip
+    other_kind = Change("followup", contact_id, "Ada", None, "x", task=TaskSpec(
+        "next_attempt", "Call Ada", body, due, "CALL", "HIGH"))  # fmt: skip
+    assert verify(gateway, [later, other_kind]) == []

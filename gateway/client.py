@@ -71,7 +71,6 @@ BATCH_SIZE = 100
 HISTORY_BATCH_SIZE = 50  # batch reads with propertiesWithHistory (HUBSPOT.md)
 ASSOCIATION_BATCH = 1000
 LIST_ADD_BATCH = 1000
-MEMBERS_PAGE = 250
 MEMBERSHIPS_READ_BATCH = 100  # HubSpot states no limit: the usual CRM batch size, to be safe
 OWNERS_PAGE = 100
 CONTACT_TYPE_ID = "0-1"
@@ -181,20 +180,6 @@ class HubSpotGateway(CallPolicy):
                 return None
             raise
         return str(response.list.list_id)
-
-    def list_members(self, list_id: str) -> set[str]:
-        """Record ids in the list (every page)."""
-        endpoint = "GET /crm/v3/lists/{listId}/memberships"
-        members: set[str] = set()
-        after: str | None = None
-        while True:
-            page = self._call(
-                endpoint, self._apis.memberships.get_page, list_id, after=after, limit=MEMBERS_PAGE
-            )
-            members.update(str(member.record_id) for member in page.results or [])
-            after = next_after(page)
-            if after is None:
-                return members
 
     def list_memberships(self, ids: Iterable[str]) -> dict[str, set[str]]:
         """`{record id: {list id, ...}}`: the lists each contact is in, 100 contacts per call

@@ -47,8 +47,8 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from config.rules import load_rules
 from config.settings import Settings
-from flows.cycle import rule_registry
 from leadops.deploy import PREFECT_YAML, PROJECT_ROOT, DeployReport, deploy_all
+from rules.registry import RULES
 from runstate.watermark import advance_watermark, read_watermark, variable_name
 from sandbox.server import SandboxHandle, running_sandbox
 
@@ -429,7 +429,7 @@ def test_cycle_deployment_runs_the_rules_and_publishes_its_report(
     worker: Service, client: SyncPrefectClient, demo: SandboxHandle
 ) -> None:
     demo.reseed()
-    for rule in rule_registry():  # a full window: no watermark left by an earlier cycle
+    for rule in RULES:  # a full window: no watermark left by an earlier cycle
         with contextlib.suppress(ObjectNotFound):
             client.delete_variable_by_name(variable_name(PORTAL, rule))
     assert hot_mqls(demo), "the demo seed has MQLs over the threshold"

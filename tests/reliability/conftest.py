@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,13 +14,15 @@ def fast(monkeypatch: pytest.MonkeyPatch, prefect_harness: None) -> FastRetries:
 
 
 @pytest.fixture(scope="session")
-def reference(
-    prefect_harness: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Reference]:
-    """A clean cycle on a fresh demo portal: what every faulty scenario must end up equal to."""
+def reference(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Reference:
+    """A clean cycle on a fresh demo portal: what every faulty scenario must end up equal to.
+
+    Its environment and fast retries are undone before any test runs: kept for the session,
+    they leaked into every later test (whatever the order).
+    """
     with pytest.MonkeyPatch.context() as monkeypatch:
         FastRetries(monkeypatch)
-        yield clean_reference(monkeypatch, tmp_path_factory.mktemp("clean") / "outbox")
+        return clean_reference(monkeypatch, tmp_path_factory.mktemp("clean") / "outbox")
 
 
 @pytest.fixture

@@ -5,13 +5,15 @@ Pure: computed from a `Workload` (what the seeded data makes the cycle do, see
 
 The model, per endpoint (HubSpot's sizes, see /docs and the gateway):
 
+- **portal identity and budget** (each run): the account details (`portalId`, `timeZone`,
+  `uiDomain`) and leadops' API usage today, one call each;
 - **portal check** (before any write): one property read per property the rules name, one
   owners page per 100 active owners and one per 100 archived owners (at least one each: the
   archived ones are a separate query), one list lookup per nurture-list name;
 - per rule, **search**: for each of the rule's AND filter groups (one search each), one page
   per 200 matches, at least one (an empty answer is still a call);
-- **contacts batch read** of the candidates (100 per call) when the rule needs property history
-  (search cannot return `propertiesWithHistory`);
+- **contacts batch read** of the candidates (50 per call: HubSpot's cap for batch reads with
+  `propertiesWithHistory`) when the rule needs property history (search cannot return it);
 - per engagement kind the rule reads, **associations** batch reads of the candidates (1,000
   ids per call) and **batch reads** of the distinct engagements found (100 per call);
 - **writes**: contact updates 100 per call; a backward stage move is three calls per 100
@@ -41,6 +43,7 @@ from bench.workload import Workload
 
 SEARCH_PAGE = 200
 BATCH = 100
+HISTORY_BATCH = 50
 ASSOCIATIONS = 1000
 LIST_ADD = 1000
 OWNERS_PAGE = 100
@@ -54,6 +57,8 @@ LIST_CREATE = "POST /crm/v3/lists/"
 LIST_ADD_ENDPOINT = "PUT /crm/v3/lists/{listId}/memberships/add"
 OWNERS = "GET /crm/v3/owners/"
 PROPERTY = "GET /crm/v3/properties/contacts/{propertyName}"
+ACCOUNT_DETAILS = "GET /account-info/v3/details"
+API_USAGE = "GET /account-info/v3/api-usage/daily/private-apps"
 
 
 def associations_endpoint(object_type: str) -> str:
@@ -74,7 +79,7 @@ def pages(count: int, size: int) -> int:
 
 def minimum_calls(work: Workload) -> Counter[str]:
     """The fewest calls per endpoint (gateway endpoint names) the workload needs."""
-    calls: Counter[str] = Counter()
+    calls: Counter[str] = Counter({ACCOUNT_DETAILS: 1, API_USAGE: 1})
     calls[PROPERTY] += work.properties_checked
     calls[OWNERS] += max(1, pages(work.active_owners, OWNERS_PAGE))
     calls[OWNERS] += max(1, pages(work.archived_owners, OWNERS_PAGE))
@@ -83,7 +88,7 @@ def minimum_calls(work: Workload) -> Counter[str]:
     for rule in work.rules:
         calls[SEARCH] += sum(max(1, pages(m, SEARCH_PAGE)) for m in rule.search_matches)
         if rule.history:
-            calls[CONTACTS_READ] += pages(rule.candidates, BATCH)
+            calls[CONTACTS_READ] += pages(rule.candidates, HISTORY_BATCH)
         for object_type, distinct in rule.engagements.items():
             calls[associations_endpoint(object_type)] += pages(rule.candidates, ASSOCIATIONS)
             calls[read_endpoint(object_type)] += pages(distinct, BATCH)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 
 from bench.minimum import (
+    ACCOUNT_DETAILS,
+    API_USAGE,
     CONTACTS_READ,
     CONTACTS_UPDATE,
     LIST_ADD_ENDPOINT,
@@ -69,8 +71,9 @@ def test_minimum_counts_pages_batches_and_association_reads() -> None:
     assert calls[LIST_FIND] == 2 and calls[LIST_CREATE] == 1
     # promote 401 → 3 pages; new_lead 0 → 1; attempted 1200 → 6; recycle 200/0/30 → 1+1+1
     assert calls[SEARCH] == 3 + 1 + 6 + 3
-    # history reads: 1200 → 12, 230 → 3; read-back of 101 backward moves → 2
-    assert calls[CONTACTS_READ] == 12 + 3 + 2
+    # history reads, 50 per call: 1200 → 24, 230 → 5; read-back of 101 backward moves → 2
+    assert calls[CONTACTS_READ] == 24 + 5 + 2
+    assert calls[ACCOUNT_DETAILS] == calls[API_USAGE] == 1  # the portal's identity, the budget
     assert calls[associations_endpoint("emails")] == 2  # 1,200 ids, 1,000 per call
     assert calls[associations_endpoint("calls")] == 2  # read even when nothing is found
     assert calls[read_endpoint("emails")] == 10 and read_endpoint("calls") not in calls

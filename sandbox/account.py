@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from sandbox.store import iso
+from sandbox.tables import iso
 from sandbox.web import Sandbox
 
 

@@ -13,7 +13,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from sandbox import account, admin, associations, basic, portal, records
-from sandbox.faults import GateMiddleware, Limits
+from sandbox.faults import Limits
+from sandbox.gate import GateMiddleware
 from sandbox.store import Store
 from sandbox.web import ApiError, Sandbox
 

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response
 
 from sandbox.records import _validate
 from sandbox.rollups import refresh_contact, refresh_contacts_of
-from sandbox.store import Record
+from sandbox.tables import Record
 from sandbox.web import (
     Sandbox,
     not_found,

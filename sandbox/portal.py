@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 
 from sandbox.faults import error_body
 from sandbox.schema import PROPERTIES
-from sandbox.store import StaticList, iso
+from sandbox.tables import StaticList, iso
 from sandbox.web import (
     MEMBERSHIP_ADD_LIMIT,
     MEMBERSHIP_PAGE_LIMIT,

@@ -11,7 +11,8 @@ from sandbox.faults import error_body
 from sandbox.rollups import refresh_contacts_of
 from sandbox.schema import PROPERTIES, association_type_id
 from sandbox.search import SearchError, search
-from sandbox.store import Record, Store, ValidationError
+from sandbox.store import Store
+from sandbox.tables import Record, ValidationError
 from sandbox.web import (
     ASSOCIATION_BATCH_LIMIT,
     BATCH_LIMIT,

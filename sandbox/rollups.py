@@ -18,7 +18,8 @@ HubSpot does this asynchronously, the sandbox at once (search lag, if configured
 
 from __future__ import annotations
 
-from sandbox.store import Record, Store, iso, parse_ms
+from sandbox.store import Store
+from sandbox.tables import Record, iso, parse_ms
 
 ACTIVITIES = ("emails", "calls", "meetings")
 

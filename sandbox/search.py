@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.schema import PROPERTIES, resolve_type
-from sandbox.store import Record, Store, parse_ms
+from sandbox.store import Store
+from sandbox.tables import Record, parse_ms
 
 MAX_GROUPS, MAX_PER_GROUP, MAX_FILTERS, MAX_LIMIT, MAX_RESULTS = 5, 6, 18, 200, 10_000
 OPERATORS = {

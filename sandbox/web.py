@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse
 from sandbox.faults import Gatekeeper, Limits, error_body
 from sandbox.schema import resolve_type
 from sandbox.search import SearchCache
-from sandbox.store import Store, iso
+from sandbox.store import Store
+from sandbox.tables import iso
 
 BATCH_LIMIT = 100
 # HubSpot caps batch reads that ask for property histories at 50 inputs (400 VALIDATION_ERROR

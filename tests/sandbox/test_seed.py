@@ -6,16 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sandbox.seed import (
-    ARCHIVED_OWNER,
-    CONNECTED,
-    DAY,
-    GROUPS,
-    NO_EMAIL_OWNER,
-    group_sizes,
-    seed_store,
-)
-from sandbox.store import Record, Store, parse_ms
+from sandbox.seed import ARCHIVED_OWNER, GROUPS, NO_EMAIL_OWNER, group_sizes, seed_store
+from sandbox.seeder import CONNECTED, DAY
+from sandbox.store import Store
+from sandbox.tables import Record, parse_ms
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

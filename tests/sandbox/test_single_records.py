@@ -9,7 +9,7 @@ import requests
 from hubspot import HubSpot
 
 from sandbox.server import SandboxHandle
-from sandbox.store import iso
+from sandbox.tables import iso
 
 pytestmark = pytest.mark.integration  # starts sandbox servers on 127.0.0.1
 

@@ -92,7 +92,6 @@ def run_cycle(
 
 def _run_cycle(ctx: RunContext, flow_name: str) -> RunSummary:
     params = ctx.params
-    calls_before = ctx.gateway.calls.copy()
     verify_portal(ctx)
     summary = RunSummary(flow_name, params.dry_run, params.since, ctx.now)
     earlier = _untold_by_earlier_runs(ctx, summary)
@@ -108,7 +107,7 @@ def _run_cycle(ctx: RunContext, flow_name: str) -> RunSummary:
         # Owners hear about what was applied even when the run stops early.
         owners = _owners_or_empty(ctx)
         _tell_owners(ctx, summary, earlier, owners)
-        summary.api_calls = dict(ctx.gateway.calls - calls_before)
+        summary.api_calls = dict(ctx.gateway.calls - ctx.calls_at_start)  # identity included
         if ctx.gateway.budget is not None:
             summary.notes.append(ctx.gateway.budget.describe())
         publish(summary, owners, flow_name.replace("_", "-"))

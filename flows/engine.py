@@ -7,6 +7,7 @@ Prefect task per batch of contacts, never one per contact.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -40,6 +41,8 @@ class RunContext:
     overlay: dict[str, dict[str, str]] = field(default_factory=dict)
     _owners: dict[str, Owner] | None = field(default=None, repr=False)
     list_ids: dict[str, str] = field(default_factory=dict)  # nurture lists by name, as found
+    # The gateway's counts before the run's first call (gateways live per process, across runs)
+    calls_at_start: Counter[str] = field(default_factory=Counter)
 
     @property
     def situation(self) -> Situation:
@@ -179,6 +182,7 @@ def context_for(params: RunParams, settings: Settings) -> RunContext:
     The run's share of the daily API budget starts counting here too (`gateway.budget`)."""
     rules = load_rules(settings.lifecycle_config)  # a bad rules file fails before any call
     gateway = gateway_for(settings)
+    calls_at_start = gateway.calls.copy()
     gateway.start_daily_budget(settings.leadops_daily_budget_share)
     settings = settings_for_portal(settings, gateway.portal_identity())
     return RunContext(
@@ -187,4 +191,5 @@ def context_for(params: RunParams, settings: Settings) -> RunContext:
         gateway=gateway,
         params=params,
         now=params.now(),
+        calls_at_start=calls_at_start,
     )

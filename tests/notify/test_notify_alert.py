@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from types import SimpleNamespace
 from uuid import uuid4
@@ -109,9 +110,11 @@ def test_notify_owners_as_a_prefect_task_names_messages_after_the_run(
     summary = cycle()
     assert summary["digests"] == 3 and summary["delivery"]["sent"] == 4
     assert len(smtp.messages) == 4
+    run_name = summary["run_name"]
+    assert re.fullmatch(r"[a-z]+(-[a-z]+)+-[0-9a-f]{8}", run_name)  # <flow-run name>-<id>
     names = [p.name for p in Outbox(settings.outbox_dir).sent.glob("*.eml")]
-    prefixes = {name.split(".")[0] for name in names}
-    assert len(prefixes) == 1 and prefixes.pop().count("-") >= 2  # <run name>-<id>
+    # Files are named by the Message-ID, which starts with the run name (cut to 24 chars).
+    assert {name.split(".")[0] for name in names} == {run_name[:24].strip("-")}
 
 
 def test_delivery_through_an_email_server_credentials_block(

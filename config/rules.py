@@ -23,6 +23,8 @@ from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from config.report import ReportSettings
+
 DEFAULT_RULES = Path(__file__).with_name("lifecycle.yaml")
 _jinja = SandboxedEnvironment()
 _PROPERTY_NAME = re.compile(r"^[a-z0-9_]+$")
@@ -182,6 +184,7 @@ class Rules(_Strict):
     followup: Followup = Followup()
     recycle: Recycle = Recycle()
     notify: Notify = Notify()
+    report: ReportSettings = ReportSettings()
 
     @model_validator(mode="after")
     def _recycled_status_known(self) -> Rules:

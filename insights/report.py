@@ -1,0 +1,256 @@
+"""The lead report's result: aggregates in, tables (lists of JSON-able rows) out.
+
+`LeadReport.tables()` is what every output shows: the email, the Prefect artifacts, the CSV
+files and the checked-in expected JSON of the demo seed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from config.rules import Rules
+from insights.outcomes import LADDER, OUTCOMES
+from insights.stats import hours, median, percentile, rate
+from model.records import Owner
+
+ALL_OWNERS = "*"
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A contact the report lists: stuck in `status` since `since`, or an SLA breach (New at
+    `since`, first touch at `touched`, None when none yet)."""
+
+    contact_id: str
+    name: str
+    owner_id: str
+    status: str
+    since: datetime
+    touched: datetime | None
+    hours: float
+
+
+@dataclass
+class FirstTouch:
+    """One owner's New leads judged against the SLA: touch delays, and how many were in time."""
+
+    delays: list[float] = field(default_factory=list)
+    leads: int = 0
+    within: int = 0
+
+    def add(self, delay: float | None, within: bool) -> None:
+        self.leads += 1
+        self.within += within
+        if delay is not None:
+            self.delays.append(delay)
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    band: str
+    mqls: int
+    sqls: int
+    converted: int
+
+
+@dataclass(frozen=True)
+class LeadReport:
+    rules: Rules
+    since: datetime
+    until: datetime
+    owners: Mapping[str, Owner]
+    contacts: int
+    outcomes: Mapping[str, Counter[str]]
+    reached: Mapping[str, Counter[int]]
+    durations: Mapping[tuple[str, str], list[float]]
+    stuck: list[Listed]
+    first_touch: Mapping[str, FirstTouch]
+    breaches: list[Listed]
+    scores: list[ScoreRow]
+    what_if: Mapping[float, Mapping[str, int]]
+
+    def owner_name(self, owner_id: str) -> str:
+        if owner_id == ALL_OWNERS:
+            return "All owners"
+        owner = self.owners.get(owner_id)
+        return owner.name if owner else (owner_id or "(no owner)")
+
+    def _owner_order(self, owner_ids: Collection[str]) -> list[str]:
+        rest = sorted((o for o in owner_ids if o != ALL_OWNERS), key=self.owner_name)
+        return ([ALL_OWNERS] if ALL_OWNERS in owner_ids else []) + rest
+
+    def for_owners(self, owner_ids: Collection[str]) -> LeadReport:
+        """The report a manager gets: their owners' rows and contacts, beside the whole
+        portal's rows ("All owners"); the funnel and score calibration stay portal-wide."""
+        keep = {*owner_ids, ALL_OWNERS}
+        return replace(
+            self,
+            durations={k: v for k, v in self.durations.items() if k[0] in keep},
+            stuck=[s for s in self.stuck if s.owner_id in keep],
+            first_touch={k: v for k, v in self.first_touch.items() if k in keep},
+            breaches=[b for b in self.breaches if b.owner_id in keep],
+        )
+
+    def status_order(self) -> list[str]:
+        """Lead statuses seen, in ladder order of their roles, then others alphabetically."""
+        roles = self.rules.lead_status
+        known = [roles.new, roles.attempted, roles.connected]
+        known += [self.rules.report.meeting_scheduled_status, roles.open_deal, roles.unqualified]
+        seen = {status for _, status in self.durations}
+        return [s for s in known if s in seen] + sorted(seen - set(known))
+
+    # ---- tables ------------------------------------------------------------------------
+
+    def tables(self) -> dict[str, list[Row]]:
+        return {
+            "funnel": self.funnel_rows(),
+            "funnel_reached": self.reached_rows(),
+            "time_in_status": self.time_in_status_rows(),
+            "stuck": self.listed_rows(self.stuck, stuck=True),
+            "first_touch": self.first_touch_rows(),
+            "sla_breaches": self.listed_rows(self.breaches, stuck=False),
+            "score_bands": self.score_rows(),
+            "what_if": self.what_if_rows(),
+        }
+
+    def funnel_rows(self) -> list[Row]:
+        """Per month the SQLs of that month became: how many, and their outcome now."""
+        total: Counter[str] = Counter()
+        rows = []
+        for month in sorted(self.outcomes):
+            rows.append(_outcome_row(month, self.outcomes[month]))
+            total.update(self.outcomes[month])
+        return [*rows, _outcome_row("total", total)] if rows else []
+
+    def reached_rows(self) -> list[Row]:
+        """Per month: how many of its SQLs ever reached each ladder step (or a later one)."""
+        total: Counter[int] = Counter()
+        rows = []
+        for month in sorted(self.reached):
+            rows.append(_reached_row(month, self.reached[month]))
+            total.update(self.reached[month])
+        return [*rows, _reached_row("total", total)] if rows else []
+
+    def time_in_status_rows(self) -> list[Row]:
+        rows = []
+        owners = {owner for owner, _ in self.durations}
+        for owner in self._owner_order(owners):
+            for status in self.status_order():
+                values = self.durations.get((owner, status))
+                if values:
+                    rows.append(
+                        {
+                            "owner": self.owner_name(owner),
+                            "owner_id": owner,
+                            "status": status,
+                            "spells": len(values),
+                            "median_hours": hours(median(values)),
+                            "p90_hours": hours(percentile(values, 0.9)),
+                        }
+                    )
+        return rows
+
+    def first_touch_rows(self) -> list[Row]:
+        rows = []
+        for owner in self._owner_order(self.first_touch):
+            judged = self.first_touch[owner]
+            rows.append(
+                {
+                    "owner": self.owner_name(owner),
+                    "owner_id": owner,
+                    "leads": judged.leads,
+                    "touched": len(judged.delays),
+                    "within_sla": judged.within,
+                    "share_within_sla": rate(judged.within, judged.leads),
+                    "median_hours": hours(median(judged.delays)),
+                    "p90_hours": hours(percentile(judged.delays, 0.9)),
+                    "breaches": judged.leads - judged.within,
+                }
+            )
+        return rows
+
+    def listed_rows(self, listed: list[Listed], *, stuck: bool) -> list[Row]:
+        order = {owner: n for n, owner in enumerate(self._owner_order({x.owner_id for x in listed}))}
+        rows = []
+        for item in sorted(listed, key=lambda x: (order[x.owner_id], -x.hours, x.contact_id)):
+            row: Row = {
+                "owner": self.owner_name(item.owner_id),
+                "owner_id": item.owner_id,
+                "contact_id": item.contact_id,
+                "contact": item.name,
+                "status": item.status,
+            }
+            if stuck:
+                row |= {"since": item.since.isoformat(), "days": round(item.hours / 24, 1)}
+            else:
+                touched = item.touched.isoformat() if item.touched else ""
+                row |= {"new_at": item.since.isoformat(), "first_touch_at": touched}
+                row["hours"] = hours(item.hours)
+            rows.append(row)
+        return rows
+
+    def score_rows(self) -> list[Row]:
+        return [
+            {
+                "band": row.band,
+                "mqls": row.mqls,
+                "sqls": row.sqls,
+                "converted": row.converted,
+                "conversion_rate": rate(row.converted, row.sqls),
+            }
+            for row in self.scores
+        ]
+
+    def what_if_rows(self) -> list[Row]:
+        current = self.rules.promote.threshold
+        return [
+            {
+                "threshold": threshold,
+                "current": threshold == current,
+                "mqls_promoted_now": counts.get("mqls", 0),
+                "sqls_at_or_above": counts.get("sqls", 0),
+                "converted": counts.get("converted", 0),
+                "conversion_rate": rate(counts.get("converted", 0), counts.get("sqls", 0)),
+            }
+            for threshold, counts in sorted(self.what_if.items())
+        ]
+
+    def as_json(self) -> dict[str, Any]:
+        """Everything the report shows, JSON-able (the expected-JSON test compares this)."""
+        settings = self.rules.report
+        return {
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "contacts_read": self.contacts,
+            "settings": {
+                "stuck_days": settings.stuck_days.model_dump(),
+                "first_touch_sla_hours": settings.first_touch_sla_hours,
+                "score_property": self.rules.promote.score_property,
+                "threshold": self.rules.promote.threshold,
+            },
+            "tables": self.tables(),
+        }
+
+
+def _outcome_row(month: str, counts: Counter[str]) -> Row:
+    sqls = sum(counts.values())
+    row: Row = {"month": month, "sqls": sqls}
+    for outcome in OUTCOMES:
+        row[outcome] = counts[outcome]
+        row[f"{outcome}_rate"] = rate(counts[outcome], sqls)
+    return row
+
+
+def _reached_row(month: str, levels: Counter[int]) -> Row:
+    sqls = sum(levels.values())
+    row: Row = {"month": month, "sqls": sqls}
+    for index, step in enumerate(LADDER):
+        at_or_past = sum(n for level, n in levels.items() if level >= index)
+        row[step] = at_or_past
+        row[f"{step}_rate"] = rate(at_or_past, sqls)
+    return row

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -51,7 +52,7 @@ class ReportSettings(_Strict):
     def _ascending(cls, value: tuple[float, ...]) -> tuple[float, ...]:
         if not value:
             raise ValueError("needs at least one band edge, e.g. [0, 50, 100]")
-        if any(b <= a for a, b in zip(value, value[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(value)):
             raise ValueError(f"edges must be strictly ascending, got {list(value)}")
         return value
 
@@ -83,14 +84,16 @@ class ReportSettings(_Strict):
         """Every band label, lowest first (below the first edge, each edge range, open top)."""
         edges = self.score_bands
         labels = [f"< {_num(edges[0])}"]
-        labels += [f"{_num(a)}–{_num(b)}" for a, b in zip(edges, edges[1:], strict=False)]
+        labels += [f"{_num(a)}–{_num(b)}" for a, b in itertools.pairwise(edges)]
         labels.append(f"≥ {_num(edges[-1])}")
         return labels
 
     def thresholds_around(self, current: float) -> list[float]:
         """What-if thresholds: the current one ± `what_if_step`, `what_if_steps` each way."""
         steps = range(-self.what_if_steps, self.what_if_steps + 1)
-        return [current + k * self.what_if_step for k in steps if current + k * self.what_if_step > 0]
+        return [
+            current + k * self.what_if_step for k in steps if current + k * self.what_if_step > 0
+        ]
 
 
 def _num(value: float) -> str:

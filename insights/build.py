@@ -150,7 +150,9 @@ class ReportBuilder:
         for key in (owner, ALL_OWNERS):
             self.first_touch[key].add(hours if first else None, hours <= sla and first is not None)
         if first is None or hours > sla:
-            listed = Listed(record.id, record.name, owner, self.rules.lead_status.new, new_at, first, hours)
+            listed = Listed(
+                record.id, record.name, owner, self.rules.lead_status.new, new_at, first, hours
+            )
             self.breaches.append(listed)
 
     def _score(self, record: Record) -> float | None:
@@ -164,7 +166,7 @@ class ReportBuilder:
     # ---- the result --------------------------------------------------------------------
 
     def finish(self) -> LeadReport:
-        bands = self.settings.band_labels() + ["no score"]
+        bands = [*self.settings.band_labels(), "no score"]
         score_rows = [
             ScoreRow(
                 band,

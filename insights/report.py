@@ -175,7 +175,9 @@ class LeadReport:
         return rows
 
     def listed_rows(self, listed: list[Listed], *, stuck: bool) -> list[Row]:
-        order = {owner: n for n, owner in enumerate(self._owner_order({x.owner_id for x in listed}))}
+        order = {
+            owner: n for n, owner in enumerate(self._owner_order({x.owner_id for x in listed}))
+        }
         rows = []
         for item in sorted(listed, key=lambda x: (order[x.owner_id], -x.hours, x.contact_id)):
             row: Row = {

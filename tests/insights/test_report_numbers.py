@@ -18,7 +18,10 @@ from model.records import Engagement, Owner, Record
 SINCE = datetime(2026, 9, 1, tzinfo=UTC)
 UNTIL = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SQL, OPP, LEAD = "salesqualifiedlead", "opportunity", "lead"
-OWNERS = {"101": Owner("101", "ann@example.com", "Ann", "Ames"), "102": Owner("102", "bo@x.io", "Bo")}
+OWNERS = {
+    "101": Owner("101", "ann@example.com", "Ann", "Ames"),
+    "102": Owner("102", "bo@x.io", "Bo"),
+}
 
 
 def at(text: str) -> datetime:
@@ -68,7 +71,11 @@ def email(id: str, when: str) -> Engagement:
     ],
 )
 def test_percentiles_interpolate_between_ranks(values: list[float], q: float, expected) -> None:
-    assert percentile(values, q) == pytest.approx(expected) if expected else percentile(values, q) is None
+    assert (
+        percentile(values, q) == pytest.approx(expected)
+        if expected
+        else percentile(values, q) is None
+    )
 
 
 def test_median_and_rate() -> None:
@@ -78,8 +85,17 @@ def test_median_and_rate() -> None:
 
 @pytest.mark.parametrize(
     ("score", "band"),
-    [(None, "no score"), (-1, "< 0"), (0, "0–25"), (24.9, "0–25"), (25, "25–50"),
-     (50, "50–75"), (99.99, "75–100"), (100, "≥ 100"), (250, "≥ 100")],
+    [
+        (None, "no score"),
+        (-1, "< 0"),
+        (0, "0–25"),
+        (24.9, "0–25"),
+        (25, "25–50"),
+        (50, "50–75"),
+        (99.99, "75–100"),
+        (100, "≥ 100"),
+        (250, "≥ 100"),
+    ],
 )
 def test_scores_fall_in_bands_by_lower_edge(score: float | None, band: str) -> None:
     assert ReportSettings().band_of(score) == band
@@ -121,8 +137,9 @@ def test_meeting_status_name_comes_from_the_config() -> None:
 
 def test_ladder_counts_what_the_history_ever_reached() -> None:
     was_in_a_deal = contact(
-        "1", "101", stages=[(SQL, "2026-10-01 00:00"), (OPP, "2026-10-03 00:00"),
-                            (LEAD, "2026-10-09 00:00")]
+        "1",
+        "101",
+        stages=[(SQL, "2026-10-01 00:00"), (OPP, "2026-10-03 00:00"), (LEAD, "2026-10-09 00:00")],
     )
     assert ladder_level(was_in_a_deal, Rules()) == 3
     assert outcome_now(was_in_a_deal, Rules()) == "recycled"
@@ -130,27 +147,53 @@ def test_ladder_counts_what_the_history_ever_reached() -> None:
 
 def portal() -> tuple[list[Record], dict[str, list[Engagement]], list[Record]]:
     a = contact(
-        "1", "101", score="80",
+        "1",
+        "101",
+        score="80",
         stages=[(SQL, "2026-10-05 10:00"), (OPP, "2026-10-20 00:00")],
-        statuses=[("NEW", "2026-10-05 10:00"), ("ATTEMPTED_TO_CONTACT", "2026-10-05 14:00"),
-                  ("CONNECTED", "2026-10-07 14:00")],
+        statuses=[
+            ("NEW", "2026-10-05 10:00"),
+            ("ATTEMPTED_TO_CONTACT", "2026-10-05 14:00"),
+            ("CONNECTED", "2026-10-07 14:00"),
+        ],
     )
     b = contact(
-        "2", "101", score="40", stages=[(SQL, "2026-10-10 09:00")],
+        "2",
+        "101",
+        score="40",
+        stages=[(SQL, "2026-10-10 09:00")],
         statuses=[("NEW", "2026-10-10 09:00"), ("ATTEMPTED_TO_CONTACT", "2026-10-12 09:00")],
     )
-    c = contact("3", "102", score="60", stages=[(SQL, "2026-11-20 12:00")],
-                statuses=[("NEW", "2026-11-20 12:00")])
-    d = contact("4", "102", stages=[(SQL, "2026-11-23 00:00")], statuses=[("NEW", "2026-11-23 00:00")])
-    e = contact(
-        "5", "101", score="55",
-        stages=[(SQL, "2026-09-15 00:00"), (LEAD, "2026-10-01 00:00")],
-        statuses=[("NEW", "2026-09-15 00:00"), ("UNQUALIFIED", "2026-09-20 00:00"),
-                  ("", "2026-10-01 00:00")],
+    c = contact(
+        "3",
+        "102",
+        score="60",
+        stages=[(SQL, "2026-11-20 12:00")],
+        statuses=[("NEW", "2026-11-20 12:00")],
     )
-    f = contact("6", None, stages=[(SQL, "2026-08-01 00:00")], statuses=[("NEW", "2026-08-01 00:00")])
-    touches = {"1": [call("c1", "2026-10-05 13:00")], "2": [email("e2", "2026-10-12 08:00")],
-               "5": [call("c5", "2026-09-15 06:00")], "3": [call("late", "2026-11-24 00:00")]}
+    d = contact(
+        "4", "102", stages=[(SQL, "2026-11-23 00:00")], statuses=[("NEW", "2026-11-23 00:00")]
+    )
+    e = contact(
+        "5",
+        "101",
+        score="55",
+        stages=[(SQL, "2026-09-15 00:00"), (LEAD, "2026-10-01 00:00")],
+        statuses=[
+            ("NEW", "2026-09-15 00:00"),
+            ("UNQUALIFIED", "2026-09-20 00:00"),
+            ("", "2026-10-01 00:00"),
+        ],
+    )
+    f = contact(
+        "6", None, stages=[(SQL, "2026-08-01 00:00")], statuses=[("NEW", "2026-08-01 00:00")]
+    )
+    touches = {
+        "1": [call("c1", "2026-10-05 13:00")],
+        "2": [email("e2", "2026-10-12 08:00")],
+        "5": [call("c5", "2026-09-15 06:00")],
+        "3": [call("late", "2026-11-24 00:00")],
+    }
     mqls = [
         Record(str(n), {"lifecyclestage": "marketingqualifiedlead", "lead_score": s})
         for n, s in enumerate(["45", "50", "72", None, "n/a"], start=20)
@@ -177,7 +220,10 @@ def pick(rows: list[dict], **match: object) -> dict:
 def test_funnel_by_month_counts_sqls_and_what_they_are_now() -> None:
     funnel = built()["funnel"]
     assert [(r["month"], r["sqls"]) for r in funnel] == [
-        ("2026-09", 1), ("2026-10", 2), ("2026-11", 2), ("total", 5)
+        ("2026-09", 1),
+        ("2026-10", 2),
+        ("2026-11", 2),
+        ("total", 5),
     ]
     october = pick(funnel, month="2026-10")
     assert (october["open_deal"], october["attempted"], october["open_deal_rate"]) == (1, 1, 0.5)
@@ -185,7 +231,10 @@ def test_funnel_by_month_counts_sqls_and_what_they_are_now() -> None:
     assert pick(funnel, month="2026-11")["new"] == 2  # the SQL before the window is not counted
     reached = pick(built()["funnel_reached"], month="2026-10")
     assert [reached[k] for k in ("attempted", "connected", "meeting_scheduled", "open_deal")] == [
-        2, 1, 1, 1
+        2,
+        1,
+        1,
+        1,
     ]
     assert reached["connected_rate"] == 0.5 and reached["customer"] == 0
 
@@ -201,7 +250,11 @@ def test_funnel_by_month_counts_sqls_and_what_they_are_now() -> None:
 )
 def test_time_in_status(owner: str, status: str, spells: int, median_hours, p90_hours) -> None:
     row = pick(built()["time_in_status"], owner=owner, status=status)
-    assert (row["spells"], row["median_hours"], row["p90_hours"]) == (spells, median_hours, p90_hours)
+    assert (row["spells"], row["median_hours"], row["p90_hours"]) == (
+        spells,
+        median_hours,
+        p90_hours,
+    )
 
 
 def test_no_time_in_status_for_spells_still_running() -> None:
@@ -227,15 +280,26 @@ def test_stuck_leads_past_their_status_threshold_per_owner() -> None:
     ],
 )
 def test_first_touch_sla_per_owner(
-    owner: str, leads: int, touched: int, within: int, share: float, median_hours, p90_hours,
+    owner: str,
+    leads: int,
+    touched: int,
+    within: int,
+    share: float,
+    median_hours,
+    p90_hours,
     breaches: int,
 ) -> None:
     row = pick(built()["first_touch"], owner=owner)
     assert (row["leads"], row["touched"], row["within_sla"], row["share_within_sla"]) == (
-        leads, touched, within, share
+        leads,
+        touched,
+        within,
+        share,
     )
     assert (row["median_hours"], row["p90_hours"], row["breaches"]) == (
-        median_hours, p90_hours, breaches
+        median_hours,
+        p90_hours,
+        breaches,
     )
 
 
@@ -260,15 +324,23 @@ def test_sla_breaches_are_listed_with_their_delay() -> None:
 def test_score_bands(band: str, mqls: int, sqls: int, converted: int, conversion_rate) -> None:
     row = pick(built()["score_bands"], band=band)
     assert (row["mqls"], row["sqls"], row["converted"], row["conversion_rate"]) == (
-        mqls, sqls, converted, conversion_rate
+        mqls,
+        sqls,
+        converted,
+        conversion_rate,
     )
 
 
 def test_what_if_thresholds_around_the_current_one() -> None:
     rows = built()["what_if"]
     assert [
-        (r["threshold"], r["current"], r["mqls_promoted_now"], r["sqls_at_or_above"],
-         r["conversion_rate"])
+        (
+            r["threshold"],
+            r["current"],
+            r["mqls_promoted_now"],
+            r["sqls_at_or_above"],
+            r["conversion_rate"],
+        )
         for r in rows
     ] == [
         (30, False, 3, 4, 0.25),

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
         default=None, description="Name of a prefect-email EmailServerCredentials block."
     )
     outbox_dir: Path = Field(default=Path("outbox"))
+    report_dir: Path = Field(
+        default=Path("reports"), description="Where lead reports are saved (one folder each)."
+    )
     leadops_lock_timeout: float = Field(
         default=900,
         ge=0,

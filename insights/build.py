@@ -66,9 +66,18 @@ class ReportBuilder:
     def in_window(self, when: datetime | None) -> bool:
         return when is not None and self.since <= when < self.until
 
+    def new_since(self, record: Record) -> datetime | None:
+        """When the contact's latest New spell began: from its lead-status history, or, for a
+        contact New now without such history (imported), when it became an SQL. None for
+        contacts never New (an SQL without a status, a customer imported as such)."""
+        new = self.rules.lead_status.new
+        if any(spell.status == new for spell in spells(record)) or record.get(STATUS) == new:
+            return became_new_at(record, self.rules)
+        return None
+
     def needs_touches(self, record: Record) -> bool:
         """Whether the first-touch SLA needs this contact's engagements (New in the window)."""
-        return self.in_window(became_new_at(record, self.rules))
+        return self.in_window(self.new_since(record))
 
     def add(self, batch: Sequence[Record], engagements: Mapping[str, Sequence[Engagement]]) -> None:
         """Count a batch of contacts (read with lifecyclestage and hs_lead_status history);
@@ -139,7 +148,7 @@ class ReportBuilder:
             self.stuck.append(Listed(record.id, record.name, owner, status, since, None, days * 24))
 
     def _first_touch(self, record: Record, owner: str, engagements: Sequence[Engagement]) -> None:
-        new_at = became_new_at(record, self.rules)
+        new_at = self.new_since(record)
         assert new_at is not None
         touches = [t for t in touches_since(engagements, new_at) if t.timestamp <= self.until]
         first = touches[0].timestamp if touches else None

@@ -12,7 +12,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # Bottom to top: a package may import its own modules and the packages before it.
-LAYERS = ("model", "config", "rules", "gateway", "runstate", "notify", "tasks", "flows", "bench")
+LAYERS = (
+    "model",
+    "config",
+    "rules",
+    "insights",
+    "gateway",
+    "runstate",
+    "notify",
+    "tasks",
+    "flows",
+    "bench",
+)
 ROOF = "leadops"  # the command and deploy: may import everything
 APART = "sandbox"  # the local HubSpot: imports nothing of the product
 PACKAGES = (*LAYERS, ROOF, APART)

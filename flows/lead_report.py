@@ -1,0 +1,241 @@
+"""The lead report: a read-only flow (it writes nothing to HubSpot) that reads SQLs, lead
+statuses with their histories, first touches and MQL scores in batches, computes the report
+in pure code (`insights`), and publishes it as charts in an email to ops (and managers), files,
+CSV and Prefect artifacts.
+
+Reads: contact searches (keyset-paged, 200 a page), batch reads with
+`propertiesWithHistory` (50 a call, HubSpot's cap), and the associations and engagements of
+contacts that became New in the window (1,000 contacts a batch). Only aggregates and the
+listed contacts stay in memory between batches.
+
+Example:
+    ```python
+    from flows.lead_report import ReportParams, lead_report
+
+    summary = lead_report(ReportParams(email=False))  # settings from HUBSPOT_* / .env
+    print(summary["files"]["html"])
+    ```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.utilities.annotations import quote
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from config.rules import Rules, load_rules
+from config.settings import DEFAULT_UI_DOMAIN, Settings
+from flows.engine import gateway_for, window_filters
+from flows.params import RunSettings
+from gateway.client import Filter, HubSpotGateway
+from gateway.identity import settings_for_portal
+from insights.build import ReportBuilder
+from insights.report import LeadReport
+from model.records import Record
+from notify.deliver import current_run_name
+from notify.outbox import deliver_outbox, write_outbox
+from notify.report_charts import draw_charts
+from notify.report_files import write_report_files
+from notify.report_render import report_messages, report_view
+from rules.kit import ENGAGEMENT_PROPERTIES, SQL_DATE, contact_properties, eq, has
+from tasks.crm import ENRICH_BATCH, load_engagements, read_contacts, search_contacts
+
+HISTORY = ("lifecyclestage", "hs_lead_status")
+TOUCH_PROPERTIES = {kind: ENGAGEMENT_PROPERTIES[kind] for kind in ("email", "call")}
+
+
+class ReportParams(BaseModel):
+    """Which SQLs the report covers: those that became SQL in `[since, until)`; stuck leads
+    and MQL scores are judged as of `until`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    since: datetime | None = Field(
+        default=None, description="Window start; empty: `report.lookback_days` before until."
+    )
+    until: datetime | None = Field(default=None, description="Window end; now if empty.")
+    email: bool = Field(default=True, description="Mail the report (report.email must be on).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ReportParams:
+        if self.since and self.until and self.until <= self.since:
+            raise ValueError(f"until ({self.until}) must be after since ({self.since})")
+        return self
+
+    def window(self, rules: Rules) -> tuple[datetime, datetime]:
+        until = (self.until or datetime.now(UTC)).astimezone(UTC)
+        since = self.since or until - timedelta(days=rules.report.lookback_days)
+        return since.astimezone(UTC), until
+
+
+def _ms(moment: datetime) -> str:
+    return str(int(moment.timestamp() * 1000))
+
+
+def candidate_searches(rules: Rules, since: datetime, until: datetime) -> list[list[Filter]]:
+    """Contacts the report needs history for: SQLs of the window, leads New or Attempted now
+    (stuck), and contacts with a lead status modified in the window (time in status)."""
+    roles = rules.lead_status
+    became_sql = [
+        {"propertyName": SQL_DATE, "operator": "GTE", "value": _ms(since)},
+        {"propertyName": SQL_DATE, "operator": "LT", "value": _ms(until)},
+    ]
+    return [
+        became_sql,
+        [eq("hs_lead_status", roles.new)],
+        [eq("hs_lead_status", roles.attempted)],
+        [has("hs_lead_status"), *window_filters(since, until)],
+    ]
+
+
+def candidates(
+    gateway: HubSpotGateway, searches: list[list[Filter]], properties: list[str]
+) -> Iterator[list[str]]:
+    """Ids of every search's matches, each once, in batches of `ENRICH_BATCH`."""
+    seen: set[str] = set()
+    batch: list[str] = []
+    for filters in searches:
+        for found in search_contacts(gateway, filters, properties):
+            fresh = [record.id for record in found if record.id not in seen]
+            seen.update(fresh)
+            batch += fresh
+            while len(batch) >= ENRICH_BATCH:
+                yield batch[:ENRICH_BATCH]
+                batch = batch[ENRICH_BATCH:]
+    if batch:
+        yield batch
+
+
+def read_report(
+    gateway: HubSpotGateway, builder: ReportBuilder, rules: Rules, since: datetime, until: datetime
+) -> None:
+    """Feed the builder batch by batch: contacts with history, touches of New leads, MQLs."""
+    logger = get_run_logger()
+    properties = contact_properties(SQL_DATE, rules.promote.score_property)
+    searches = candidate_searches(rules, since, until)
+    for number, ids in enumerate(candidates(gateway, searches, ["hs_object_id"]), start=1):
+        records: list[Record] = read_contacts(gateway, quote(ids), properties, HISTORY)
+        fresh = [r.id for r in records if builder.needs_touches(r)]
+        touches = load_engagements(gateway, quote(fresh), TOUCH_PROPERTIES) if fresh else {}
+        builder.add(records, touches)
+        logger.info(
+            "batch %d: %d contacts read (%d in all)", number, len(records), builder.contacts
+        )
+    mqls = [eq("lifecyclestage", rules.stages.mql)]
+    for page in gateway.search("contacts", mqls, ["lifecyclestage", rules.promote.score_property]):
+        builder.add_mqls(page)
+
+
+def missing_statuses(gateway: HubSpotGateway, rules: Rules) -> list[str]:
+    """Configured statuses the portal's hs_lead_status lacks: reported, never an error (the
+    report counts none of them)."""
+    info = gateway.property_info("contacts", "hs_lead_status")
+    options = set(info.options) if info else set()
+    roles = rules.lead_status
+    wanted = {roles.connected, roles.open_deal, rules.report.meeting_scheduled_status}
+    wanted |= {roles.new, roles.attempted, roles.unqualified}
+    return sorted(wanted - options)
+
+
+def publish_artifacts(report: LeadReport, notes: list[str]) -> None:
+    """Every table as a Prefect table artifact, and a markdown summary."""
+    for name, rows in report.tables().items():
+        create_table_artifact(
+            key=f"lead-report-{name.replace('_', '-')}",
+            table=rows or [{"note": "(none)"}],
+            description=f"Lead report: {name.replace('_', ' ')}",
+        )
+    create_markdown_artifact(
+        key="lead-report-summary",
+        markdown=summary_markdown(report, notes),
+        description="Lead report",
+    )
+
+
+def summary_markdown(report: LeadReport, notes: list[str]) -> str:
+    tables = report.tables()
+    total = tables["funnel"][-1] if tables["funnel"] else {"sqls": 0}
+    overall = next(iter(tables["first_touch"]), {})
+    lines = [
+        "# Lead report",
+        "",
+        f"Window: {report.since.isoformat()} → {report.until.isoformat()}  ",
+        f"Contacts read: {report.contacts}",
+        "",
+        "| what | value |",
+        "|---|---|",
+        f"| SQLs in the window | {total['sqls']} |",
+        f"| stuck leads | {len(tables['stuck'])} |",
+        f"| first touch within SLA | {overall.get('share_within_sla', '–')} |",
+        f"| SLA breaches | {len(tables['sla_breaches'])} |",
+    ]
+    return "\n".join([*lines, "", *[f"- {note}" for note in notes]])
+
+
+def run_lead_report(params: ReportParams, settings: Settings | None = None) -> dict:
+    """Read, compute, publish. Returns counts, the files written and the API calls made."""
+    settings = settings or Settings()
+    rules = load_rules(settings.lifecycle_config)
+    since, until = params.window(rules)
+    gateway = gateway_for(settings)
+    calls_at_start = gateway.calls.copy()
+    gateway.start_daily_budget(settings.leadops_daily_budget_share)
+    settings = settings_for_portal(settings, gateway.portal_identity())
+    owners = {owner.id: owner for owner in gateway.owners()}
+    notes = [
+        f"lead status {value!r} is not an option of hs_lead_status in this portal: counted as none"
+        for value in missing_statuses(gateway, rules)
+    ]
+    builder = ReportBuilder(rules, since=since, until=until, owners=owners, tz=settings.timezone)
+    read_report(gateway, builder, rules, since, until)
+    report = builder.finish()
+    links = {
+        "portal_id": settings.hubspot_portal_id or "0",
+        "ui_domain": settings.hubspot_ui_domain or DEFAULT_UI_DOMAIN,
+    }
+    charts = draw_charts(report)
+    run_name = current_run_name()
+    view = report_view(report, notes=notes, limit=None, **links)
+    folder = settings.report_dir / f"lead-report-{until:%Y%m%dT%H%MZ}"
+    files = write_report_files(report, charts, view, folder, **links)
+    publish_artifacts(report, notes)
+    delivery = None
+    if params.email and rules.report.email:
+        manager_charts = {
+            email: draw_charts(report.for_owners(ids))
+            for email, ids in rules.report.managers.items()
+        }
+        messages = report_messages(
+            report,
+            charts,
+            rules,
+            run_name=run_name,
+            notes=notes,
+            manager_charts=manager_charts,
+            **links,
+        )
+        write_outbox(settings, messages)
+        delivery = deliver_outbox(settings)
+    calls = gateway.calls - calls_at_start
+    return {
+        "since": since.isoformat(),
+        "until": until.isoformat(),
+        "contacts": report.contacts,
+        "tables": {name: len(rows) for name, rows in report.tables().items()},
+        "files": {name: str(path) for name, path in files.items()},
+        "email": delivery.describe() if delivery else "not sent (email off)",
+        "api_calls": sum(calls.values()),
+        "calls": dict(calls),
+        "notes": notes,
+    }
+
+
+@flow(name="lead-report")
+def lead_report(params: ReportParams = ReportParams(), settings: RunSettings = None) -> dict:
+    """The read-only lead report: funnel, time in status, stuck leads, first-touch SLA and
+    score calibration, as charts by email, files and artifacts. Writes nothing to HubSpot."""
+    return run_lead_report(params, settings)

@@ -1,0 +1,174 @@
+"""The lead report's charts as PNG bytes, drawn with matplotlib on its headless Agg canvas.
+
+Example:
+    ```python
+    from notify.report_charts import draw_charts
+
+    charts = draw_charts(report)  # a LeadReport from insights.build
+    open("funnel.png", "wb").write(charts["funnel"])
+    ```
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from insights.outcomes import LADDER, OUTCOMES
+from insights.report import ALL_OWNERS, LeadReport
+
+SIZE = (8, 4.2)  # inches at 100 dpi: 800 x 420 px, readable in a 640 px mail column
+COLORS = (
+    "#ff7a59",
+    "#00a4bd",
+    "#7fd1de",
+    "#f5c26b",
+    "#00bda5",
+    "#6a78d1",
+    "#cbd6e2",
+    "#f2545b",
+    "#99afc4",
+)
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ").capitalize()
+
+
+def _png(draw: Callable[[Figure], None]) -> bytes:
+    # A bare Figure on the Agg canvas: no pyplot, so no global figure registry to leak.
+    figure = Figure(figsize=SIZE, dpi=100)
+    FigureCanvasAgg(figure)
+    draw(figure)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _empty(axes, text: str = "no data in this window") -> None:
+    axes.text(0.5, 0.5, text, ha="center", va="center", transform=axes.transAxes)
+    axes.set_axis_off()
+
+
+def funnel(report: LeadReport) -> bytes:
+    """SQLs of the window and how many ever reached each step of the ladder."""
+    rows = report.reached_rows()
+
+    def draw(figure: Figure) -> None:
+        axes = figure.add_subplot()
+        axes.set_title("SQL funnel: contacts that ever reached each step")
+        if not rows:
+            return _empty(axes)
+        total = rows[-1]
+        labels = ["SQLs", *(_label(step) for step in LADDER)]
+        values = [total["sqls"], *(total[step] for step in LADDER)]
+        bars = axes.barh(labels[::-1], values[::-1], color=COLORS[0])
+        axes.bar_label(bars, padding=3)
+        axes.set_xlabel("contacts")
+
+    return _png(draw)
+
+
+def outcomes(report: LeadReport) -> bytes:
+    """Per month of becoming SQL: what those contacts are now (stacked)."""
+    rows = [row for row in report.funnel_rows() if row["month"] != "total"]
+
+    def draw(figure: Figure) -> None:
+        axes = figure.add_subplot()
+        axes.set_title("What each month's SQLs are now")
+        if not rows:
+            return _empty(axes)
+        months = [row["month"] for row in rows]
+        bottom = [0] * len(rows)
+        for color, outcome in zip(COLORS, OUTCOMES, strict=True):
+            values = [row[outcome] for row in rows]
+            axes.bar(months, values, bottom=bottom, label=_label(outcome), color=color)
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        axes.set_ylabel("SQLs")
+        axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
+
+    return _png(draw)
+
+
+def time_in_status(report: LeadReport) -> bytes:
+    """Distribution of hours spent in each lead status (all owners), as box plots."""
+    statuses = [s for s in report.status_order() if (ALL_OWNERS, s) in report.durations]
+
+    def draw(figure: Figure) -> None:
+        axes = figure.add_subplot()
+        axes.set_title("Time in lead status (finished spells, hours)")
+        if not statuses:
+            return _empty(axes)
+        data = [report.durations[(ALL_OWNERS, s)] for s in statuses]
+        axes.boxplot(data, vert=False, whis=(10, 90), showfliers=True)
+        axes.set_yticks(range(1, len(statuses) + 1), statuses, fontsize=8)
+        axes.set_xscale("symlog", linthresh=1)
+        axes.set_xlabel("hours (whiskers: p10 to p90)")
+
+    return _png(draw)
+
+
+def first_touch(report: LeadReport) -> bytes:
+    """Share of New leads touched within the SLA, per owner."""
+    rows = report.first_touch_rows()
+
+    def draw(figure: Figure) -> None:
+        axes = figure.add_subplot()
+        hours = report.rules.report.first_touch_sla_hours
+        axes.set_title(f"First touch within {hours:g} h of New, per owner")
+        if not rows:
+            return _empty(axes)
+        names = [row["owner"][:24] for row in rows][::-1]
+        shares = [100 * (row["share_within_sla"] or 0) for row in rows][::-1]
+        bars = axes.barh(names, shares, color=COLORS[1])
+        axes.bar_label(bars, labels=[f"{s:.0f} %" for s in shares], padding=3)
+        axes.set_xlim(0, 110)
+        axes.set_xlabel("% of New leads touched within the SLA")
+
+    return _png(draw)
+
+
+def score_conversion(report: LeadReport) -> bytes:
+    """SQLs per score band and the share that reached Open Deal or customer."""
+    rows = [row for row in report.score_rows() if row["sqls"] or row["mqls"]]
+
+    def draw(figure: Figure) -> None:
+        axes = figure.add_subplot()
+        axes.set_title("Conversion to Open Deal / customer by score band")
+        if not rows:
+            return _empty(axes)
+        bands = [row["band"] for row in rows]
+        axes.bar(bands, [row["sqls"] for row in rows], color=COLORS[5], label="SQLs")
+        axes.bar(bands, [row["mqls"] for row in rows], color=COLORS[6], alpha=0.6, label="MQLs")
+        axes.set_ylabel("contacts")
+        rates = axes.twinx()
+        rates.plot(
+            bands,
+            [100 * (row["conversion_rate"] or 0) for row in rows],
+            "o-",
+            color=COLORS[0],
+            label="converted %",
+        )
+        rates.set_ylim(0, 105)
+        rates.set_ylabel("% of SQLs converted")
+        axes.legend(fontsize=7, loc="upper left")
+
+    return _png(draw)
+
+
+CHARTS: dict[str, Callable[[LeadReport], bytes]] = {
+    "funnel": funnel,
+    "outcomes": outcomes,
+    "time_in_status": time_in_status,
+    "first_touch": first_touch,
+    "score_conversion": score_conversion,
+}
+
+
+def draw_charts(report: LeadReport) -> dict[str, bytes]:
+    """Every chart, by name (the file stem and the email's image id)."""
+    return {name: draw(report) for name, draw in CHARTS.items()}

@@ -1,4 +1,4 @@
-"""The `leadops` command: demo, run, check, sandbox, deploy."""
+"""The `leadops` command: demo, run, check, report, sandbox, deploy."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from rich.table import Table
 from config.rules import ConfigError, load_rules
 from config.settings import MissingSettingError, Settings
 from leadops.deploy import deploy_command
+from leadops.report_print import print_report
 
 app = typer.Typer(
     help="HubSpot lead-lifecycle automation as code, run by Prefect.",
@@ -182,10 +183,40 @@ app.command(name="deploy")(deploy_command)
 
 
 @app.command()
+def report(
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            help="Cover SQLs from here (ISO date/time); default: report.lookback_days ago."
+        ),
+    ] = None,
+    until: Annotated[
+        datetime | None, typer.Option(help="Up to here (ISO date/time); default: now.")
+    ] = None,
+    email: Annotated[bool, typer.Option(help="Mail the report to ops (and managers).")] = True,
+) -> None:
+    """The lead report: funnel, time in status, stuck leads, first-touch SLA, score
+    calibration. Reads only; writes nothing to HubSpot. Saves HTML, charts, JSON and CSV."""
+    _settings()
+    from pydantic import ValidationError
+
+    from flows.lead_report import ReportParams, lead_report
+
+    try:
+        params = ReportParams(since=since, until=until, email=email)
+    except ValidationError as exc:
+        raise _fail("; ".join(e["msg"] for e in exc.errors())) from None
+    with console.status("Reading contacts and their histories (batches of 1,000)…"):
+        summary = lead_report(params)
+    print_report(console, summary)
+
+
+@app.command()
 def demo(
     contacts: Annotated[int | None, typer.Option(help="Scale the demo to N contacts.")] = None,
 ) -> None:
-    """Start the sandbox with demo data and run the whole cycle against it, twice."""
+    """Start the sandbox with demo data, run the whole cycle against it twice, then the
+    lead report."""
     from sandbox.server import running_sandbox
 
     with running_sandbox(seed="demo", contacts=contacts) as handle:
@@ -215,6 +246,11 @@ def demo(
             print_summary(lifecycle_cycle(RunParams(), settings))
         outbox = settings.outbox_dir.resolve()
         console.print(f"Owner digests are in {outbox / 'pending'} (no SMTP configured).")
+        console.rule("4. The lead report (reads only)")
+        from flows.lead_report import ReportParams, lead_report
+
+        with console.status("Reading contacts and their histories…"):
+            print_report(console, lead_report(ReportParams(), settings))
 
 
 @app.command()

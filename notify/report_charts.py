@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from insights.outcomes import LADDER, OUTCOMES
 from insights.report import ALL_OWNERS, LeadReport
+from notify.plan import one_line
 
 SIZE = (8, 4.2)  # inches at 100 dpi: 800 x 420 px, readable in a 640 px mail column
 COLORS = (
@@ -122,7 +123,7 @@ def first_touch(report: LeadReport) -> bytes:
         axes.set_title(f"First touch within {hours:g} h of New, per owner")
         if not rows:
             return _empty(axes)
-        names = [row["owner"][:24] for row in rows][::-1]
+        names = [one_line(row["owner"], 24) for row in rows][::-1]  # labels: one line
         shares = [100 * (row["share_within_sla"] or 0) for row in rows][::-1]
         bars = axes.barh(names, shares, color=COLORS[1])
         axes.bar_label(bars, labels=[f"{s:.0f} %" for s in shares], padding=3)

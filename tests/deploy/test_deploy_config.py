@@ -42,6 +42,7 @@ def test_one_deployment_for_the_cycle_each_rule_and_the_backfill() -> None:
         "followup",
         "recycle",
         "backfill",
+        "lead-report",
     }
 
 
@@ -79,19 +80,23 @@ def test_no_entry_carries_schedules_so_redeploys_keep_ui_edits() -> None:
     assert all("schedules" not in e and "schedule" not in e for e in PROJECT["deployments"])
 
 
-def test_only_the_cycle_gets_a_default_schedule_every_15_minutes() -> None:
+def test_the_cycle_runs_every_15_minutes_and_the_lead_report_weekly_by_default() -> None:
     defaults = default_schedules(PROJECT, DeployTarget())
-    assert defaults == {"cycle": [{"cron": "*/15 * * * *", "timezone": "UTC"}]}
+    assert defaults == {
+        "cycle": [{"cron": "*/15 * * * *", "timezone": "UTC"}],
+        "lead-report": [{"cron": "0 7 * * 1", "timezone": "UTC"}],
+    }
     schedule = to_schedule(defaults["cycle"][0])
     assert (schedule.cron, schedule.timezone) == ("*/15 * * * *", "UTC")
 
 
 def test_default_run_parameters_are_valid_run_params() -> None:
     for name, entry in ENTRIES.items():
-        if name != "backfill":
+        if name not in ("backfill", "lead-report"):
             params = RunParams(**entry["parameters"]["params"])
             assert not params.dry_run and params.notify and params.since is None
     assert "parameters" not in ENTRIES["backfill"]  # start/end are asked for at run time
+    assert "parameters" not in ENTRIES["lead-report"]  # its defaults: the last lookback_days
 
 
 def test_interval_schedules_and_bad_ones() -> None:
@@ -117,7 +122,7 @@ def test_rendering_for_a_portal_suffixes_names_and_sets_its_env() -> None:
         "HUBSPOT_GLOBAL_LIMIT": "hubspot-777",
         "HUBSPOT_PORTAL_ID": "777",
     }
-    assert list(default_schedules(PROJECT, target)) == ["cycle-777"]
+    assert list(default_schedules(PROJECT, target)) == ["cycle-777", "lead-report-777"]
     assert ENTRIES["cycle"]["name"] == "cycle"  # the loaded project is left as it was
 
 

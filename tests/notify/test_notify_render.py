@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -9,10 +10,13 @@ from pathlib import Path
 import pytest
 
 from config.rules import Rules
+from insights.build import ReportBuilder
 from model.changes import ChangeResult, Outcome
-from model.records import Owner
+from model.records import Owner, Record
 from notify.plan import FailureAlert, one_line, plan_digests, plan_ops_summary
 from notify.render import TEMPLATES, render_digest, render_failure_alert, render_ops_summary
+from notify.report_charts import draw_charts
+from notify.report_render import report_messages
 
 from notify_builders import OWNERS, applied, attempted, new_lead, promote, recycle, task
 
@@ -69,15 +73,49 @@ def alert(rules: Rules) -> EmailMessage:
     return roundtrip(render_failure_alert(failure, rules))
 
 
+def lead_report(rules: Rules) -> EmailMessage:
+    """The lead report listing hostile names as stuck New leads of a hostile owner."""
+    new_since = datetime(2026, 11, 1, tzinfo=UTC)
+    contacts = [
+        Record(
+            f"4{n}",
+            {"firstname": name, "lifecyclestage": "salesqualifiedlead", "hs_lead_status": "NEW"},
+            {"hs_lead_status": (("NEW", new_since),)},
+        )
+        for n, name in enumerate(HOSTILE)
+    ]
+    contacts = [
+        Record(r.id, {**r.properties, "hubspot_owner_id": "7"}, r.history) for r in contacts
+    ]
+    builder = ReportBuilder(
+        rules,
+        since=datetime(2026, 10, 1, tzinfo=UTC),
+        until=datetime(2026, 11, 23, tzinfo=UTC),
+        owners={"7": EVIL_OWNER},
+    )
+    builder.add(contacts, {})
+    report = builder.finish()
+    [msg] = report_messages(
+        report,
+        draw_charts(report),
+        rules,
+        portal_id="12345",
+        ui_domain="app.hubspot.com",
+        run_name="run-1",
+        notes=[f"note {SCRIPT}"],
+    )
+    return roundtrip(msg)
+
+
 def all_messages(rules: Rules) -> list[EmailMessage]:
-    return [*digests(rules), ops_summary(rules), alert(rules)]
+    return [*digests(rules), ops_summary(rules), alert(rules), lead_report(rules)]
 
 
 def test_every_template_is_exercised() -> None:
     names = {p.name for p in Path(TEMPLATES).glob("*.j2") if not p.name.startswith("_")}
     assert names == {
         f"{kind}.{ext}.j2"
-        for kind in ("digest", "ops_summary", "failure_alert")
+        for kind in ("digest", "ops_summary", "failure_alert", "lead_report")
         for ext in ("txt", "html")
     }
 
@@ -86,7 +124,9 @@ def test_messages_are_multipart_alternative_with_text_and_html(rules: Rules) -> 
     for msg in all_messages(rules):
         assert msg.get_content_type() == "multipart/alternative"
         types = [part.get_content_type() for part in msg.iter_parts()]
-        assert types == ["text/plain", "text/html"]
+        # The lead report's HTML sits in multipart/related with its inline charts.
+        assert types in (["text/plain", "text/html"], ["text/plain", "multipart/related"])
+        assert msg.get_body(("html",)).get_content_type() == "text/html"
         assert msg["From"] == rules.notify.sender
         assert msg["Message-ID"].strip().startswith("<") and msg["Date"]
 

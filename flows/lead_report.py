@@ -42,7 +42,7 @@ from notify.report_charts import draw_charts
 from notify.report_files import write_report_files
 from notify.report_render import report_messages, report_view
 from rules.kit import ENGAGEMENT_PROPERTIES, SQL_DATE, contact_properties, eq, has
-from tasks.crm import ENRICH_BATCH, load_engagements, read_contacts, search_contacts
+from tasks.crm import load_engagements, read_contacts, unique_batches
 
 HISTORY = ("lifecyclestage", "hs_lead_status")
 TOUCH_PROPERTIES = {kind: ENGAGEMENT_PROPERTIES[kind] for kind in ("email", "call")}
@@ -92,22 +92,10 @@ def candidate_searches(rules: Rules, since: datetime, until: datetime) -> list[l
     ]
 
 
-def candidates(
-    gateway: HubSpotGateway, searches: list[list[Filter]], properties: list[str]
-) -> Iterator[list[str]]:
-    """Ids of every search's matches, each once, in batches of `ENRICH_BATCH`."""
-    seen: set[str] = set()
-    batch: list[str] = []
-    for filters in searches:
-        for found in search_contacts(gateway, filters, properties):
-            fresh = [record.id for record in found if record.id not in seen]
-            seen.update(fresh)
-            batch += fresh
-            while len(batch) >= ENRICH_BATCH:
-                yield batch[:ENRICH_BATCH]
-                batch = batch[ENRICH_BATCH:]
-    if batch:
-        yield batch
+def candidates(gateway: HubSpotGateway, searches: list[list[Filter]]) -> Iterator[list[Record]]:
+    """Every search's matches (ids only), each contact once, in batches of 1,000."""
+    pages = (page for f in searches for page in gateway.search("contacts", f, ["hs_object_id"]))
+    return unique_batches(pages, set())
 
 
 def read_report(
@@ -117,8 +105,9 @@ def read_report(
     logger = get_run_logger()
     properties = contact_properties(SQL_DATE, rules.promote.score_property)
     searches = candidate_searches(rules, since, until)
-    for number, ids in enumerate(candidates(gateway, searches, ["hs_object_id"]), start=1):
-        records: list[Record] = read_contacts(gateway, quote(ids), properties, HISTORY)
+    for number, found in enumerate(candidates(gateway, searches), start=1):
+        ids = quote([record.id for record in found])
+        records: list[Record] = read_contacts(gateway, ids, properties, HISTORY)
         fresh = [r.id for r in records if builder.needs_touches(r)]
         touches = load_engagements(gateway, quote(fresh), TOUCH_PROPERTIES) if fresh else {}
         builder.add(records, touches)

@@ -7,10 +7,10 @@ files and the checked-in expected JSON of the demo seed.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from config.rules import Rules
 from insights.outcomes import LADDER, OUTCOMES
@@ -19,6 +19,7 @@ from model.records import Owner
 
 ALL_OWNERS = "*"
 Row = dict[str, Any]
+K = TypeVar("K")
 
 
 @dataclass(frozen=True)
@@ -120,21 +121,11 @@ class LeadReport:
 
     def funnel_rows(self) -> list[Row]:
         """Per month the SQLs of that month became: how many, and their outcome now."""
-        total: Counter[str] = Counter()
-        rows = []
-        for month in sorted(self.outcomes):
-            rows.append(_outcome_row(month, self.outcomes[month]))
-            total.update(self.outcomes[month])
-        return [*rows, _outcome_row("total", total)] if rows else []
+        return _by_month(self.outcomes, _outcome_row)
 
     def reached_rows(self) -> list[Row]:
         """Per month: how many of its SQLs ever reached each ladder step (or a later one)."""
-        total: Counter[int] = Counter()
-        rows = []
-        for month in sorted(self.reached):
-            rows.append(_reached_row(month, self.reached[month]))
-            total.update(self.reached[month])
-        return [*rows, _reached_row("total", total)] if rows else []
+        return _by_month(self.reached, _reached_row)
 
     def time_in_status_rows(self) -> list[Row]:
         rows = []
@@ -237,6 +228,16 @@ class LeadReport:
             },
             "tables": self.tables(),
         }
+
+
+def _by_month(counts: Mapping[str, Counter[K]], row: Callable[[str, Counter[K]], Row]) -> list[Row]:
+    """A row per month, oldest first, then a `total` row (no rows for no months)."""
+    total: Counter[K] = Counter()
+    rows = []
+    for month in sorted(counts):
+        rows.append(row(month, counts[month]))
+        total.update(counts[month])
+    return [*rows, row("total", total)] if rows else []
 
 
 def _outcome_row(month: str, counts: Counter[str]) -> Row:

@@ -35,6 +35,22 @@ COLORS = (
 )
 
 
+TIME_TICKS = (
+    (0.25, "15 min"),
+    (1, "1 h"),
+    (4, "4 h"),
+    (12, "12 h"),
+    (24, "1 d"),
+    (48, "2 d"),
+    (96, "4 d"),
+    (168, "1 w"),
+    (336, "2 w"),
+    (720, "30 d"),
+    (2160, "90 d"),
+    (8760, "1 y"),
+)
+
+
 def _label(name: str) -> str:
     return name.replace("_", " ").capitalize()
 
@@ -104,11 +120,16 @@ def time_in_status(report: LeadReport) -> bytes:
         axes.set_title("Time in lead status (finished spells, hours)")
         if not statuses:
             return _empty(axes)
-        data = [report.durations[(ALL_OWNERS, s)] for s in statuses]
+        # Log hours (spells range from minutes to months), never 0 on a log axis.
+        data = [[max(h, 0.1) for h in report.durations[(ALL_OWNERS, s)]] for s in statuses]
         axes.boxplot(data, vert=False, whis=(10, 90), showfliers=True)
-        axes.set_yticks(range(1, len(statuses) + 1), statuses, fontsize=8)
-        axes.set_xscale("symlog", linthresh=1)
-        axes.set_xlabel("hours (whiskers: p10 to p90)")
+        axes.set_yticks(range(1, len(statuses) + 1), [one_line(s, 24) for s in statuses])
+        axes.set_xscale("log")
+        low, high = min(min(d) for d in data), max(max(d) for d in data)
+        ticks = [(h, label) for h, label in TIME_TICKS if low / 2 <= h <= high * 2]
+        axes.set_xticks([h for h, _ in ticks], [label for _, label in ticks])
+        axes.minorticks_off()
+        axes.set_xlabel("time in status (box: p25 to p75, line: median, whiskers: p10 to p90)")
 
     return _png(draw)
 
@@ -143,19 +164,18 @@ def score_conversion(report: LeadReport) -> bytes:
         if not rows:
             return _empty(axes)
         bands = [row["band"] for row in rows]
-        axes.bar(bands, [row["sqls"] for row in rows], color=COLORS[5], label="SQLs")
-        axes.bar(bands, [row["mqls"] for row in rows], color=COLORS[6], alpha=0.6, label="MQLs")
+        spots = range(len(rows))
+        series = ((-0.2, "mqls", "MQLs now", COLORS[6]), (0.2, "sqls", "SQLs", COLORS[5]))
+        for offset, key, label, color in series:
+            values = [row[key] for row in rows]
+            axes.bar([x + offset for x in spots], values, 0.4, color=color, label=label)
+        axes.set_xticks(list(spots), bands)
         axes.set_ylabel("contacts")
         rates = axes.twinx()
-        rates.plot(
-            bands,
-            [100 * (row["conversion_rate"] or 0) for row in rows],
-            "o-",
-            color=COLORS[0],
-            label="converted %",
-        )
+        converted = [100 * (row["conversion_rate"] or 0) for row in rows]
+        rates.plot([x + 0.2 for x in spots], converted, "o-", color=COLORS[0], label="converted")
         rates.set_ylim(0, 105)
-        rates.set_ylabel("% of SQLs converted")
+        rates.set_ylabel("% of SQLs that reached Open Deal / customer")
         axes.legend(fontsize=7, loc="upper left")
 
     return _png(draw)

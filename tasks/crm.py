@@ -14,7 +14,7 @@ Example:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -42,6 +42,23 @@ def search_contacts(
     for page in gateway.search("contacts", filters, properties):
         batch.extend(page)
         if len(batch) >= batch_size:
+            yield batch[:batch_size]
+            batch = batch[batch_size:]
+    if batch:
+        yield batch
+
+
+def unique_batches(
+    pages: Iterable[Sequence[Record]], seen: set[str], batch_size: int = ENRICH_BATCH
+) -> Iterator[list[Record]]:
+    """The records of every page, each id once (`seen` grows), lazily regrouped in batches of
+    `batch_size`: several searches cost no partial batch each."""
+    batch: list[Record] = []
+    for page in pages:
+        fresh = [record for record in page if record.id not in seen]
+        seen.update(record.id for record in fresh)
+        batch += fresh
+        while len(batch) >= batch_size:
             yield batch[:batch_size]
             batch = batch[batch_size:]
     if batch:

@@ -107,7 +107,8 @@ def read_report(
     searches = candidate_searches(rules, since, until)
     for number, found in enumerate(candidates(gateway, searches), start=1):
         ids = quote([record.id for record in found])
-        records: list[Record] = read_contacts(gateway, ids, properties, HISTORY)
+        history = [*HISTORY, rules.promote.score_property]
+        records: list[Record] = read_contacts(gateway, ids, properties, history)
         fresh = [r.id for r in records if builder.needs_touches(r)]
         touches = load_engagements(gateway, quote(fresh), TOUCH_PROPERTIES) if fresh else {}
         builder.add(records, touches)

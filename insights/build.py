@@ -25,7 +25,7 @@ from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 from config.rules import Rules
-from insights.history import STATUS, became_sql_at, spells
+from insights.history import STATUS, became_sql_at, spells, value_at
 from insights.outcomes import CONVERTED, ladder_level, outcome_now
 from insights.report import ALL_OWNERS, FirstTouch, LeadReport, Listed, ScoreRow
 from model.records import Engagement, Owner, Record
@@ -96,7 +96,7 @@ class ReportBuilder:
         for record in batch:
             if (record.get("lifecyclestage") or "") != self.rules.stages.mql:
                 continue
-            score = self._score(record)
+            score = _number(record.get(self.rules.promote.score_property))
             self.scores["mqls"][self.settings.band_of(score)] += 1
             for threshold in self.thresholds:
                 if score is not None and score >= threshold:
@@ -113,7 +113,8 @@ class ReportBuilder:
         self.outcomes[month][outcome_now(record, self.rules)] += 1
         level = ladder_level(record, self.rules)
         self.reached[month][level] += 1
-        score = self._score(record)
+        # The score it had when it became an SQL: what a threshold would have judged.
+        score = _number(value_at(record, self.rules.promote.score_property, became))
         band = self.settings.band_of(score)
         converted = level >= CONVERTED
         self.scores["sqls"][band] += 1
@@ -164,14 +165,6 @@ class ReportBuilder:
             )
             self.breaches.append(listed)
 
-    def _score(self, record: Record) -> float | None:
-        raw = record.get(self.rules.promote.score_property)
-        try:
-            score = float(raw) if raw is not None else None
-        except ValueError:
-            return None
-        return score if score is not None and math.isfinite(score) else None
-
     # ---- the result --------------------------------------------------------------------
 
     def finish(self) -> LeadReport:
@@ -200,3 +193,12 @@ class ReportBuilder:
             scores=score_rows,
             what_if={t: dict(c) for t, c in self.what_if.items()},
         )
+
+
+def _number(raw: str | None) -> float | None:
+    """A score as a finite number; None when unset or unreadable (`n/a`, `nan`)."""
+    try:
+        score = float(raw) if raw is not None else None
+    except ValueError:
+        return None
+    return score if score is not None and math.isfinite(score) else None

@@ -44,6 +44,20 @@ def became_sql_at(record: Record, sql: str) -> datetime | None:
     return first_reached(record, {sql}) or record.time(SQL_DATE)
 
 
+def value_at(record: Record, prop: str, when: datetime) -> str | None:
+    """The property's value at `when` by its history (None if not set yet); the current value
+    when the read brought no history for it."""
+    versions = oldest_first(record, prop)
+    if not versions:
+        return record.get(prop)
+    value = None
+    for version, at in versions:
+        if at > when:
+            break
+        value = version or None
+    return value
+
+
 def spells(record: Record) -> list[Spell]:
     """The contact's lead-status spells, oldest first. Repeated writes of the same value
     continue a spell; a cleared status ends it."""

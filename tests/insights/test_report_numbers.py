@@ -351,6 +351,19 @@ def test_what_if_thresholds_around_the_current_one() -> None:
     ]
 
 
+def test_an_sql_is_banded_by_the_score_it_had_when_it_became_sql() -> None:
+    sql_at = at("2026-10-01 00:00")
+    history = {
+        "lifecyclestage": ((SQL, sql_at),),
+        "lead_score": (("95", at("2026-10-20 00:00")), ("40", at("2026-09-01 00:00"))),
+    }
+    record = Record("9", {"lifecyclestage": SQL, "lead_score": "95"}, history)
+    builder = ReportBuilder(Rules(), since=SINCE, until=UNTIL, owners={})
+    builder.add([record], {})
+    bands = {row["band"]: row["sqls"] for row in builder.finish().tables()["score_bands"]}
+    assert (bands["25–50"], bands["75–100"]) == (1, 0)
+
+
 def test_batches_do_not_change_the_numbers() -> None:
     assert built(batch_size=1) == built(batch_size=100)
 

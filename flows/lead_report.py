@@ -38,7 +38,6 @@ from insights.report import LeadReport
 from model.records import Record
 from notify.deliver import current_run_name
 from notify.outbox import deliver_outbox, write_outbox
-from notify.report_charts import draw_charts
 from notify.report_files import write_report_files
 from notify.report_render import report_messages, report_view
 from rules.kit import ENGAGEMENT_PROPERTIES, SQL_DATE, contact_properties, eq, has
@@ -183,6 +182,9 @@ def run_lead_report(params: ReportParams, settings: Settings | None = None) -> d
     builder = ReportBuilder(rules, since=since, until=until, owners=owners, tz=settings.timezone)
     read_report(gateway, builder, rules, since, until)
     report = builder.finish()
+    # matplotlib loads here, not at import: `prefect deploy` imports every flow module.
+    from notify.report_charts import draw_charts
+
     links = {
         "portal_id": settings.hubspot_portal_id or "0",
         "ui_domain": settings.hubspot_ui_domain or DEFAULT_UI_DOMAIN,

@@ -218,7 +218,7 @@ def run_lead_report(params: ReportParams, settings: Settings | None = None) -> d
         "until": until.isoformat(),
         "contacts": report.contacts,
         "tables": {name: len(rows) for name, rows in report.tables().items()},
-        "files": {name: str(path) for name, path in files.items()},
+        "files": {name: str(path.resolve()) for name, path in files.items()},
         "email": delivery.describe() if delivery else "not sent (email off)",
         "api_calls": sum(calls.values()),
         "calls": dict(calls),

@@ -44,6 +44,7 @@ from rules.kit import ENGAGEMENT_PROPERTIES, SQL_DATE, contact_properties, eq, h
 from tasks.crm import load_engagements, read_contacts, unique_batches
 
 HISTORY = ("lifecyclestage", "hs_lead_status")
+ARTIFACT_ROWS = 1000
 TOUCH_PROPERTIES = {kind: ENGAGEMENT_PROPERTIES[kind] for kind in ("email", "call")}
 
 
@@ -131,12 +132,15 @@ def missing_statuses(gateway: HubSpotGateway, rules: Rules) -> list[str]:
 
 
 def publish_artifacts(report: LeadReport, notes: list[str]) -> None:
-    """Every table as a Prefect table artifact, and a markdown summary."""
+    """Every table as a Prefect table artifact (listed contacts: the first `ARTIFACT_ROWS`;
+    Prefect refuses events of many MB), and a markdown summary."""
     for name, rows in report.tables().items():
+        shown = f"; the first {ARTIFACT_ROWS} of {len(rows)}, all in the CSV"
         create_table_artifact(
             key=f"lead-report-{name.replace('_', '-')}",
-            table=rows or [{"note": "(none)"}],
-            description=f"Lead report: {name.replace('_', ' ')}",
+            table=rows[:ARTIFACT_ROWS] or [{"note": "(none)"}],
+            description=f"Lead report: {name.replace('_', ' ')}"
+            + (shown if len(rows) > ARTIFACT_ROWS else ""),
         )
     create_markdown_artifact(
         key="lead-report-summary",

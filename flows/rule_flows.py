@@ -16,7 +16,7 @@ from prefect import Flow, flow
 
 from flows.cycle import run_cycle
 from flows.params import RunParams, RunSettings
-from notify.deliver import alert_ops_on_failure
+from notify.alerts import ALERT_HOOKS
 from rules.definition import RuleDef
 from rules.registry import RULES
 
@@ -28,8 +28,7 @@ def rule_flow(definition: RuleDef) -> Flow:
     @flow(
         name=name,
         description=definition.description,
-        on_failure=[alert_ops_on_failure],
-        on_crashed=[alert_ops_on_failure],
+        **ALERT_HOOKS,
     )
     def run_one_rule(params: RunParams = RunParams(), settings: RunSettings = None) -> dict:
         only_this = params.model_copy(update={"rules": [definition.name]})

@@ -130,13 +130,21 @@ class OpsSummary:
 
 @dataclass(frozen=True)
 class FailureAlert:
-    """What ops are told when a flow run fails or crashes."""
+    """What ops are told when a flow run fails or crashes (the first of a streak), or, with
+    state "Recovered", when it works again after `failures` failed runs."""
 
     flow_name: str
     run_name: str
     state: str
     error: str
     url: str | None = None
+    portal: str = ""
+    deployment: str = ""
+    failures: int = 1
+
+    @property
+    def recovered(self) -> bool:
+        return self.state == "Recovered"
 
 
 # ---------------------------------------------------------------- small pure helpers

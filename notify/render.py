@@ -122,8 +122,15 @@ def render_ops_summary(summary: OpsSummary, rules: Rules) -> EmailMessage:
 
 
 def render_failure_alert(alert: FailureAlert, rules: Rules) -> EmailMessage:
-    """The failure alert as an email to `notify.ops_email`."""
-    subject = f"leadops: {alert.flow_name} run {alert.run_name} {alert.state.lower()}"
+    """The failure alert (or recovery notice) as an email to `notify.ops_email`."""
+    where = f" on {alert.portal}" if alert.portal else ""
+    if alert.recovered:
+        subject = (
+            f"leadops: {alert.deployment or alert.flow_name}{where} recovered after "
+            f"{alert.failures} failed run(s)"
+        )
+    else:
+        subject = f"leadops: {alert.flow_name} run {alert.run_name} {alert.state.lower()}{where}"
     ops = rules.notify.ops_email
     return build_message(
         rules,

@@ -12,9 +12,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from model.changes import ChangeResult, Outcome
 from model.records import Owner
-from notify.plan import one_line
-
-MAX_CELL = 80  # characters per table cell: one long name must not push every column away
+from notify.plan import MAX_CELL, one_line
 
 OUTCOMES = (Outcome.APPLIED, Outcome.PLANNED, Outcome.FAILED, Outcome.SKIPPED)
 

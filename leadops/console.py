@@ -1,5 +1,8 @@
 """What `leadops` shows a person while and after it works: progress, short errors, tables
-whose cells fit a terminal."""
+whose cells fit a terminal.
+
+Importing it does not import Prefect: the CLI sets Prefect's log level before Prefect reads it.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +15,7 @@ from rich.progress import Progress as Bar
 from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from flows.progress import PROGRESS_LOGGER, Progress
-from flows.report import MAX_CELL
-from notify.plan import one_line
+from notify.plan import MAX_CELL, one_line
 
 MAX_ERROR_LINE = 400
 
@@ -27,8 +29,7 @@ def failure_message(exc: BaseException) -> str:
     """One readable line for a run that failed: what went wrong, never a traceback."""
     from gateway.client import HubSpotError
 
-    source = "HubSpot" if isinstance(exc, HubSpotError) else type(exc).__name__
-    text = f"{source}: {exc}"
+    text = str(exc) if isinstance(exc, HubSpotError) else f"{type(exc).__name__}: {exc}"
     return one_line(text, MAX_ERROR_LINE) + " (run with -v for the traceback)"
 
 

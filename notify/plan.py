@@ -49,6 +49,7 @@ COLUMNS: Mapping[str, tuple[str, ...]] = {
 }
 OPS_NAME = "ops"
 MAX_TEXT = 200  # longest contact-controlled value shown (names, task subjects)
+MAX_CELL = 80  # characters per table cell: one long name must not push every column away
 MAX_ERROR = 2000  # longest error text in an alert
 SUMMARY_LIMIT = 50  # failures / skips listed in the ops summary
 _SCORE = re.compile(r"\bscore (\S+) ≥")

@@ -61,7 +61,9 @@ def test_an_unreachable_url_is_one_clear_message(
     assert "Traceback" not in output
 
 
-def test_verbose_keeps_the_traceback(portal: SandboxHandle, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_verbose_keeps_the_traceback(
+    portal: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-na1-00000000-wrong")
     done = leadops("-v", "run", "promote")
     assert done.returncode == 1

@@ -8,6 +8,8 @@ difference against a clean run.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -62,6 +64,9 @@ def digest_items(path: Path) -> list[tuple[str, ...]]:
     """(recipient, section, name, detail lines…, record URL) for each line of one digest."""
     msg = message_from_bytes(path.read_bytes(), policy=policy.default)
     recipient = str(msg["To"])
+    attached = [part for part in msg.iter_attachments() if part.get_content_type() == "text/csv"]
+    if attached:  # a capped digest: every line is in its CSV
+        return _csv_items(recipient, attached[0].get_content())
     text = msg.get_body(("plain",)).get_content()
     items: list[tuple[str, ...]] = []
     section, current = "", None
@@ -83,6 +88,26 @@ def digest_items(path: Path) -> list[tuple[str, ...]]:
     if current:
         items.append(tuple(current))
     return items
+
+
+def _csv_items(recipient: str, text: str) -> list[tuple[str, ...]]:
+    """The same items as the text part gives, from a digest's CSV attachment."""
+    rows = list(csv.DictReader(io.StringIO(text)))
+    return [
+        (
+            recipient,
+            row["section"].upper(),
+            row["contact"],
+            *filter(None, row["details"].split("\n")),
+            *(
+                [f"Sent to ops because: {row['sent to ops because']}"]
+                if row["sent to ops because"]
+                else []
+            ),
+            _PORTAL_IN_URL.sub(r"\1<portal>\2", row["record"]),
+        )
+        for row in rows
+    ]
 
 
 def outbox_files(outbox: Path) -> list[Path]:

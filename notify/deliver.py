@@ -104,7 +104,7 @@ def compose_lazily(
         "ui_domain": settings.hubspot_ui_domain or DEFAULT_UI_DOMAIN,
         "run_name": run_name,
     }
-    digests = plan_digests(clean, owners, rules, **links)
+    digests = plan_digests(clean, owners, rules, **links, timezone=settings.timezone)
     summary = plan_ops_summary(clean, digests, rules, **links)
     del clean
     ops = [summary] if summary is not None else []

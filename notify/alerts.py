@@ -92,6 +92,19 @@ def alert_rules(settings: Settings, streaks: AlertStreaks) -> tuple[Rules, str |
     return Rules(notify=notify), problem
 
 
+def _alert(
+    flow: Flow[..., Any], flow_run: FlowRun, settings: Settings, deployment: str, **what: Any
+) -> FailureAlert:
+    return FailureAlert(
+        flow_name=one_line(flow.name, 100),
+        run_name=one_line(flow_run.name, 100),
+        url=run_url(flow_run.id),
+        portal=one_line(portal_of(settings), 200),
+        deployment=one_line(deployment, 200),
+        **what,
+    )
+
+
 def send_failure_alert(
     flow: Flow[..., Any],
     flow_run: FlowRun,
@@ -121,14 +134,13 @@ def send_failure_alert(
         if rules is None:
             rules, _ = alert_rules(settings, streaks)
         error = scrub(str(state.message or state.name or "no message"), secrets)
-        alert = FailureAlert(
-            flow_name=one_line(flow.name, 100),
-            run_name=one_line(flow_run.name, 100),
+        alert = _alert(
+            flow,
+            flow_run,
+            settings,
+            deployment,
             state=one_line(state.name or "Failed", 40),
             error=text_block(error, MAX_ERROR),
-            url=run_url(flow_run.id),
-            portal=one_line(portal_of(settings), 200),
-            deployment=one_line(deployment, 200),
         )
         write_outbox(settings, [render_failure_alert(alert, rules)])
         streaks.alerted(deployment)
@@ -155,14 +167,13 @@ def send_recovery_notice(
         rules, _ = alert_rules(settings, streaks)  # remembers the notify section that loaded
         if not ended.alerted:
             return None
-        notice = FailureAlert(
-            flow_name=one_line(flow.name, 100),
-            run_name=one_line(flow_run.name, 100),
+        notice = _alert(
+            flow,
+            flow_run,
+            settings,
+            deployment,
             state="Recovered",
             error="",
-            url=run_url(flow_run.id),
-            portal=one_line(portal_of(settings), 200),
-            deployment=one_line(deployment, 200),
             failures=ended.failures,
         )
         write_outbox(settings, [render_failure_alert(notice, rules)])

@@ -24,15 +24,13 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import os
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from config.rules import Notify
 from config.settings import Settings
+from runstate.files import exclusive_lock, write_atomically
 from runstate.lock import portal_key
 
 
@@ -82,7 +80,7 @@ class AlertStreaks:
         """Keep the notify settings of rules that loaded: the alert path's fallback."""
         if self.last_good_notify() != notify:
             with self._locked():
-                _write_atomically(self.folder / "notify.json", notify.model_dump_json())
+                write_atomically(self.folder / "notify.json", notify.model_dump_json().encode())
 
     def last_good_notify(self) -> Notify | None:
         try:
@@ -95,23 +93,7 @@ class AlertStreaks:
         return self.folder / f"{safe or 'run'}.json"
 
     def _write(self, deployment: str, streak: Streak) -> None:
-        _write_atomically(self._path(deployment), json.dumps(asdict(streak)))
+        write_atomically(self._path(deployment), json.dumps(asdict(streak)).encode())
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / ".lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        return exclusive_lock(self.folder / ".lock")

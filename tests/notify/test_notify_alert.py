@@ -72,7 +72,9 @@ def test_alert_waits_in_the_outbox_when_smtp_is_down(
 
 
 def test_hook_never_raises(tmp_path: Path, caplog: pytest.LogCaptureFixture):
-    broken = Settings(_env_file=None, lifecycle_config=tmp_path / "missing.yaml")
+    broken = Settings(
+        _env_file=None, lifecycle_config=tmp_path / "missing.yaml", outbox_dir=tmp_path / "outbox"
+    )
     caplog.set_level(logging.WARNING)
     assert send_failure_alert(*fake_run("boom"), broken) is None
     assert "could not send the failure alert" in caplog.text

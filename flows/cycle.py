@@ -136,10 +136,8 @@ def _stopped_midway(ctx: RunContext, summary: RunSummary, exc: BaseException) ->
         applied = sum(r.outcome is Outcome.APPLIED for r in summary.results)
         summary.interrupted = f"interrupted after {applied} change(s); a rerun is safe"
         doubt = ctx.journal.in_doubt if ctx.journal is not None else 0
-        summary.notes.append(
-            f"{summary.interrupted} ({type(exc).__name__}; {doubt} change(s) in flight are "
-            "kept in the journal for the next run to check)"
-        )
+        kept = f"; {doubt} change(s) in flight kept in the journal for the next run to check"
+        summary.notes.append(f"{summary.interrupted} ({type(exc).__name__}{kept if doubt else ''})")
 
 
 def _untold_by_earlier_runs(ctx: RunContext, summary: RunSummary) -> list[ChangeResult]:

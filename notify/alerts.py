@@ -70,26 +70,24 @@ def portal_of(settings: Settings) -> str:
     return f"the portal at {settings.hubspot_base_url}"
 
 
-def alert_rules(settings: Settings, streaks: AlertStreaks) -> tuple[Rules, str | None]:
-    """Rules carrying the alert's sender and ops address, and why the rules file was not
-    used (None: it loaded; its notify section is remembered for next time)."""
-    problem = None
+def alert_rules(settings: Settings, streaks: AlertStreaks) -> Rules:
+    """Rules carrying the alert's sender and ops address. Rules that load are remembered;
+    when the file has an error, the last ones that loaded stand in (or `LEADOPS_OPS_EMAIL`)."""
     try:
-        rules = load_rules(settings.lifecycle_config)
-        streaks.remember_notify(rules.notify)
-        notify = rules.notify
+        notify = load_rules(settings.lifecycle_config).notify
+        streaks.remember_notify(notify)
     except (ConfigError, OSError) as exc:
-        problem = one_line(str(exc), 300)
-        notify = streaks.last_good_notify()
-        if notify is None and settings.leadops_ops_email is None:
+        remembered = streaks.last_good_notify()
+        if remembered is None and settings.leadops_ops_email is None:
             raise RuntimeError(
-                f"no ops address: the rules file has an error ({problem}) and never loaded "
-                "here before; set LEADOPS_OPS_EMAIL so alerts do not depend on it"
+                f"no ops address: the rules file has an error ({one_line(str(exc), 300)}) "
+                "and never loaded here before; set LEADOPS_OPS_EMAIL so alerts do not depend "
+                "on it"
             ) from exc
-        notify = notify or Notify()
+        notify = remembered or Notify()
     if settings.leadops_ops_email:
         notify = notify.model_copy(update={"ops_email": settings.leadops_ops_email})
-    return Rules(notify=notify), problem
+    return Rules(notify=notify)
 
 
 def _alert(
@@ -132,7 +130,7 @@ def send_failure_alert(
             )
             return None
         if rules is None:
-            rules, _ = alert_rules(settings, streaks)
+            rules = alert_rules(settings, streaks)
         error = scrub(str(state.message or state.name or "no message"), secrets)
         alert = _alert(
             flow,
@@ -164,7 +162,7 @@ def send_recovery_notice(
         streaks = AlertStreaks(settings)
         deployment = deployment_of(flow, flow_run)
         ended = streaks.succeeded(deployment)
-        rules, _ = alert_rules(settings, streaks)  # remembers the notify section that loaded
+        rules = alert_rules(settings, streaks)  # remembers the notify section that loaded
         if not ended.alerted:
             return None
         notice = _alert(

@@ -449,6 +449,7 @@ def test_cycle_deployment_runs_the_rules_and_publishes_its_report(
     assert {"markdown", "table"} <= kinds
 
 
+@pytest.mark.timeout(600)  # two cycles with every request slowed down
 def test_a_cancelled_cycle_reports_and_tells_what_it_applied_and_the_next_run_finishes(
     worker: Service, client: SyncPrefectClient, demo: SandboxHandle, worker_outbox: Path
 ) -> None:

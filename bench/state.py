@@ -80,14 +80,22 @@ def digest_items(path: Path) -> list[tuple[str, ...]]:
                 items.append(tuple(current))
             current = [recipient, section, line[2:]]
         elif line.startswith("  ") and current is not None:
-            # Each test's portal has its own id (tests/support.py): compare records, not ids.
-            current.append(_PORTAL_IN_URL.sub(r"\1<portal>\2", line.strip()))
+            current.append(_comparable(line.strip()))
         elif current is not None:
             items.append(tuple(current))
             current = None
     if current:
         items.append(tuple(current))
     return items
+
+
+def _comparable(detail: str) -> str:
+    """A digest detail line as runs on different test portals can compare it: each portal has
+    its own id, and due times are shown in the portal's timezone (the due instant itself is
+    compared in `PortalState.tasks`)."""
+    if detail.startswith("Due: "):
+        return "Due: <in the portal's timezone>"
+    return _PORTAL_IN_URL.sub(r"\1<portal>\2", detail)
 
 
 def _csv_items(recipient: str, text: str) -> list[tuple[str, ...]]:
@@ -98,13 +106,13 @@ def _csv_items(recipient: str, text: str) -> list[tuple[str, ...]]:
             recipient,
             row["section"].upper(),
             row["contact"],
-            *filter(None, row["details"].split("\n")),
+            *(_comparable(detail) for detail in row["details"].split("\n") if detail),
             *(
                 [f"Sent to ops because: {row['sent to ops because']}"]
                 if row["sent to ops because"]
                 else []
             ),
-            _PORTAL_IN_URL.sub(r"\1<portal>\2", row["record"]),
+            _comparable(row["record"]),
         )
         for row in rows
     ]

@@ -98,6 +98,13 @@ class Settings(BaseSettings):
         "on this portal hold, to take turns across machines.",
     )
 
+    leadops_ops_email: str | None = Field(
+        default=None,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="Where failure alerts go, whatever the rules file says (default: its "
+        "notify.ops_email, or the last one that loaded when the file has an error).",
+    )
+
     @field_validator("hubspot_base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:

@@ -31,7 +31,8 @@ from flows.report import RunSummary, publish
 from gateway.client import DailyLimitReached, HubSpotError
 from model.changes import ChangeResult, Outcome, RuleName
 from model.records import Owner
-from notify.deliver import alert_ops_on_failure, current_run_name, notify_owners
+from notify.alerts import ALERT_HOOKS
+from notify.deliver import current_run_name, notify_owners
 from rules.registry import RULES
 from runstate.journal import Journal
 from runstate.lock import portal_lock
@@ -99,9 +100,11 @@ def _run_cycle(ctx: RunContext, flow_name: str) -> RunSummary:
         for name in params.rules:
             summary.results += _run_rule(name, ctx, summary)
         _settle_watermarks(ctx, summary)
-    except DailyLimitReached as exc:
-        summary.results += exc.results  # what the stopped rule did before the limit
-        summary.notes.append(f"stopped early: {exc}")
+    except KeyboardInterrupt as exc:
+        _stopped_midway(ctx, summary, exc)
+        raise RunInterrupted(summary) from exc
+    except BaseException as exc:
+        _stopped_midway(ctx, summary, exc)
         raise
     finally:
         # Owners hear about what was applied even when the run stops early.
@@ -112,6 +115,29 @@ def _run_cycle(ctx: RunContext, flow_name: str) -> RunSummary:
             summary.notes.append(ctx.gateway.budget.describe())
         publish(summary, owners, flow_name.replace("_", "-"))
     return summary
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a run; `summary` is its report (what it applied, told to owners)."""
+
+    def __init__(self, summary: RunSummary) -> None:
+        super().__init__(summary.interrupted or "interrupted")
+        self.summary = summary
+
+
+def _stopped_midway(ctx: RunContext, summary: RunSummary, exc: BaseException) -> None:
+    """A run stopped by an error, the DAILY limit, Ctrl-C or a cancellation still reports
+    (and tells) what the rule it was running applied before the stop."""
+    reported = {id(r) for r in summary.results}
+    summary.results += [r for r in ctx.results_so_far if id(r) not in reported]
+    if isinstance(exc, DailyLimitReached):
+        summary.notes.append(f"stopped early: {exc}")
+    elif not isinstance(exc, Exception):  # KeyboardInterrupt, Prefect's TerminationSignal
+        applied = sum(r.outcome is Outcome.APPLIED for r in summary.results)
+        summary.interrupted = f"interrupted after {applied} change(s); a rerun is safe"
+        doubt = ctx.journal.in_doubt if ctx.journal is not None else 0
+        kept = f"; {doubt} change(s) in flight kept in the journal for the next run to check"
+        summary.notes.append(f"{summary.interrupted} ({type(exc).__name__}{kept if doubt else ''})")
 
 
 def _untold_by_earlier_runs(ctx: RunContext, summary: RunSummary) -> list[ChangeResult]:
@@ -186,7 +212,7 @@ def _owners_or_empty(ctx: RunContext) -> dict[str, Owner]:
         return {}
 
 
-@flow(name="lifecycle-cycle", on_failure=[alert_ops_on_failure], on_crashed=[alert_ops_on_failure])
+@flow(name="lifecycle-cycle", **ALERT_HOOKS)
 def lifecycle_cycle(params: RunParams = RunParams(), settings: RunSettings = None) -> dict:
     """Promote, new lead, attempted, follow-up and recycle, then notify owners."""
     return run_cycle(params, "lifecycle-cycle", settings).as_dict()

@@ -17,6 +17,7 @@ from prefect.utilities.annotations import quote
 from config.rules import Rules, load_rules
 from config.settings import Settings
 from flows.params import RunParams
+from flows.progress import report_progress
 from gateway.client import DailyLimitReached, Filter, HubSpotGateway
 from gateway.identity import settings_for_portal
 from model.changes import ChangeResult
@@ -43,6 +44,8 @@ class RunContext:
     list_ids: dict[str, str] = field(default_factory=dict)  # nurture lists by name, as found
     # The gateway's counts before the run's first call (gateways live per process, across runs)
     calls_at_start: Counter[str] = field(default_factory=Counter)
+    # Every batch's results as it returns: what a run interrupted mid-rule still reports
+    results_so_far: list[ChangeResult] = field(default_factory=list)
 
     @property
     def situation(self) -> Situation:
@@ -96,9 +99,11 @@ def _plan_batch(rule: RuleDef, batch: Sequence[Record], ctx: RunContext) -> list
             list_ids=ctx.list_ids,
         )
     except DailyLimitReached as exc:  # what the batch did before the stop still counts
+        ctx.results_so_far += exc.results
         if ctx.journal is not None:
             ctx.journal.record(exc.results)
         raise
+    ctx.results_so_far += results
     if ctx.journal is not None:
         ctx.journal.record(results)
     return results
@@ -153,6 +158,7 @@ def run_rule(
     try:
         for batch in _candidates(rule, ctx, properties, seen, since):
             results += _plan_batch(rule, batch, ctx)
+            report_progress(rule.name, len(seen), len(results))
         missing = [contact_id for contact_id in dict.fromkeys(extra_ids) if contact_id not in seen]
         if missing:
             records = read_contacts(ctx.gateway, quote(missing), properties)

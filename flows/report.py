@@ -12,6 +12,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from model.changes import ChangeResult, Outcome
 from model.records import Owner
+from notify.plan import MAX_CELL, one_line
 
 OUTCOMES = (Outcome.APPLIED, Outcome.PLANNED, Outcome.FAILED, Outcome.SKIPPED)
 
@@ -27,6 +28,7 @@ class RunSummary:
     results: list[ChangeResult] = field(default_factory=list)
     api_calls: Mapping[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    interrupted: str | None = None  # "interrupted after N change(s); …" (Ctrl-C, cancellation)
 
     def counts(self) -> dict[str, dict[str, int]]:
         table: dict[str, Counter[str]] = {}
@@ -53,6 +55,7 @@ class RunSummary:
             ],
             "api_calls": sum(self.api_calls.values()),
             "notes": self.notes,
+            "interrupted": self.interrupted,
         }
 
 
@@ -61,17 +64,16 @@ def change_rows(results: Sequence[ChangeResult], owners: Mapping[str, Owner]) ->
     for result in results:
         change = result.change
         owner = owners.get(change.owner_id or "")
-        rows.append(
-            {
-                "contact": f"{change.contact_name} ({change.contact_id})",
-                "owner": owner.name if owner else (change.owner_id or "unowned"),
-                "rule": change.rule,
-                "change": change.describe(),
-                "reason": change.reason,
-                "outcome": result.outcome.value,
-                "error": result.error or "",
-            }
-        )
+        row = {
+            "contact": f"{one_line(change.contact_name, MAX_CELL - 12)} ({change.contact_id})",
+            "owner": owner.name if owner else (change.owner_id or "unowned"),
+            "rule": change.rule,
+            "change": change.describe(),
+            "reason": change.reason,
+            "outcome": result.outcome.value,
+            "error": result.error or "",
+        }
+        rows.append({column: one_line(text, MAX_CELL) for column, text in row.items()})
     return rows
 
 

@@ -3,7 +3,7 @@ for that rule alone.
 
 Example:
     ```python
-    from flows.params import RunParams, RunSettings
+    from flows.params import RunParams, RunSettings, WindowParams
     from flows.rule_flows import promote_flow
 
     print(promote_flow(RunParams(dry_run=True))["rules"])
@@ -15,8 +15,8 @@ from __future__ import annotations
 from prefect import Flow, flow
 
 from flows.cycle import run_cycle
-from flows.params import RunParams, RunSettings
-from notify.deliver import alert_ops_on_failure
+from flows.params import RunParams, RunSettings, WindowParams
+from notify.alerts import ALERT_HOOKS
 from rules.definition import RuleDef
 from rules.registry import RULES
 
@@ -28,11 +28,11 @@ def rule_flow(definition: RuleDef) -> Flow:
     @flow(
         name=name,
         description=definition.description,
-        on_failure=[alert_ops_on_failure],
-        on_crashed=[alert_ops_on_failure],
+        **ALERT_HOOKS,
     )
-    def run_one_rule(params: RunParams = RunParams(), settings: RunSettings = None) -> dict:
-        only_this = params.model_copy(update={"rules": [definition.name]})
+    def run_one_rule(params: WindowParams = WindowParams(), settings: RunSettings = None) -> dict:
+        # The form has no Rules field: this flow runs its own rule only.
+        only_this = RunParams(**{**params.model_dump(), "rules": [definition.name]})
         return run_cycle(only_this, name, settings).as_dict()
 
     return run_one_rule

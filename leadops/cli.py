@@ -12,6 +12,7 @@ from rich.table import Table
 
 from config.rules import ConfigError, load_rules
 from config.settings import MissingSettingError, Settings
+from leadops.console import MAX_CELL, cell
 from leadops.deploy import deploy_command
 from leadops.report_print import print_report
 
@@ -29,11 +30,21 @@ RULE_CHOICES = ("cycle", "promote", "new_lead", "attempted", "followup", "recycl
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Show Prefect's run and task logs.")
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Show Prefect's run and task logs, and tracebacks of errors."
+        ),
     ] = False,
 ) -> None:
-    """HubSpot lead-lifecycle automation as code, run by Prefect."""
+    """HubSpot lead-lifecycle automation as code, run by Prefect.
+
+    Exit codes: 0 done; 1 the run failed or some changes failed (the message says which);
+    2 bad input (options, settings, config/lifecycle.yaml), nothing contacted; 130
+    interrupted (Ctrl-C), what was applied is reported and a rerun is safe.
+    """
+    ctx.obj = {"verbose": verbose}
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -70,15 +81,15 @@ def print_summary(summary: dict) -> None:
     console.print(table)
     console.print(f"HubSpot API calls: {summary['api_calls']}")
     for failure in summary["failures"]:
-        console.print(
-            f"[red]failed[/] {failure['rule']} contact {failure['contact_id']}: {failure['error']}"
-        )
+        error = cell(failure["error"], 2 * MAX_CELL)
+        console.print(f"[red]failed[/] {failure['rule']} contact {failure['contact_id']}: {error}")
     for note in summary["notes"]:
         console.print(f"[yellow]note:[/] {note}")
 
 
 @app.command()
 def run(
+    ctx: typer.Context,
     rule: Annotated[str, typer.Argument(help=f"One of: {', '.join(RULE_CHOICES)}.")] = "cycle",
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Plan and report; write nothing.")
@@ -93,8 +104,9 @@ def run(
     _settings()
     from pydantic import ValidationError
 
-    from flows.cycle import lifecycle_cycle
+    from flows.cycle import RunInterrupted, lifecycle_cycle
     from flows.params import RunParams
+    from leadops.console import failure_message, quiet_prefect_tracebacks, shown_progress
     from model.changes import ALL_RULES
 
     try:
@@ -107,8 +119,21 @@ def run(
         )
     except ValidationError as exc:
         raise _fail("; ".join(e["msg"] for e in exc.errors())) from None
-    with console.status(f"Running {rule}{' (dry run)' if dry_run else ''}…"):
-        summary = lifecycle_cycle(params)
+    verbose = bool(ctx.obj and ctx.obj.get("verbose"))
+    if not verbose:
+        quiet_prefect_tracebacks()
+    try:
+        with shown_progress(console, f"{rule}{' (dry run)' if dry_run else ''}"):
+            summary = lifecycle_cycle(params)
+    except RunInterrupted as exc:
+        print_summary(exc.summary.as_dict())
+        raise _fail(exc.summary.interrupted or "interrupted; a rerun is safe", 130) from None
+    except KeyboardInterrupt:
+        raise _fail("interrupted before any change; a rerun is safe", 130) from None
+    except Exception as exc:
+        if verbose:
+            raise
+        raise _fail(failure_message(exc), 1) from None
     print_summary(summary)
     if summary["failed"]:
         raise typer.Exit(1)
@@ -136,7 +161,7 @@ def check() -> None:
     table.add_column("finding")
     marks = {"ok": "[green]✓[/]", "warning": "[yellow]![/]", "error": "[red]✗[/]"}
     for finding in findings:
-        table.add_row(marks[finding.level], finding.subject, finding.message)
+        table.add_row(marks[finding.level], cell(finding.subject), cell(finding.message, 300))
     console.print(table)
     problems = errors(findings)
     if problems:

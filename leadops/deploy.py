@@ -1,11 +1,11 @@
 """`leadops deploy`: everything a Prefect server needs to run leadops, idempotently.
 
-In order: check the Prefect API, save the token in a Secret block (or check the block exists),
-create the process work pool, create or update the global concurrency limit for the portal's
-HubSpot request budget, run `prefect --no-prompt deploy --all` on `prefect.yaml` (rendered for
-the pool and portal), and give deployments it created their default schedule. Running it again
-changes nothing that ops set in the UI: existing schedules are never touched and paused
-deployments stay paused.
+In order: check the Prefect API, save the token in a Secret block unless one exists (an
+existing block is replaced only with `--rotate-token`), create the process work pool, create
+or update the global concurrency limit for the portal's HubSpot request budget, run
+`prefect --no-prompt deploy --all` on `prefect.yaml` (rendered for the pool and portal), and
+give deployments it created their default schedule. Running it again changes nothing that ops
+set in the UI: existing schedules are never touched and paused deployments stay paused.
 
 The CLI mounts `deploy_command` as `leadops deploy`: `app.command(name="deploy")(deploy_command)`.
 
@@ -76,12 +76,21 @@ class DeployReport:
     slot_decay_per_second: float
     token_block: str
     token_saved: bool
+    token_rotated: bool = False
     deployments: list[str] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
     scheduled: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        token = "saved from HUBSPOT_ACCESS_TOKEN" if self.token_saved else "existing block kept"
+        if self.token_rotated:
+            token = "replaced with HUBSPOT_ACCESS_TOKEN (--rotate-token)"
+        elif self.token_saved:
+            token = "saved from HUBSPOT_ACCESS_TOKEN"
+        else:
+            token = (
+                "existing block kept (a redeploy never replaces it; --rotate-token saves "
+                "HUBSPOT_ACCESS_TOKEN over it)"
+            )
         created = set(self.created)
         return [
             f"Prefect API: {self.api_url}",
@@ -215,23 +224,34 @@ def ensure_pool(client: SyncPrefectClient, name: str) -> bool:
     return False
 
 
-def save_token(client: SyncPrefectClient, block: str, token: str | None) -> bool:
-    """Save `token` in the Secret block; without one, the block must exist already."""
+def save_token(
+    client: SyncPrefectClient, block: str, token: str | None, rotate: bool = False
+) -> bool:
+    """Save `token` in a new Secret block; an existing block is kept (a token rotated in the
+    UI must survive a redeploy) unless `rotate`. Returns whether the block was written."""
     from prefect.blocks.system import Secret
     from prefect.exceptions import ObjectNotFound
 
-    if token:
-        Secret(value=token).save(block, overwrite=True)
-        return True
     try:
         client.read_block_document_by_name(block, "secret", include_secrets=False)
+        exists = True
     except ObjectNotFound:
+        exists = False
+    if rotate and not token:
+        raise DeployError(
+            f"--rotate-token replaces the Secret block {block!r} with HUBSPOT_ACCESS_TOKEN, "
+            "which is not set: export it (or put it in .env) and rerun"
+        )
+    if exists and not rotate:
+        return False
+    if not token:
         raise DeployError(
             f"HUBSPOT_ACCESS_TOKEN is not set and there is no Secret block {block!r}: export "
             "HUBSPOT_ACCESS_TOKEN=<private-app token> (or put it in .env) and rerun "
             "`leadops deploy`, or create the block in the Prefect UI (Blocks → Secret)."
-        ) from None
-    return False
+        )
+    Secret(value=token).save(block, overwrite=rotate)
+    return True
 
 
 def run_prefect_deploy(rendered: dict[str, Any], cwd: Path = PROJECT_ROOT) -> None:
@@ -313,7 +333,7 @@ def deploy_all(
     *,
     pool: str = "leadops",
     portal: str | None = None,
-    token_from_env: bool = True,
+    rotate_token: bool = False,
     shared_limit: bool = True,
     prefect_file: Path = PREFECT_YAML,
     settings: Settings | None = None,
@@ -321,7 +341,8 @@ def deploy_all(
     """Pool, rate limit, token block and every deployment in `prefect_file`; safe to rerun.
 
     `portal` deploys a separate set for that portal (names, block and limit suffixed with it).
-    `token_from_env=False` keeps the Secret block as it is (it must exist).
+    The token block is created from HUBSPOT_ACCESS_TOKEN when missing and otherwise kept as
+    it is, unless `rotate_token`.
     `shared_limit=False` creates no global concurrency limit and leaves HUBSPOT_GLOBAL_LIMIT
     unset: on a SQLite server each slot costs ~0.5 s (see the README, "The shared rate limit").
     """
@@ -336,8 +357,10 @@ def deploy_all(
     limit, decay = rate_budget(settings.hubspot_requests_per_10s)
     with get_client(sync_client=True) as client:
         check_api(client, url)
-        token = settings.hubspot_access_token if token_from_env else None
-        token_saved = save_token(client, target.token_block, token and token.get_secret_value())
+        token = settings.hubspot_access_token
+        token_saved = save_token(
+            client, target.token_block, token and token.get_secret_value(), rotate_token
+        )
         pool_created = ensure_pool(client, pool)
         if target.global_limit:
             client.upsert_global_concurrency_limit_by_name(target.global_limit, limit, decay)
@@ -356,6 +379,7 @@ def deploy_all(
         slot_decay_per_second=decay,
         token_block=target.token_block,
         token_saved=token_saved,
+        token_rotated=token_saved and rotate_token,
         deployments=sorted(after),
         created=sorted(created),
         scheduled=scheduled,
@@ -370,10 +394,14 @@ def deploy_command(
         str | None,
         typer.Option(help="Deploy a separate set for this portal id (names suffixed with it)."),
     ] = None,
-    token_from_env: Annotated[
+    rotate_token: Annotated[
         bool,
-        typer.Option(help="Save HUBSPOT_ACCESS_TOKEN into the Secret block (else keep the block)."),
-    ] = True,
+        typer.Option(
+            "--rotate-token",
+            help="Replace the token in an existing Secret block with HUBSPOT_ACCESS_TOKEN "
+            "(without it, an existing block is never overwritten).",
+        ),
+    ] = False,
     shared_limit: Annotated[
         bool,
         typer.Option(help="Share one HubSpot rate limit across runs (a global concurrency limit)."),
@@ -382,7 +410,7 @@ def deploy_command(
     """Create the work pool, rate limit and token block, then deploy every flow. Safe to rerun."""
     try:
         report = deploy_all(
-            pool=pool, portal=portal, token_from_env=token_from_env, shared_limit=shared_limit
+            pool=pool, portal=portal, rotate_token=rotate_token, shared_limit=shared_limit
         )
     except (DeployError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -1,6 +1,5 @@
 """Notifications from a run: `notify_owners` (a Prefect task) plans, renders, writes the
-outbox and delivers it; `alert_ops_on_failure` is an `on_failure` / `on_crashed` hook that
-mails ops when a flow run fails.
+outbox and delivers it. Failure alerts are in `notify.alerts`.
 """
 
 from __future__ import annotations
@@ -10,13 +9,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from itertools import chain
-from typing import Any
 
-from prefect import Flow, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
-from prefect.client.schemas.objects import FlowRun, State
 
-from config.rules import Rules, load_rules
+from config.rules import Rules
 from config.settings import DEFAULT_UI_DOMAIN, Settings
 from model.changes import ChangeResult
 from model.records import Owner
@@ -28,17 +25,8 @@ from notify.outbox import (
     secrets_of,
     write_outbox,
 )
-from notify.plan import (
-    MAX_ERROR,
-    Digest,
-    FailureAlert,
-    one_line,
-    plan_digests,
-    plan_ops_summary,
-    routed_to_ops,
-    text_block,
-)
-from notify.render import render_digest, render_failure_alert, render_ops_summary
+from notify.plan import Digest, plan_digests, plan_ops_summary, routed_to_ops
+from notify.render import render_digest, render_ops_summary
 
 
 @dataclass
@@ -116,7 +104,7 @@ def compose_lazily(
         "ui_domain": settings.hubspot_ui_domain or DEFAULT_UI_DOMAIN,
         "run_name": run_name,
     }
-    digests = plan_digests(clean, owners, rules, **links)
+    digests = plan_digests(clean, owners, rules, **links, timezone=settings.timezone)
     summary = plan_ops_summary(clean, digests, rules, **links)
     del clean
     ops = [summary] if summary is not None else []
@@ -156,63 +144,3 @@ def notify_owners(
     )
     run_logger().info(summary.describe())
     return summary
-
-
-def run_url(flow_run_id: object) -> str | None:
-    """The run's page in the Prefect UI, when `PREFECT_UI_URL` (or the API URL) is set."""
-    from prefect.settings import get_current_settings
-
-    base = get_current_settings().ui_url
-    return f"{base.rstrip('/')}/runs/flow-run/{flow_run_id}" if base else None
-
-
-def send_failure_alert(
-    flow: Flow[..., Any],
-    flow_run: FlowRun,
-    state: State,
-    settings: Settings | None = None,
-    rules: Rules | None = None,
-) -> DeliveryReport | None:
-    """Mail ops about a failed or crashed run through the outbox; never raises.
-
-    `settings` and `rules` default to the environment and `settings.lifecycle_config`.
-    Returns the delivery report, or None when the alert could not even be written.
-    """
-    secrets: list[str] = []
-    try:
-        settings = settings or Settings()
-        secrets = secrets_of(settings)
-        rules = rules or load_rules(settings.lifecycle_config)
-        error = scrub(str(state.message or state.name or "no message"), secrets)
-        alert = FailureAlert(
-            flow_name=one_line(flow.name, 100),
-            run_name=one_line(flow_run.name, 100),
-            state=one_line(state.name or "Failed", 40),
-            error=text_block(error, MAX_ERROR),
-            url=run_url(flow_run.id),
-        )
-        write_outbox(settings, [render_failure_alert(alert, rules)])
-        report = deliver_outbox(settings)
-    except Exception as exc:  # a hook must never raise: it would hide the real failure
-        run_logger().warning("could not send the failure alert: %s", scrub(repr(exc), secrets))
-        return None
-    if report.errors:
-        run_logger().warning("failure alert not delivered yet: %s", report.describe())
-    return report
-
-
-def alert_ops_on_failure(flow: Flow[..., Any], flow_run: FlowRun, state: State) -> None:
-    """Prefect state hook: email ops that a flow run failed or crashed.
-
-    Example:
-        ```python
-        from prefect import flow
-
-        from notify.deliver import alert_ops_on_failure
-
-        @flow(on_failure=[alert_ops_on_failure], on_crashed=[alert_ops_on_failure])
-        def nightly() -> None:
-            raise RuntimeError("boom")  # ops get "leadops: nightly run <name> failed"
-        ```
-    """
-    send_failure_alert(flow, flow_run, state)

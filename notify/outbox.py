@@ -35,7 +35,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import re
@@ -54,6 +53,7 @@ from prefect_email import EmailServerCredentials
 from pydantic import SecretStr
 
 from config.settings import Settings
+from runstate.files import exclusive_lock, write_atomically
 
 MASK = "********"
 SMTP_TIMEOUT = 30.0  # seconds; a silent SMTP server must not hang the run
@@ -88,12 +88,8 @@ class Outbox:
         """Hold the outbox lock, so two runs never send the same pending file (POSIX)."""
         self.pending.mkdir(parents=True, exist_ok=True)
         self.sent.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with exclusive_lock(self.root / ".lock"):
+            yield
 
 
 @dataclass
@@ -172,15 +168,6 @@ def message_filename(msg: EmailMessage) -> str:
     return _UNSAFE_NAME.sub("-", local).strip("-.")[:200] + ".eml"
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
 def write_outbox(settings: Settings, messages: Iterable[EmailMessage]) -> list[Path]:
     """Write messages to `pending/` (tmp + rename); skip those already pending or sent.
 
@@ -192,7 +179,7 @@ def write_outbox(settings: Settings, messages: Iterable[EmailMessage]) -> list[P
             name = message_filename(msg)
             if (outbox.sent / name).exists() or (outbox.pending / name).exists():
                 continue
-            _write_atomically(outbox.pending / name, msg.as_bytes(policy=policy.default))
+            write_atomically(outbox.pending / name, msg.as_bytes(policy=policy.default))
             written.append(outbox.pending / name)
     return written
 

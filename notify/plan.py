@@ -30,6 +30,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from email.headerregistry import Address
 from email.utils import parseaddr
 from urllib.parse import quote
@@ -49,8 +50,10 @@ COLUMNS: Mapping[str, tuple[str, ...]] = {
 }
 OPS_NAME = "ops"
 MAX_TEXT = 200  # longest contact-controlled value shown (names, task subjects)
+MAX_CELL = 80  # characters per table cell: one long name must not push every column away
 MAX_ERROR = 2000  # longest error text in an alert
 SUMMARY_LIMIT = 50  # failures / skips listed in the ops summary
+SECTION_LIMIT = 50  # lines per digest section in the mail; every line is in the attached CSV
 _SCORE = re.compile(r"\bscore (\S+) ≥")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]+")
@@ -75,9 +78,20 @@ class DigestLine:
 
 @dataclass(frozen=True)
 class Section:
+    """A digest section; the mail shows its first `SECTION_LIMIT` lines, the attached CSV
+    every line."""
+
     title: str
     columns: tuple[str, ...]
     lines: tuple[DigestLine, ...]
+
+    @property
+    def shown(self) -> tuple[DigestLine, ...]:
+        return self.lines[:SECTION_LIMIT]
+
+    @property
+    def hidden(self) -> int:
+        return max(0, len(self.lines) - SECTION_LIMIT)
 
 
 @dataclass(frozen=True)
@@ -93,6 +107,11 @@ class Digest:
     @property
     def total(self) -> int:
         return sum(len(section.lines) for section in self.sections)
+
+    @property
+    def capped(self) -> bool:
+        """Some section shows only its first lines: the rest is in the attached CSV."""
+        return any(section.hidden for section in self.sections)
 
 
 @dataclass(frozen=True)
@@ -130,13 +149,21 @@ class OpsSummary:
 
 @dataclass(frozen=True)
 class FailureAlert:
-    """What ops are told when a flow run fails or crashes."""
+    """What ops are told when a flow run fails or crashes (the first of a streak), or, with
+    state "Recovered", when it works again after `failures` failed runs."""
 
     flow_name: str
     run_name: str
     state: str
     error: str
     url: str | None = None
+    portal: str = ""
+    deployment: str = ""
+    failures: int = 1
+
+    @property
+    def recovered(self) -> bool:
+        return self.state == "Recovered"
 
 
 # ---------------------------------------------------------------- small pure helpers
@@ -188,7 +215,7 @@ def _digest_of(text: str, size: int) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:size]
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:24].strip("-") or "run"
 
 
@@ -201,7 +228,7 @@ def message_id(run_name: str, kind: str, recipient: str, content: str, sender: s
     """
     domain = parseaddr(sender)[1].rpartition("@")[2] or "leadops.invalid"
     unique = _digest_of(f"{run_name}\0{content}", 8)  # the full run name: the slug is cut
-    parts = (_slug(run_name), kind, _digest_of(recipient.lower(), 8), unique)
+    parts = (slug(run_name), kind, _digest_of(recipient.lower(), 8), unique)
     return f"<{'.'.join(parts)}@{domain}>"
 
 
@@ -239,8 +266,9 @@ def section_of(change: Change) -> str | None:
     return None
 
 
-def _values(title: str, changes: Sequence[Change]) -> tuple[str, ...]:
-    """The section's column values for one contact (several changes only for Recycled)."""
+def _values(title: str, changes: Sequence[Change], tz: tzinfo) -> tuple[str, ...]:
+    """The section's column values for one contact (several changes only for Recycled);
+    due times in the portal's timezone."""
     first = changes[0]
     if title == NEW_SQLS:
         score = _SCORE.search(first.reason)
@@ -248,7 +276,7 @@ def _values(title: str, changes: Sequence[Change]) -> tuple[str, ...]:
     if title == TASKS:
         task = first.task
         assert task is not None
-        due = f"{task.due:%a %Y-%m-%d %H:%M %Z}"
+        due = f"{task.due.astimezone(tz):%a %Y-%m-%d %H:%M %Z}"
         return (one_line(task.subject), due, one_line(first.reason))
     if title == ATTEMPTED:
         return (one_line(first.describe()), one_line(first.reason))
@@ -258,7 +286,7 @@ def _values(title: str, changes: Sequence[Change]) -> tuple[str, ...]:
 
 
 def _lines(
-    title: str, items: Sequence[tuple[Change, str]], portal_id: str, ui_domain: str
+    title: str, items: Sequence[tuple[Change, str]], portal_id: str, ui_domain: str, tz: tzinfo
 ) -> tuple[DigestLine, ...]:
     """Section lines; Recycled merges a contact's update and list change into one line."""
     groups: dict[str, list[tuple[Change, str]]] = {}
@@ -270,7 +298,7 @@ def _lines(
             contact_id=group[0][0].contact_id,
             name=one_line(group[0][0].contact_name) or f"contact {group[0][0].contact_id}",
             url=record_url(portal_id, group[0][0].contact_id, ui_domain),
-            values=_values(title, [change for change, _ in group]),
+            values=_values(title, [change for change, _ in group], tz),
             note=group[0][1],
         )
         for group in groups.values()
@@ -310,10 +338,12 @@ def plan_digests(
     portal_id: str,
     run_name: str,
     ui_domain: str = DEFAULT_UI_DOMAIN,
+    timezone: tzinfo = UTC,
 ) -> list[Digest]:
     """One digest per recipient with something new; only applied changes are told.
 
     Contacts without a reachable owner go to `rules.notify.ops_email`, each with the reason.
+    Due times are shown in `timezone` (the portal's).
     """
     applied = (r.change for r in results if r.outcome is Outcome.APPLIED)
     return [
@@ -323,7 +353,9 @@ def plan_digests(
             owner_name=bucket.name,
             sections=tuple(
                 Section(
-                    title, COLUMNS[title], _lines(title, bucket.items[title], portal_id, ui_domain)
+                    title,
+                    COLUMNS[title],
+                    _lines(title, bucket.items[title], portal_id, ui_domain, timezone),
                 )
                 for title in COLUMNS
                 if title in bucket.items

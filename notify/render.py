@@ -14,6 +14,8 @@ Example:
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -26,7 +28,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from config.rules import Rules
-from notify.plan import OPS_NAME, Digest, FailureAlert, OpsSummary, message_id, one_line
+from notify.plan import OPS_NAME, Digest, FailureAlert, OpsSummary, message_id, one_line, slug
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SMTP_LINE_LIMIT = 990  # bytes per body line SMTP allows (998), with a margin
@@ -93,7 +95,7 @@ def render_digest(digest: Digest, rules: Rules) -> EmailMessage:
     subject = _subject(rules, digest)
     parts = render_parts("digest", digest=digest, subject=subject)
     content = repr((digest.sections, digest.owner_name))
-    return build_message(
+    message = build_message(
         rules,
         to=Address(display_name=digest.owner_name, addr_spec=digest.recipient),
         subject=subject,
@@ -102,6 +104,26 @@ def render_digest(digest: Digest, rules: Rules) -> EmailMessage:
             digest.run_name, "digest", digest.recipient, content, rules.notify.sender
         ),
     )
+    if digest.capped:
+        name = f"leadops-{slug(digest.run_name)}-{slug(digest.owner_name)}.csv"
+        message.add_attachment(digest_csv(digest), subtype="csv", filename=name)
+    return message
+
+
+def digest_csv(digest: Digest) -> str:
+    """Every line of the digest, one row each: what a capped section leaves out of the mail."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["section", "contact", "details", "sent to ops because", "record"])
+    for section in digest.sections:
+        for line in section.lines:
+            details = [
+                f"{column}: {value}"
+                for column, value in zip(section.columns, line.values, strict=True)
+                if value != "—"
+            ]
+            writer.writerow([section.title, line.name, "\n".join(details), line.note, line.url])
+    return out.getvalue()
 
 
 def render_ops_summary(summary: OpsSummary, rules: Rules) -> EmailMessage:
@@ -122,8 +144,15 @@ def render_ops_summary(summary: OpsSummary, rules: Rules) -> EmailMessage:
 
 
 def render_failure_alert(alert: FailureAlert, rules: Rules) -> EmailMessage:
-    """The failure alert as an email to `notify.ops_email`."""
-    subject = f"leadops: {alert.flow_name} run {alert.run_name} {alert.state.lower()}"
+    """The failure alert (or recovery notice) as an email to `notify.ops_email`."""
+    where = f" on {alert.portal}" if alert.portal else ""
+    if alert.recovered:
+        subject = (
+            f"leadops: {alert.deployment or alert.flow_name}{where} recovered after "
+            f"{alert.failures} failed run(s)"
+        )
+    else:
+        subject = f"leadops: {alert.flow_name} run {alert.run_name} {alert.state.lower()}{where}"
     ops = rules.notify.ops_email
     return build_message(
         rules,

@@ -9,14 +9,15 @@ run appends to `<outbox>/journal/<portal key>/<run>.jsonl`, fsynced:
 * a `result` line per change as soon as its batch returns.
 
 The run deletes its journal once its digests are in the outbox, keeping only the changes
-reported failed: some may have landed after all (a task create that timed out, a batch cut
-short by the DAILY limit), and the next run checks them. A journal left behind
-belongs to a run that died (runs on a portal are serialised by `runstate.lock`). The next
-writing run reads it *before its rules run*: applied results are told again by nobody else,
-so they go into its digests; intents without a confirmed result are checked against HubSpot
-(the contact's properties, its leadops task, its list membership): what HubSpot shows as done
-is told, the rest is left to the rules, which plan it again and tell it themselves. Either way
-each change is told once.
+in doubt: those reported failed (some may have landed after all: a task create that timed
+out, a batch cut short by the DAILY limit) and those of a batch that was being written when
+the run was interrupted (Ctrl-C, a Prefect cancellation); the next run checks them. A
+journal left behind belongs to a run that died (runs on a portal are serialised by
+`runstate.lock`). The next writing run reads it *before its rules run*: applied results are
+told again by nobody else, so they go into its digests; intents without a confirmed result
+are checked against HubSpot (the contact's properties, its leadops task, its list
+membership): what HubSpot shows as done is told, the rest is left to the rules, which plan it
+again and tell it themselves. Either way each change is told once.
 """
 
 from __future__ import annotations
@@ -46,27 +47,40 @@ class Journal:
         self.path = self.folder / f"{_safe(run_name)}.jsonl"
         self._earlier: list[Path] = []
         self._in_doubt: list[Change] = []
+        self._unanswered: dict[Key, Change] = {}  # intents whose batch has not returned
 
     # ---- this run ------------------------------------------------------------------------
 
     def intend(self, changes: Iterable[Change]) -> None:
-        self._append({"intent": _dump_change(c)} for c in changes if not c.skip)
+        changes = [c for c in changes if not c.skip]
+        self._unanswered.update((c.key, c) for c in changes)
+        self._append({"intent": _dump_change(c)} for c in changes)
 
     def record(self, results: Iterable[ChangeResult]) -> None:
+        results = list(results)
+        for result in results:
+            self._unanswered.pop(result.change.key, None)
         results = [r for r in results if r.outcome in (Outcome.APPLIED, Outcome.FAILED)]
         self._in_doubt += [r.change for r in results if r.outcome is Outcome.FAILED]
         self._append(
             {"result": _dump_change(r.change), "outcome": r.outcome.value} for r in results
         )
 
+    @property
+    def in_doubt(self) -> int:
+        """Changes whose fate this run does not know: reported failed, or in a batch that was
+        being written when the run was interrupted."""
+        return len(self._in_doubt) + len(self._unanswered)
+
     def close(self) -> None:
         """The run told its changes: forget them (and the earlier journals it recovered),
-        keeping the failed ones for the next run to check."""
+        keeping those in doubt for the next run to check."""
         for path in self._earlier:
             path.unlink(missing_ok=True)
         self.path.unlink(missing_ok=True)
-        if self._in_doubt:
-            self._append({"intent": _dump_change(c)} for c in self._in_doubt)
+        doubtful = [*self._in_doubt, *self._unanswered.values()]
+        if doubtful:
+            self._append({"intent": _dump_change(c)} for c in doubtful)
 
     # ---- runs that died --------------------------------------------------------------------
 

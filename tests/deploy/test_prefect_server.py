@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -44,7 +45,9 @@ from prefect.client.schemas.schedules import CronSchedule
 from prefect.events.worker import EventsWorker
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.states import Cancelling
 
+from bench.state import snapshot, told
 from config.rules import load_rules
 from config.settings import Settings
 from leadops.deploy import PREFECT_YAML, PROJECT_ROOT, DeployReport, deploy_all
@@ -217,12 +220,17 @@ def deployed(first_deploy: tuple[DeployReport, list[DeploymentSchedule]]) -> Dep
 
 
 @pytest.fixture(scope="module")
+def worker_outbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("outbox")
+
+
+@pytest.fixture(scope="module")
 def worker(
     deployed: DeployReport,
     client: SyncPrefectClient,
     prefect_env: dict[str, str],
     logs: Path,
-    tmp_path_factory: pytest.TempPathFactory,
+    worker_outbox: Path,
 ) -> Iterator[Service]:
     """A process worker on the pool; only the runs the tests create reach it.
 
@@ -234,7 +242,7 @@ def worker(
         **prefect_env,
         "HUBSPOT_REQUESTS_PER_10S": "1000",
         "HUBSPOT_SEARCHES_PER_SECOND": "5",
-        "OUTBOX_DIR": str(tmp_path_factory.mktemp("outbox")),
+        "OUTBOX_DIR": str(worker_outbox),
     }
     service = Service.start("worker", [PREFECT, "worker", "start", "--pool", "leadops"], env, logs)
     try:
@@ -440,3 +448,48 @@ def test_cycle_deployment_runs_the_rules_and_publishes_its_report(
     assert hot_mqls(demo) == []
     kinds = {artifact.type for artifact in artifacts_of(client, run.id).values()}
     assert {"markdown", "table"} <= kinds
+
+
+@pytest.mark.timeout(600)  # two cycles with every request slowed down
+def test_a_cancelled_cycle_reports_and_tells_what_it_applied_and_the_next_run_finishes(
+    worker: Service, client: SyncPrefectClient, demo: SandboxHandle, worker_outbox: Path
+) -> None:
+    demo.reseed()
+    for rule in RULES:  # a full window: no watermark left by an earlier cycle
+        with contextlib.suppress(ObjectNotFound):
+            client.delete_variable_by_name(variable_name(PORTAL, rule))
+    told_before = told(worker_outbox)
+    writes_before = demo.stats()["writes_total"]
+    demo.set_faults(latency_ms=150)  # every request: the cancellation lands mid-cycle
+    try:
+        deployment_id = client.read_deployment_by_name(CYCLE).id
+        run = client.create_flow_run_from_deployment(deployment_id, parameters={})
+        wait_for(
+            "the cycle's first writes",
+            lambda: demo.stats()["writes_total"] > writes_before,
+            RUN_TIMEOUT,
+            0.05,
+            worker.tail,
+        )
+        client.set_flow_run_state(run.id, Cancelling(message="cancelled by the test"))
+
+        def final() -> FlowRun | None:
+            current = client.read_flow_run(run.id)
+            return current if current.state and current.state.is_final() else None
+
+        cancelled = wait_for("the cancelled run to end", final, RUN_TIMEOUT, 0.5, worker.tail)
+    finally:
+        demo.set_faults()
+    assert cancelled.state.is_cancelled(), cancelled.state
+    assert hot_mqls(demo) == [], "promote ran before the cancellation"
+    summary = artifacts_of(client, run.id)["lifecycle-cycle-summary"].data
+    applied = re.search(r"interrupted after (\d+) change\(s\); a rerun is safe", summary)
+    assert applied and int(applied.group(1)) > 0, summary
+    told_by_cancelled = told(worker_outbox) - told_before
+    assert sum(told_by_cancelled.values()) > 0, "what the cancelled run applied is told"
+
+    run_to_the_end(client, worker, CYCLE, {})
+    told_now = told(worker_outbox) - told_before
+    assert [item for item, times in told_now.items() if times > 1] == []
+    assert snapshot(demo).duplicate_tasks() == {}
+    assert not list((worker_outbox / "journal").rglob("*.jsonl"))

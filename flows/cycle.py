@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from prefect import flow, get_run_logger
@@ -71,17 +72,22 @@ def _promoted(results: list[ChangeResult]) -> list[str]:
 
 
 def run_cycle(
-    params: RunParams, flow_name: str = "lifecycle-cycle", settings: Settings | None = None
+    params: RunParams,
+    flow_name: str = "lifecycle-cycle",
+    settings: Settings | None = None,
+    prior: Sequence[ChangeResult] = (),
 ) -> RunSummary:
     """Run the chosen rules in order against the portal; always publish what happened.
 
     `settings` default to the environment (`HUBSPOT_*`, `.env`). A writing run holds the
     portal's run lock (`runstate.lock`) from the portal check to the digests; a notifying one
     journals every batch it writes (`runstate.journal`) so that the changes of a run killed
-    midway are told by the next one.
+    midway are told by the next one. `prior`: what earlier passes of a backfill did
+    (`RunContext.prior`).
     """
     params = params.model_copy(update={"until": params.now()})  # one instant for the run
     ctx = context_for(params, settings or Settings())  # the portal's identity keys the lock
+    ctx.prior = prior
     if params.dry_run:
         return _run_cycle(ctx, flow_name)
     with portal_lock(ctx.settings, on_wait=get_run_logger().warning):
@@ -134,16 +140,16 @@ def _run_rule(name: RuleName, ctx: RunContext, summary: RunSummary) -> list[Chan
     if not getattr(ctx.rules, name).enabled:
         summary.notes.append(f"{name} is disabled in the config")
         return []
+    earlier = [*ctx.prior, *summary.results]
     if ctx.params.dry_run:  # later rules see the earlier rules' planned writes
-        ctx.overlay.update(
-            {r.change.contact_id: dict(r.change.properties) for r in summary.results}
-        )
+        for result in earlier:
+            ctx.overlay.setdefault(result.change.contact_id, {}).update(result.change.properties)
     since = None
     if rule.event_based:
         since = window_start(ctx.settings.hubspot_portal_id, name, ctx.params.since)
         start = since.isoformat() if since else "the beginning"
         summary.notes.append(f"{name}: contacts modified since {start}")
-    extra = _promoted(summary.results) if name == "followup" else ()
+    extra = _promoted(earlier) if name == "followup" else ()
     results = run_rule(rule, ctx, since=since, extra_ids=extra)
     get_run_logger().info("%s: %d change(s)", name, len(results))
     return results

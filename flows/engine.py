@@ -43,6 +43,9 @@ class RunContext:
     list_ids: dict[str, str] = field(default_factory=dict)  # nurture lists by name, as found
     # The gateway's counts before the run's first call (gateways live per process, across runs)
     calls_at_start: Counter[str] = field(default_factory=Counter)
+    # What earlier passes of the same backfill planned or made: later rules see it as this
+    # run's own earlier results (a dry run's overlay, follow-up's fresh New leads)
+    prior: Sequence[ChangeResult] = ()
 
     @property
     def situation(self) -> Situation:

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from config.rules import ConfigError, load_rules
 from config.settings import MissingSettingError, Settings
+from leadops.backfill_command import backfill_command
 from leadops.deploy import deploy_command
 
 app = typer.Typer(
@@ -179,6 +180,7 @@ def _sandbox_clock(value: str) -> datetime:
 
 
 app.command(name="deploy")(deploy_command)
+app.command(name="backfill")(backfill_command)
 
 
 @app.command()

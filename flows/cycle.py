@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger
 from prefect.utilities.annotations import quote
@@ -36,6 +37,7 @@ from notify.deliver import alert_ops_on_failure, current_run_name, notify_owners
 from rules.registry import RULES
 from runstate.journal import Journal
 from runstate.lock import portal_lock
+from runstate.runlog import RunLog
 from runstate.watermark import advance_watermark, window_start
 from tasks.portal import read_portal_facts
 
@@ -98,6 +100,7 @@ def run_cycle(
 
 def _run_cycle(ctx: RunContext, flow_name: str) -> RunSummary:
     params = ctx.params
+    started = datetime.now(UTC)
     verify_portal(ctx)
     summary = RunSummary(flow_name, params.dry_run, params.since, ctx.now)
     earlier = _untold_by_earlier_runs(ctx, summary)
@@ -116,8 +119,18 @@ def _run_cycle(ctx: RunContext, flow_name: str) -> RunSummary:
         summary.api_calls = dict(ctx.gateway.calls - ctx.calls_at_start)  # identity included
         if ctx.gateway.budget is not None:
             summary.notes.append(ctx.gateway.budget.describe())
+        if not params.dry_run:
+            _keep_for_undo(ctx, summary, flow_name, started)
         publish(summary, owners, flow_name.replace("_", "-"))
     return summary
+
+
+def _keep_for_undo(ctx: RunContext, summary: RunSummary, flow_name: str, started: datetime) -> None:
+    """Record what the run applied (`runstate.runlog`), and say how to take it back."""
+    name = current_run_name()
+    finished = datetime.now(UTC)
+    if RunLog(ctx.settings).save(name, flow_name, started, finished, summary.results):
+        summary.notes.append(f"undo this run with: leadops undo {name}")
 
 
 def _untold_by_earlier_runs(ctx: RunContext, summary: RunSummary) -> list[ChangeResult]:

@@ -29,9 +29,12 @@ def backfill_command(
         bool, typer.Option("--dry-run", help="Plan and report; write nothing.")
     ] = False,
 ) -> None:
-    """Replay promote and new_lead over a past date range window by window (oldest first),
-    then judge attempted, followup and recycle once, as of now. Exit 1 if a change or a
-    window failed; a rerun is safe."""
+    """Run the cycle over past dates: windows for promote/new_lead, then the rest once.
+
+    Promote and new_lead replay each window (oldest first) over the contacts modified in it;
+    attempted, followup and recycle are judged once, as of now, after the windows (no task
+    is due in the past). Exit 1 if a change or a window failed; a rerun is safe.
+    """
     from leadops.cli import _fail as fail
     from leadops.cli import _settings as load_settings
     from leadops.cli import console, print_summary

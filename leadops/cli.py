@@ -14,6 +14,7 @@ from config.rules import ConfigError, load_rules
 from config.settings import MissingSettingError, Settings
 from leadops.backfill_command import backfill_command
 from leadops.deploy import deploy_command
+from leadops.undo_command import undo_command
 
 app = typer.Typer(
     help="HubSpot lead-lifecycle automation as code, run by Prefect.",
@@ -181,6 +182,7 @@ def _sandbox_clock(value: str) -> datetime:
 
 app.command(name="deploy")(deploy_command)
 app.command(name="backfill")(backfill_command)
+app.command(name="undo")(undo_command)
 
 
 @app.command()

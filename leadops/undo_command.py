@@ -29,8 +29,18 @@ def undo_command(
     from leadops.cli import _settings as load_settings
     from leadops.cli import console
 
-    load_settings()
+    settings = load_settings()
+    from flows.engine import gateway_for
     from flows.undo import UndoParams, undo_run
+    from gateway.client import HubSpotError
+    from gateway.identity import settings_for_portal
+    from runstate.runlog import RunLog, UnknownRun
+
+    try:  # a name that matches no run is told here, before a flow run fails on it
+        identity = gateway_for(settings).portal_identity()
+        RunLog(settings_for_portal(settings, identity)).load(run)
+    except (HubSpotError, UnknownRun) as exc:
+        raise fail(str(exc), 1) from None
 
     with console.status(f"Undoing {run}{' (dry run)' if dry_run else ''}…"):
         state = undo_run(UndoParams(run=run, dry_run=dry_run), return_state=True)

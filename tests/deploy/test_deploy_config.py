@@ -33,7 +33,7 @@ PROJECT = load_project()
 ENTRIES = {entry["name"]: entry for entry in PROJECT["deployments"]}
 
 
-def test_one_deployment_for_the_cycle_each_rule_and_the_backfill() -> None:
+def test_one_deployment_for_the_cycle_each_rule_the_backfill_and_undo() -> None:
     assert set(ENTRIES) == {
         "cycle",
         "promote",
@@ -42,6 +42,7 @@ def test_one_deployment_for_the_cycle_each_rule_and_the_backfill() -> None:
         "followup",
         "recycle",
         "backfill",
+        "undo",
     }
 
 
@@ -88,10 +89,11 @@ def test_only_the_cycle_gets_a_default_schedule_every_15_minutes() -> None:
 
 def test_default_run_parameters_are_valid_run_params() -> None:
     for name, entry in ENTRIES.items():
-        if name != "backfill":
+        if name not in ("backfill", "undo"):
             params = RunParams(**entry["parameters"]["params"])
             assert not params.dry_run and params.notify and params.since is None
     assert "parameters" not in ENTRIES["backfill"]  # start/end are asked for at run time
+    assert "parameters" not in ENTRIES["undo"]  # the run to undo is asked for at run time
 
 
 def test_interval_schedules_and_bad_ones() -> None:

@@ -11,15 +11,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from flows.report import RunSummary
 from model.changes import ChangeResult
 
-if TYPE_CHECKING:
-    from flows.backfill import BackfillParams
-
 TIME_RULES_PASS = "time-based rules"
+
+
+class Covered(Protocol):
+    """What a backfill covers (`flows.backfill.BackfillParams` is one)."""
+
+    start: datetime
+    end: datetime
+    window_hours: int
+    dry_run: bool
 
 
 @dataclass
@@ -62,7 +68,7 @@ def merged_results(passes: Sequence[Pass]) -> list[ChangeResult]:
     return list(latest.values())
 
 
-def summarize(params: BackfillParams, windows_total: int, passes: list[Pass]) -> dict:
+def summarize(params: Covered, windows_total: int, passes: list[Pass]) -> dict:
     """The backfill's JSON-able summary: the passes so far (of `windows_total` windows and
     the time-based rules), and totals counting each change once."""
     windows = [p for p in passes if p.label == "window"]

@@ -88,7 +88,7 @@ def summarize(params: Covered, windows_total: int, passes: list[Pass]) -> dict:
         "failed": len(merged.failures),
         "failures": merged.as_dict()["failures"],
         "api_calls": sum(p.row()["api_calls"] for p in passes),
-        "notes": [n for p in passes if p.summary for n in p.summary.notes if "stopped" in n],
+        "notes": [f"{p.label} {p.since or ''}: {p.error}" for p in passes if p.error],
     }
 
 

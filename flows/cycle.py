@@ -127,10 +127,12 @@ def _run_cycle(ctx: RunContext, flow_name: str) -> RunSummary:
 
 def _keep_for_undo(ctx: RunContext, summary: RunSummary, flow_name: str, started: datetime) -> None:
     """Record what the run applied (`runstate.runlog`), and say how to take it back."""
-    name = current_run_name()
     finished = datetime.now(UTC)
-    if RunLog(ctx.settings).save(name, flow_name, started, finished, summary.results):
-        summary.notes.append(f"undo this run with: leadops undo {name}")
+    kept = RunLog(ctx.settings).save(
+        current_run_name(), flow_name, started, finished, summary.results
+    )
+    if kept is not None:
+        summary.notes.append(f"undo this run with: leadops undo {kept.stem}")
 
 
 def _untold_by_earlier_runs(ctx: RunContext, summary: RunSummary) -> list[ChangeResult]:

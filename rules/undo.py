@@ -149,16 +149,7 @@ def _written_after(record: Record, name: str, finished: datetime) -> bool:
 
 
 def _task_step(run: str, result: ChangeResult, now: PortalNow) -> UndoStep:
-    change = result.change
-    step = UndoStep(
-        "delete-task",
-        change.contact_id,
-        change.contact_name,
-        (change.rule,),
-        "",
-        keep=True,
-        target=result.created,
-    )
+    change, step = result.change, _kept(result, "delete-task")
     task = now.tasks.get(result.created or "")
     subject = change.task.subject if change.task else "task"
     if result.created is None:
@@ -171,9 +162,19 @@ def _task_step(run: str, result: ChangeResult, now: PortalNow) -> UndoStep:
 
 
 def _list_step(run: str, result: ChangeResult, now: PortalNow) -> UndoStep:
+    change, step = result.change, _kept(result, "leave-list")
+    if result.created is None:
+        return _with(step, f"was in list '{change.list_name}' before {run}; kept")
+    if result.created not in now.lists_of.get(change.contact_id, set()):
+        return _with(step, f"no longer in list '{change.list_name}'")
+    return _with(step, f"undo of {run}: added to list '{change.list_name}' by it", keep=False)
+
+
+def _kept(result: ChangeResult, action: UndoAction) -> UndoStep:
+    """A step for what `result` created (reason and decision to follow)."""
     change = result.change
-    step = UndoStep(
-        "leave-list",
+    return UndoStep(
+        action,
         change.contact_id,
         change.contact_name,
         (change.rule,),
@@ -181,11 +182,6 @@ def _list_step(run: str, result: ChangeResult, now: PortalNow) -> UndoStep:
         keep=True,
         target=result.created,
     )
-    if result.created is None:
-        return _with(step, f"was in list '{change.list_name}' before {run}; kept")
-    if result.created not in now.lists_of.get(change.contact_id, set()):
-        return _with(step, f"no longer in list '{change.list_name}'")
-    return _with(step, f"undo of {run}: added to list '{change.list_name}' by it", keep=False)
 
 
 def _with(step: UndoStep, reason: str, **fields: object) -> UndoStep:

@@ -28,9 +28,14 @@ def passes_table(summary: dict) -> Table:
     for column in ("pass", "from", "to", "state", "changes", "failed"):
         table.add_column(column, justify="right" if column in ("changes", "failed") else "left")
     for row in summary["windows"]:
-        cells = (row["pass"], row["since"] or "—", row["until"], row["state"])
+        cells = (row["pass"], _minute(row["since"]), _minute(row["until"]), row["state"])
         table.add_row(*cells, str(row["changes"]), str(row["failed"]))
     return table
+
+
+def _minute(moment: str | None) -> str:
+    """An ISO timestamp to the minute, `2026-10-01 00:00` (UTC, as backfills are)."""
+    return moment[:16].replace("T", " ") if moment else "—"
 
 
 def undo_table(summary: dict) -> Table:

@@ -1,8 +1,13 @@
-"""Backfill: run the lifecycle cycle over a past date range, one window at a time, oldest first.
+"""Backfill: the lifecycle cycle over a past date range, one window at a time, oldest first.
 
-Each window is a `lifecycle-cycle` subflow with `since`/`until` set, so event-based rules look
-only at contacts modified in it. The rules are idempotent: rerunning a backfill changes nothing
-more. Explicit windows never move the scheduled cycle's watermarks.
+Event-based rules (`promote`, `new_lead`: `RuleDef.event_based`) replay each window: a
+`backfill-window` subflow per window looks only at contacts modified in it. Time-based rules
+(`attempted`, `followup`, `recycle`) are about time passing, so replaying them per window
+would judge (and date tasks) as of a past instant: they are judged ONCE, as of now, after the
+windows, seeing what the windows planned or made. The totals count each change once (a later
+pass's change to the same contact by the same rule supersedes an earlier one), so a dry run
+over the whole history plans what one real cycle would. The rules are idempotent: rerunning a
+backfill changes nothing more. Explicit windows never move the scheduled cycle's watermarks.
 
 Example:
     ```python
@@ -16,9 +21,10 @@ Example:
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from uuid import UUID
 
 from prefect import flow
 from prefect.artifacts import (
@@ -28,14 +34,24 @@ from prefect.artifacts import (
 )
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from flows.backfill_report import (
+    TIME_RULES_PASS,
+    Pass,
+    Progress,
+    merged_results,
+    summarize,
+    summary_markdown,
+)
+from flows.cycle import run_cycle
 from flows.params import RunParams, RunSettings
+from flows.report import RunSummary
 from model.changes import ALL_RULES, RuleName
+from rules.registry import RULES
 
 MAX_WINDOWS = 366
 MIN_WINDOW_HOURS = 1
 
 Window = tuple[datetime, datetime]
-WINDOW_KEYS = ("rules", "changes", "failed", "api_calls", "notes")  # kept from each cycle summary
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -83,7 +99,8 @@ class BackfillParams(BaseModel):
     rules: list[RuleName] = Field(
         default_factory=lambda: list(ALL_RULES),
         min_length=1,
-        description="Rules to run in each window, in cycle order.",
+        description="Rules to run: promote and new_lead replay each window; attempted, "
+        "followup and recycle are judged once, as of now, after the windows.",
     )
     dry_run: bool = Field(default=False, description="Plan and report only; write nothing.")
     notify: bool = Field(
@@ -133,106 +150,118 @@ class BackfillParams(BaseModel):
     def windows(self, now: datetime) -> list[Window]:
         return plan_windows(self.start, self.end, timedelta(hours=self.window_hours), now)
 
+    @property
+    def event_rules(self) -> list[RuleName]:
+        """The chosen rules each window replays."""
+        return [name for name in self.rules if RULES[name].event_based]
+
+    @property
+    def time_rules(self) -> list[RuleName]:
+        """The chosen rules judged once, as of now, after the windows."""
+        return [name for name in self.rules if not RULES[name].event_based]
+
     def run_params(self, window: Window) -> RunParams:
+        """One window's run: the event-based rules over contacts modified in it."""
         since, until = window
         return RunParams(
-            dry_run=self.dry_run, since=since, until=until, rules=self.rules, notify=self.notify
+            dry_run=self.dry_run,
+            since=since,
+            until=until,
+            rules=self.event_rules,
+            notify=self.notify,
         )
 
-
-def summarize(params: BackfillParams, windows: list[Window], results: list[dict]) -> dict:
-    """One JSON-able summary over every window run so far (`results` in window order)."""
-    totals: dict[str, Counter[str]] = {}
-    for result in results:
-        for rule, counts in result.get("rules", {}).items():
-            totals.setdefault(rule, Counter()).update(counts)
-    completed = [r for r in results if r["state"] == "Completed"]
-    return {
-        "flow": "backfill",
-        "dry_run": params.dry_run,
-        "start": params.start.isoformat(),
-        "end": params.end.isoformat(),
-        "window_hours": params.window_hours,
-        "windows_total": len(windows),
-        "windows_completed": len(completed),
-        "windows": results,
-        "rules": {rule: dict(counts) for rule, counts in totals.items()},
-        "changes": sum(r.get("changes", 0) for r in results),
-        "failed": sum(r.get("failed", 0) for r in results),
-        "api_calls": sum(r.get("api_calls", 0) for r in results),
-    }
+    def final_params(self) -> RunParams:
+        """The time-based rules' run after the windows: judged as of the moment it starts."""
+        return RunParams(dry_run=self.dry_run, rules=self.time_rules, notify=self.notify)
 
 
-def summary_markdown(summary: dict) -> str:
-    """The backfill's report: one row per window, then the totals per rule."""
-    mode = "dry run: nothing written" if summary["dry_run"] else "applied"
-    lines = [
-        f"# Backfill ({mode})",
-        "",
-        f"Range: {summary['start']} → {summary['end']} in {summary['window_hours']}-hour windows "
-        f"— {summary['windows_completed']}/{summary['windows_total']} completed  ",
-        f"Changes: {summary['changes']} · failed changes: {summary['failed']} · "
-        f"HubSpot API calls: {summary['api_calls']}",
-        "",
-        "| window start | window end | state | changes | failed |",
-        "|---|---|---|---:|---:|",
-    ]
-    for row in summary["windows"]:
-        lines.append(
-            f"| {row['since']} | {row['until']} | {row['state']} | {row.get('changes', 0)} "
-            f"| {row.get('failed', 0)} |"
-        )
-    if summary["rules"]:
-        outcomes = sorted({o for counts in summary["rules"].values() for o in counts})
-        lines += ["", "## Totals per rule", "", "| rule | " + " | ".join(outcomes) + " |"]
-        lines.append("|---|" + "---:|" * len(outcomes))
-        for rule, counts in summary["rules"].items():
-            cells = " | ".join(str(counts.get(o, 0)) for o in outcomes)
-            lines.append(f"| {rule} | {cells} |")
-    return "\n".join(lines)
+# The terminal's view of a running backfill (`leadops backfill` sets it): called after each pass.
+on_progress: ContextVar[Callable[[Progress], None] | None] = ContextVar(
+    "backfill_on_progress", default=None
+)
 
 
-def _run_window(params: BackfillParams, window: Window, settings: RunSettings) -> dict[str, Any]:
-    """One cycle subflow over `window`; its summary plus the window and its final state."""
-    from flows.cycle import lifecycle_cycle
+@flow(name="backfill-window")
+def backfill_window(params: RunParams, settings: RunSettings = None) -> RunSummary:
+    """One backfill window: the event-based rules over the contacts modified in it. Its
+    report is published as `backfill-window-changes`/`-summary`, never as the cycle's."""
+    return run_cycle(params, "backfill-window", settings)
 
-    since, until = window
-    named = lifecycle_cycle.with_options(flow_run_name=f"backfill {since:%Y-%m-%d %H:%M}")
-    state = named(params.run_params(window), settings, return_state=True)
-    row: dict[str, Any] = {"since": since.isoformat(), "until": until.isoformat()}
+
+def _run_window(params: RunParams, settings: RunSettings) -> Pass:
+    since, until = params.since, params.until
+    assert since is not None and until is not None
+    step = Pass("window", since, until)
+    named = backfill_window.with_options(flow_run_name=f"backfill {since:%Y-%m-%d %H:%M}")
+    state = named(params, settings, return_state=True)
     if not state.is_completed():
-        return {**row, "state": state.name, "error": state.message or state.name}
-    summary = state.result()
-    return {**row, "state": "Completed", **{key: summary[key] for key in WINDOW_KEYS}}
+        step.state, step.error = state.name, state.message or state.name
+        return step
+    step.state, step.summary = "Completed", state.result()
+    return step
+
+
+def _run_time_rules(params: BackfillParams, settings: RunSettings, passes: list[Pass]) -> Pass:
+    """The time-based rules, once, as of now, seeing what the windows planned or made."""
+    run_params = params.final_params()
+    step = Pass(TIME_RULES_PASS, None, run_params.now())
+    prior = merged_results(passes)
+    try:
+        step.summary = run_cycle(run_params, "backfill-time-rules", settings, prior=prior)
+        step.state = "Completed"
+    except Exception as exc:  # reported in the summary, then raised as BackfillFailed
+        step.state, step.error = "Failed", f"{type(exc).__name__}: {exc}"
+    return step
 
 
 class BackfillFailed(RuntimeError):
-    """A window failed; the windows before it are done and a rerun is safe."""
+    """A pass failed; the passes before it are done and a rerun is safe."""
 
 
 @flow(name="backfill", log_prints=True)
 def backfill(params: BackfillParams, settings: RunSettings = None) -> dict:
-    """Run the lifecycle cycle over `[start, end)`, window by window, oldest first."""
-    windows = params.windows(datetime.now(UTC))
-    progress = create_progress_artifact(
-        progress=0.0, key="backfill-progress", description=f"{len(windows)} window(s)"
+    """Replay the event-based rules over `[start, end)` window by window, oldest first, then
+    judge the time-based rules once, as of now."""
+    started = datetime.now(UTC)
+    windows = params.windows(started) if params.event_rules else []
+    progress = Progress(len(windows) + bool(params.time_rules), started)
+    artifact = create_progress_artifact(
+        progress=0.0, key="backfill-progress", description=progress.describe(started)
     )
-    results: list[dict[str, Any]] = []
-    for done, window in enumerate(windows, start=1):
-        results.append(_run_window(params, window, settings))
-        update_progress_artifact(progress, progress=100.0 * done / len(windows))
-        print(f"window {done}/{len(windows)} {window[0]:%Y-%m-%d %H:%M}: {results[-1]['state']}")
-        if results[-1]["state"] != "Completed":
+    passes: list[Pass] = []
+    steps = [lambda w=w: _run_window(params.run_params(w), settings) for w in windows]
+    if params.time_rules:
+        steps.append(lambda: _run_time_rules(params, settings, passes))
+    for step in steps:
+        passes.append(step())
+        _report_progress(progress, passes[-1], artifact)
+        if not passes[-1].completed:
             break
-    summary = summarize(params, windows, results)
+    summary = summarize(params, len(windows), passes)
     create_markdown_artifact(
         key="backfill-summary", markdown=summary_markdown(summary), description="Backfill summary"
     )
-    if results and results[-1]["state"] != "Completed":
+    if passes and not passes[-1].completed:
+        failed = passes[-1]
+        where = failed.label
+        if failed.since is not None:
+            where = f"window {failed.since.isoformat()} → {failed.until.isoformat()}"
         raise BackfillFailed(
-            f"window {results[-1]['since']} → {results[-1]['until']} ended "
-            f"{results[-1]['state']}: {results[-1]['error']}. {summary['windows_completed']} of "
-            f"{len(windows)} windows completed; rerun the backfill (already-done windows change "
-            "nothing) or start it at the failed window."
+            f"{where} ended {failed.state}: {failed.error}. {summary['windows_completed']} of "
+            f"{len(windows)} windows completed; rerun the backfill (what is done already "
+            "changes nothing) or start it at the failed window."
         )
     return summary
+
+
+def _report_progress(progress: Progress, step: Pass, artifact: UUID) -> None:
+    now = datetime.now(UTC)
+    progress.done += 1
+    progress.label = f"{step.label} {step.since:%Y-%m-%d %H:%M}" if step.since else step.label
+    described = progress.describe(now)
+    update_progress_artifact(artifact, progress=progress.percent, description=described)
+    print(f"{described}: {step.state}")
+    listener = on_progress.get()
+    if listener is not None:
+        listener(progress)

@@ -18,7 +18,9 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger
 from prefect.utilities.annotations import quote
@@ -36,6 +38,7 @@ from notify.deliver import current_run_name, notify_owners
 from rules.registry import RULES
 from runstate.journal import Journal
 from runstate.lock import portal_lock
+from runstate.runlog import RunLog
 from runstate.watermark import advance_watermark, window_start
 from tasks.portal import read_portal_facts
 
@@ -72,17 +75,22 @@ def _promoted(results: list[ChangeResult]) -> list[str]:
 
 
 def run_cycle(
-    params: RunParams, flow_name: str = "lifecycle-cycle", settings: Settings | None = None
+    params: RunParams,
+    flow_name: str = "lifecycle-cycle",
+    settings: Settings | None = None,
+    prior: Sequence[ChangeResult] = (),
 ) -> RunSummary:
     """Run the chosen rules in order against the portal; always publish what happened.
 
     `settings` default to the environment (`HUBSPOT_*`, `.env`). A writing run holds the
     portal's run lock (`runstate.lock`) from the portal check to the digests; a notifying one
     journals every batch it writes (`runstate.journal`) so that the changes of a run killed
-    midway are told by the next one.
+    midway are told by the next one. `prior`: what earlier passes of a backfill did
+    (`RunContext.prior`).
     """
     params = params.model_copy(update={"until": params.now()})  # one instant for the run
     ctx = context_for(params, settings or Settings())  # the portal's identity keys the lock
+    ctx.prior = prior
     if params.dry_run:
         return _run_cycle(ctx, flow_name)
     with portal_lock(ctx.settings, on_wait=get_run_logger().warning):
@@ -93,6 +101,7 @@ def run_cycle(
 
 def _run_cycle(ctx: RunContext, flow_name: str) -> RunSummary:
     params = ctx.params
+    started = datetime.now(UTC)
     verify_portal(ctx)
     summary = RunSummary(flow_name, params.dry_run, params.since, ctx.now)
     earlier = _untold_by_earlier_runs(ctx, summary)
@@ -113,6 +122,8 @@ def _run_cycle(ctx: RunContext, flow_name: str) -> RunSummary:
         summary.api_calls = dict(ctx.gateway.calls - ctx.calls_at_start)  # identity included
         if ctx.gateway.budget is not None:
             summary.notes.append(ctx.gateway.budget.describe())
+        if not params.dry_run:
+            _keep_for_undo(ctx, summary, flow_name, started)
         publish(summary, owners, flow_name.replace("_", "-"))
     return summary
 
@@ -138,6 +149,14 @@ def _stopped_midway(ctx: RunContext, summary: RunSummary, exc: BaseException) ->
         doubt = ctx.journal.in_doubt if ctx.journal is not None else 0
         kept = f"; {doubt} change(s) in flight kept in the journal for the next run to check"
         summary.notes.append(f"{summary.interrupted} ({type(exc).__name__}{kept if doubt else ''})")
+def _keep_for_undo(ctx: RunContext, summary: RunSummary, flow_name: str, started: datetime) -> None:
+    """Record what the run applied (`runstate.runlog`), and say how to take it back."""
+    finished = datetime.now(UTC)
+    kept = RunLog(ctx.settings).save(
+        current_run_name(), flow_name, started, finished, summary.results
+    )
+    if kept is not None:
+        summary.notes.append(f"undo this run with: leadops undo {kept.stem}")
 
 
 def _untold_by_earlier_runs(ctx: RunContext, summary: RunSummary) -> list[ChangeResult]:
@@ -160,16 +179,16 @@ def _run_rule(name: RuleName, ctx: RunContext, summary: RunSummary) -> list[Chan
     if not getattr(ctx.rules, name).enabled:
         summary.notes.append(f"{name} is disabled in the config")
         return []
+    earlier = [*ctx.prior, *summary.results]
     if ctx.params.dry_run:  # later rules see the earlier rules' planned writes
-        ctx.overlay.update(
-            {r.change.contact_id: dict(r.change.properties) for r in summary.results}
-        )
+        for result in earlier:
+            ctx.overlay.setdefault(result.change.contact_id, {}).update(result.change.properties)
     since = None
     if rule.event_based:
         since = window_start(ctx.settings.hubspot_portal_id, name, ctx.params.since)
         start = since.isoformat() if since else "the beginning"
         summary.notes.append(f"{name}: contacts modified since {start}")
-    extra = _promoted(summary.results) if name == "followup" else ()
+    extra = _promoted(earlier) if name == "followup" else ()
     results = run_rule(rule, ctx, since=since, extra_ids=extra)
     get_run_logger().info("%s: %d change(s)", name, len(results))
     return results

@@ -46,6 +46,9 @@ class RunContext:
     calls_at_start: Counter[str] = field(default_factory=Counter)
     # Every batch's results as it returns: what a run interrupted mid-rule still reports
     results_so_far: list[ChangeResult] = field(default_factory=list)
+    # What earlier passes of the same backfill planned or made: later rules see it as this
+    # run's own earlier results (a dry run's overlay, follow-up's fresh New leads)
+    prior: Sequence[ChangeResult] = ()
 
     @property
     def situation(self) -> Situation:

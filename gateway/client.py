@@ -378,6 +378,45 @@ class HubSpotGateway(CallPolicy):
         already = tuple(i for i in requested if i not in known)
         return ListAddResult(list_id, tuple(added), already, tuple(missing))
 
+    # ---- undo ----------------------------------------------------------------------------
+
+    def archive(self, object_type: str, ids: Iterable[str]) -> BatchResult:
+        """Archive records (HubSpot's recycle bin), 100 per call.
+
+        `POST /crm/v3/objects/{type}/batch/archive` takes `{"inputs": [{"id": …}]}` and
+        answers 204 with no body (HubSpot's CRM objects OpenAPI specs, e.g. `CRM/Tasks` v3):
+        a chunk that answers is taken as archived whole. A chunk refused whole (400) is split
+        as batch updates are, so the good records still go; failed ones come back in `failed`.
+        """
+        api = _for_type(self._apis.batch, object_type)
+        endpoint = f"POST /crm/v3/objects/{object_type}/batch/archive"
+
+        def send(chunk: Sequence[str]) -> BatchResult:
+            self._call(endpoint, api.archive, {"inputs": [{"id": i} for i in chunk]})
+            return BatchResult(succeeded=[Record(i) for i in chunk])
+
+        result = BatchResult()
+        for chunk in chunks(unique(ids), BATCH_SIZE):
+            result.add(_bisect(chunk, send, lambda record_id: record_id))
+        return result
+
+    def remove_from_list(self, list_id: str, ids: Iterable[str]) -> tuple[str, ...]:
+        """Remove records from a static list, 1,000 per call; the ids HubSpot removed.
+
+        `PUT /crm/v3/lists/{listId}/memberships/remove` takes a bare JSON array of record ids
+        and answers `recordIdsRemoved` (HubSpot's Lists v3 OpenAPI spec); records that are not
+        members, or do not exist, are ignored."""
+        removed: list[str] = []
+        for chunk in chunks(unique(ids), LIST_ADD_BATCH):
+            response = self._call(
+                "PUT /crm/v3/lists/{listId}/memberships/remove",
+                self._apis.memberships.remove,
+                list_id,
+                chunk,
+            )
+            removed += [str(i) for i in response.record_ids_removed or []]
+        return tuple(removed)
+
 
 def _for_type(apis: Mapping[str, Any], object_type: str) -> Any:
     try:

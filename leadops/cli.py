@@ -1,4 +1,4 @@
-"""The `leadops` command: demo, run, check, report, sandbox, deploy."""
+"""The `leadops` command: demo, run, check, report, sandbox, deploy, backfill, undo."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ from config.settings import MissingSettingError, Settings
 from leadops.console import MAX_CELL, cell
 from leadops.deploy import deploy_command
 from leadops.report_print import print_report
+from leadops.dates import BadDate, past_range
+from leadops.deploy import deploy_command
+from leadops.ops_tables import option_error, pass_bar, passes_table, undo_table
 
 app = typer.Typer(
     help="HubSpot lead-lifecycle automation as code, run by Prefect.",
@@ -205,6 +208,107 @@ def _sandbox_clock(value: str) -> datetime:
 
 
 app.command(name="deploy")(deploy_command)
+
+
+# ---- past dates and taking a run back ------------------------------------------------------
+
+
+@app.command()
+def backfill(
+    start: Annotated[
+        str, typer.Option(help="First day (2026-10-01 = midnight UTC) or an ISO date and time.")
+    ],
+    end: Annotated[
+        str | None, typer.Option(help="End, exclusive (same formats); default: now.")
+    ] = None,
+    window_hours: Annotated[
+        int, typer.Option(help="Window size in hours for promote and new_lead (24 = a day).")
+    ] = 24,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Plan and report; write nothing.")
+    ] = False,
+) -> None:
+    """Run the cycle over past dates: windows for promote/new_lead, then the rest once.
+
+    Promote and new_lead replay each window (oldest first) over the contacts modified in it;
+    attempted, followup and recycle are judged once, as of now, after the windows (no task
+    is due in the past). Exit 1 if a change or a window failed; a rerun is safe.
+    """
+    try:
+        since, until = past_range(start, end, datetime.now(UTC))
+    except BadDate as exc:
+        raise _fail(str(exc)) from None
+    _settings()
+    from pydantic import ValidationError
+
+    from flows.backfill import BackfillParams, backfill, on_progress
+
+    try:
+        params = BackfillParams(start=since, end=until, window_hours=window_hours, dry_run=dry_run)
+    except ValidationError as exc:
+        raise _fail("; ".join(option_error(e) for e in exc.errors())) from None
+    with pass_bar(console, "Backfill (dry run)" if dry_run else "Backfill") as show:
+        listening = on_progress.set(show)
+        try:
+            state = backfill(params, return_state=True)
+        finally:
+            on_progress.reset(listening)
+    if not state.is_completed():
+        raise _fail(state.message or f"the backfill ended {state.name}", 1)
+    summary = state.result()
+    console.print(passes_table(summary))
+    print_summary(summary)
+    if summary["failed"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def undo(
+    run: Annotated[
+        str,
+        typer.Argument(
+            help="The run's name, as its report's last note says, or its flow run name alone."
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Plan and report what would be undone; write nothing.")
+    ] = False,
+) -> None:
+    """Take back what a run applied (properties, its open tasks, its list additions).
+
+    Properties go back to their before-values, tasks the run created that are still open are
+    deleted, contacts it added to a list are removed. What a person changed since is kept and
+    reported; a second undo does nothing. Exit 1 if anything could not be undone.
+    """
+    settings = _settings()
+    from flows.engine import gateway_for
+    from flows.undo import UndoParams, undo_run
+    from gateway.client import HubSpotError
+    from gateway.identity import settings_for_portal
+    from runstate.runlog import RunLog, UnknownRun
+
+    try:  # a name that matches no run is told here, before a flow run fails on it
+        identity = gateway_for(settings).portal_identity()
+        RunLog(settings_for_portal(settings, identity)).load(run)
+    except (HubSpotError, UnknownRun) as exc:
+        raise _fail(str(exc), 1) from None
+
+    with console.status(f"Undoing {run}{' (dry run)' if dry_run else ''}…"):
+        state = undo_run(UndoParams(run=run, dry_run=dry_run), return_state=True)
+    if not state.is_completed():
+        raise _fail(state.message or f"the undo ended {state.name}", 1)
+    summary = state.result()
+    console.print(undo_table(summary))
+    for failure in summary["failures"]:
+        what = f"{failure['action']} contact {failure['contact_id']}"
+        console.print(f"[red]failed[/] {what}: {failure['error']}")
+    if summary["kept"]:
+        console.print(
+            f"[yellow]kept:[/] {summary['kept']} change(s) stay as they are (already undone, or "
+            "changed since): the `undo-changes` artifact says why for each"
+        )
+    if summary["failed"]:
+        raise typer.Exit(1)
 
 
 @app.command()

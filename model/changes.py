@@ -82,6 +82,11 @@ class Change:
 
 @dataclass(frozen=True)
 class ChangeResult:
+    """What became of a change. `created` names what an applied change created, so that
+    `leadops undo` can take exactly that back: the new task's id, or the id of the list the
+    contact was newly added to (None when it was a member already)."""
+
     change: Change
     outcome: Outcome
     error: str | None = None
+    created: str | None = None

@@ -30,6 +30,20 @@ from sandbox.web import (
 )
 
 
+async def record_ids(request: Request) -> list[Any]:
+    """A membership add or remove body: a bare JSON array of at most
+    `MEMBERSHIP_ADD_LIMIT` record ids."""
+    body = await read_json(request)
+    if not isinstance(body, list):
+        raise bad_request("The body must be a JSON array of record ids")
+    if len(body) > MEMBERSHIP_ADD_LIMIT:
+        raise bad_request(
+            f"Too many record ids: {len(body)} (max {MEMBERSHIP_ADD_LIMIT})",
+            context={"maxInputs": [str(MEMBERSHIP_ADD_LIMIT)]},
+        )
+    return body
+
+
 def list_routes(api: FastAPI, sb: Sandbox) -> None:
     store = sb.store
 
@@ -100,14 +114,7 @@ def list_routes(api: FastAPI, sb: Sandbox) -> None:
     @api.put("/crm/v3/lists/{list_id}/memberships/add")
     async def add_members(list_id: str, request: Request) -> JSONResponse:
         static = find(list_id)
-        body = await read_json(request)
-        if not isinstance(body, list):
-            raise bad_request("The body must be a JSON array of record ids")
-        if len(body) > MEMBERSHIP_ADD_LIMIT:
-            raise bad_request(
-                f"Too many record ids: {len(body)} (max {MEMBERSHIP_ADD_LIMIT})",
-                context={"maxInputs": [str(MEMBERSHIP_ADD_LIMIT)]},
-            )
+        body = await record_ids(request)
         added, missing, now = [], [], store.clock()
         for raw in body:
             rid = str(raw)
@@ -120,6 +127,27 @@ def list_routes(api: FastAPI, sb: Sandbox) -> None:
             static.updated = now
         return JSONResponse(
             {"recordsIdsAdded": added, "recordIdsMissing": missing, "recordIdsRemoved": []}
+        )
+
+    @api.put("/crm/v3/lists/{list_id}/memberships/remove")
+    async def remove_members(list_id: str, request: Request) -> JSONResponse:
+        """HubSpot's Lists v3 OpenAPI spec: a bare JSON array of record ids; "records that do
+        not exist or that are not members of the list are ignored"; the answer is
+        `MembershipsUpdateResponse` (`recordIdsRemoved`, `recordIdsMissing`, `recordsIdsAdded`).
+        The spec states no size limit: the sandbox refuses more than the add endpoint takes."""
+        static = find(list_id)
+        body = await record_ids(request)
+        removed, missing = [], []
+        for raw in body:
+            rid = str(raw)
+            if store.get("contacts", rid) is None:
+                missing.append(rid)
+            elif static.members.pop(int(rid), None) is not None:
+                removed.append(rid)
+        if removed:
+            static.updated = store.clock()
+        return JSONResponse(
+            {"recordsIdsAdded": [], "recordIdsMissing": missing, "recordIdsRemoved": removed}
         )
 
     @api.get("/crm/v3/lists/{list_id}/memberships")

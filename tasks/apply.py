@@ -127,16 +127,15 @@ def create_tasks(
     result = gateway.create_tasks([_new_task(c, active_owners) for c in changes])
     # Batch create answers in no guaranteed order: match created tasks back by their body,
     # which carries the contact-specific text and the leadops marker.
-    created: dict[str, int] = defaultdict(int)
+    created: dict[str, list[str]] = defaultdict(list)
     for record in result.succeeded:
-        created[record.get("hs_task_body") or ""] += 1
+        created[record.get("hs_task_body") or ""].append(record.id)
     reasons = "; ".join(sorted({e.message for e in result.failed})) or "HubSpot did not confirm it"
     results = []
     for change in changes:
         body = change.task.body if change.task else ""
-        if created[body] > 0:
-            created[body] -= 1
-            results.append(ChangeResult(change, Outcome.APPLIED))
+        if created[body]:
+            results.append(ChangeResult(change, Outcome.APPLIED, created=created[body].pop()))
         else:
             results.append(ChangeResult(change, Outcome.FAILED, reasons))
     return results
@@ -167,13 +166,14 @@ def add_to_lists(
         except HubSpotError as exc:
             results += [ChangeResult(c, Outcome.FAILED, str(exc)) for c in members]
             continue
-        missing = set(added.missing)
+        missing, new = set(added.missing), set(added.added)
         for change in members:
             if change.contact_id in missing:
                 message = f"HubSpot does not know contact {change.contact_id}"
                 results.append(ChangeResult(change, Outcome.FAILED, message))
             else:
-                results.append(ChangeResult(change, Outcome.APPLIED))
+                joined = list_id if change.contact_id in new else None
+                results.append(ChangeResult(change, Outcome.APPLIED, created=joined))
     return results
 
 

@@ -8,14 +8,10 @@ from itertools import pairwise
 import pytest
 from pydantic import ValidationError
 
-from flows.backfill import (
-    MAX_WINDOWS,
-    BackfillParams,
-    count_windows,
-    plan_windows,
-    summarize,
-    summary_markdown,
-)
+from flows.backfill import MAX_WINDOWS, BackfillParams, count_windows, plan_windows
+from flows.backfill_report import Pass, Progress, merged_results, summarize, summary_markdown
+from flows.report import RunSummary
+from model.changes import Change, ChangeResult, Outcome, RuleName
 
 NOW = datetime(2026, 11, 23, 12, 30, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -115,35 +111,66 @@ def test_the_ui_form_enforces_the_window_minimum() -> None:
     assert set(schema["required"]) == {"start", "end"}
 
 
-def window_result(since: datetime, applied: int, state: str = "Completed") -> dict:
-    return {
-        "since": since.isoformat(),
-        "until": (since + DAY).isoformat(),
-        "state": state,
-        "rules": {"promote": {"applied": applied, "failed": 0}},
-        "changes": applied,
-        "failed": 0,
-        "api_calls": 3,
-        "notes": [],
-    }
+def applied(rule: RuleName, contact_id: str, outcome: Outcome = Outcome.APPLIED) -> ChangeResult:
+    change = Change(
+        rule, contact_id, f"contact {contact_id}", None, "because", properties={"a": "b"}
+    )
+    return ChangeResult(change, outcome)
+
+
+def window(since: datetime, *results: ChangeResult, state: str = "Completed") -> Pass:
+    summary = RunSummary("backfill-window", False, since, since + DAY, results=list(results))
+    return Pass("window", since, since + DAY, state, summary if state == "Completed" else None)
 
 
 def test_summary_adds_up_windows_and_reports_each() -> None:
     params = BackfillParams(start=at(1), end=at(3))
-    windows = params.windows(NOW)
-    summary = summarize(params, windows, [window_result(at(1), 2), window_result(at(2), 1)])
+    passes = [window(at(1), applied("promote", "1"), applied("promote", "2"))]
+    passes.append(window(at(2), applied("promote", "3")))
+    summary = summarize(params, 2, passes)
     assert summary["windows_completed"] == summary["windows_total"] == 2
-    assert summary["rules"] == {"promote": {"applied": 3, "failed": 0}}
-    assert (summary["changes"], summary["api_calls"]) == (3, 6)
+    assert summary["rules"]["promote"]["applied"] == 3
+    assert summary["changes"] == 3
     markdown = summary_markdown(summary)
     assert "2/2 completed" in markdown
-    assert "| promote | 3 | 0 |" in markdown
+    assert "| promote | 3 | 0 | 0 | 0 |" in markdown  # applied, dry-run, failed, skipped
     assert markdown.count("| Completed |") == 2
+
+
+def test_a_change_planned_in_two_passes_counts_once_as_its_latest() -> None:
+    params = BackfillParams(start=at(1), end=at(3), dry_run=True)
+    first = window(at(1), applied("promote", "1", Outcome.PLANNED), applied("new_lead", "2"))
+    later = window(at(2), applied("promote", "1", Outcome.FAILED))
+    summary = summarize(params, 2, [first, later])
+    assert summary["changes"] == 2
+    assert summary["rules"]["promote"] == {"applied": 0, "dry-run": 0, "failed": 1, "skipped": 0}
+    assert [r.change.rule for r in merged_results([first, later])] == ["new_lead", "promote"]
 
 
 def test_summary_of_a_failed_window_shows_how_far_it_got() -> None:
     params = BackfillParams(start=at(1), end=at(4))
-    failed = {"since": at(2).isoformat(), "until": at(3).isoformat(), "state": "Failed"}
-    summary = summarize(params, params.windows(NOW), [window_result(at(1), 1), failed])
+    failed = Pass("window", at(2), at(3), "Failed", error="HubSpot said no")
+    summary = summarize(params, 3, [window(at(1), applied("promote", "1")), failed])
     assert (summary["windows_completed"], summary["windows_total"]) == (1, 3)
     assert "| Failed |" in summary_markdown(summary)
+    assert summary["windows"][1]["error"] == "HubSpot said no"
+
+
+def test_windows_replay_event_rules_and_time_rules_run_once_as_of_now() -> None:
+    params = BackfillParams(start=at(1), end=at(3), dry_run=True)
+    assert params.run_params((at(1), at(2))).rules == ["promote", "new_lead"]
+    final = params.final_params()
+    assert final.rules == ["attempted", "followup", "recycle"]
+    assert final.since is None and final.until is None and final.dry_run
+    assert BackfillParams(start=at(1), end=at(3), rules=["followup"]).event_rules == []
+
+
+def test_progress_shows_percent_and_an_eta_from_the_pace_so_far() -> None:
+    progress = Progress(total=4, started=NOW)
+    assert "0/4 passes · 0%" in progress.describe(NOW)
+    progress.done = 1
+    assert progress.eta(NOW + timedelta(minutes=2)) == NOW + timedelta(minutes=8)
+    text = progress.describe(NOW + timedelta(minutes=2))
+    assert "1/4 passes · 25% · ETA 12:38:00 UTC (6m00s left)" in text
+    progress.done = 4
+    assert "100% · done in 3m00s" in progress.describe(NOW + timedelta(minutes=3))

@@ -33,7 +33,7 @@ PROJECT = load_project()
 ENTRIES = {entry["name"]: entry for entry in PROJECT["deployments"]}
 
 
-def test_one_deployment_for_the_cycle_each_rule_and_the_backfill() -> None:
+def test_one_deployment_for_the_cycle_each_rule_the_backfill_and_undo() -> None:
     assert set(ENTRIES) == {
         "cycle",
         "promote",
@@ -43,6 +43,7 @@ def test_one_deployment_for_the_cycle_each_rule_and_the_backfill() -> None:
         "recycle",
         "backfill",
         "lead-report",
+        "undo",
     }
 
 
@@ -92,11 +93,12 @@ def test_the_cycle_runs_every_15_minutes_and_the_lead_report_weekly_by_default()
 
 def test_default_run_parameters_are_valid_run_params() -> None:
     for name, entry in ENTRIES.items():
-        if name not in ("backfill", "lead-report"):
+        if name not in ("backfill", "lead-report", "undo"):
             params = RunParams(**entry["parameters"]["params"])
             assert not params.dry_run and params.notify and params.since is None
     assert "parameters" not in ENTRIES["backfill"]  # start/end are asked for at run time
     assert "parameters" not in ENTRIES["lead-report"]  # its defaults: the last lookback_days
+    assert "parameters" not in ENTRIES["undo"]  # the run to undo is asked for at run time
 
 
 def test_interval_schedules_and_bad_ones() -> None:

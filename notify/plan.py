@@ -1,8 +1,10 @@
 """Who hears what after a run: one digest per owner, an ops summary, failure alerts. Pure.
 
 `plan_digests` groups the run's *applied* changes by recipient into sections (New SQLs, Tasks
-created, Moved to Attempted, Recycled), routing contacts whose owner cannot be reached (none,
-archived, no usable email) to the ops address with the reason; `plan_ops_summary` collects
+created, Moved to Attempted, Moved up the ladder, Recycled), property values shown by their
+labels in the portal (`labels`, read once per run; a value without one shows as itself),
+routing contacts whose owner cannot be reached (none, archived, no usable email) to the ops
+address with the reason; `plan_ops_summary` collects
 counts, failures and skips for ops. Then `notify.render` turns them into emails,
 `notify.outbox` keeps them until sent, and `notify.deliver` sends them from a run.
 
@@ -41,12 +43,17 @@ from model.records import Owner
 
 RECORD_URL = "https://{domain}/contacts/{portal}/record/0-1/{contact}"
 NEW_SQLS, TASKS, ATTEMPTED, RECYCLED = "New SQLs", "Tasks created", "Moved to Attempted", "Recycled"
+LADDER = "Moved up the ladder"
+LADDER_RULES = ("open_deal", "meeting_scheduled", "connected")
 COLUMNS: Mapping[str, tuple[str, ...]] = {
     NEW_SQLS: ("Score", "Why"),
     TASKS: ("Task", "Due", "Why"),
     ATTEMPTED: ("Change", "Why"),
+    LADDER: ("Change", "Why"),
     RECYCLED: ("Nurture list", "Why"),
 }
+PROPERTY_NAMES = {"hs_lead_status": "Lead status", "lifecyclestage": "Lifecycle stage"}
+Labels = Mapping[str, Mapping[str, str]]  # property -> option value -> label
 OPS_NAME = "ops"
 MAX_TEXT = 200  # longest contact-controlled value shown (names, task subjects)
 MAX_ERROR = 2000  # longest error text in an alert
@@ -234,12 +241,28 @@ def section_of(change: Change) -> str | None:
         return NEW_SQLS
     if change.rule == "attempted" and change.properties:
         return ATTEMPTED
+    if change.rule in LADDER_RULES and change.properties:
+        return LADDER
     if change.rule == "recycle":
         return RECYCLED
     return None
 
 
-def _values(title: str, changes: Sequence[Change]) -> tuple[str, ...]:
+def labelled(change: Change, labels: Labels) -> str:
+    """`Lead status: Attempted to contact → Connected`: each property written, its values by
+    their labels in the portal (a value without one shows as itself; ∅ for none)."""
+
+    def shown(prop: str, value: str | None) -> str:
+        return labels.get(prop, {}).get(value, value) if value else "∅"
+
+    return "; ".join(
+        f"{PROPERTY_NAMES.get(prop, prop)}: {shown(prop, change.before.get(prop))} → "
+        f"{shown(prop, value)}"
+        for prop, value in change.properties.items()
+    )
+
+
+def _values(title: str, changes: Sequence[Change], labels: Labels) -> tuple[str, ...]:
     """The section's column values for one contact (several changes only for Recycled)."""
     first = changes[0]
     if title == NEW_SQLS:
@@ -250,15 +273,19 @@ def _values(title: str, changes: Sequence[Change]) -> tuple[str, ...]:
         assert task is not None
         due = f"{task.due:%a %Y-%m-%d %H:%M %Z}"
         return (one_line(task.subject), due, one_line(first.reason))
-    if title == ATTEMPTED:
-        return (one_line(first.describe()), one_line(first.reason))
+    if title in (ATTEMPTED, LADDER):
+        return (one_line(labelled(first, labels)), one_line(first.reason))
     update = next((c for c in changes if c.properties), None)
     lists = [c.list_name for c in changes if c.list_name]
     return (one_line(", ".join(lists)) or "—", one_line(update.reason if update else "—"))
 
 
 def _lines(
-    title: str, items: Sequence[tuple[Change, str]], portal_id: str, ui_domain: str
+    title: str,
+    items: Sequence[tuple[Change, str]],
+    portal_id: str,
+    ui_domain: str,
+    labels: Labels,
 ) -> tuple[DigestLine, ...]:
     """Section lines; Recycled merges a contact's update and list change into one line."""
     groups: dict[str, list[tuple[Change, str]]] = {}
@@ -270,7 +297,7 @@ def _lines(
             contact_id=group[0][0].contact_id,
             name=one_line(group[0][0].contact_name) or f"contact {group[0][0].contact_id}",
             url=record_url(portal_id, group[0][0].contact_id, ui_domain),
-            values=_values(title, [change for change, _ in group]),
+            values=_values(title, [change for change, _ in group], labels),
             note=group[0][1],
         )
         for group in groups.values()
@@ -310,10 +337,13 @@ def plan_digests(
     portal_id: str,
     run_name: str,
     ui_domain: str = DEFAULT_UI_DOMAIN,
+    labels: Labels | None = None,
 ) -> list[Digest]:
     """One digest per recipient with something new; only applied changes are told.
 
     Contacts without a reachable owner go to `rules.notify.ops_email`, each with the reason.
+    `labels` (property -> value -> label, from the portal's property definitions) make
+    values readable.
     """
     applied = (r.change for r in results if r.outcome is Outcome.APPLIED)
     return [
@@ -323,7 +353,9 @@ def plan_digests(
             owner_name=bucket.name,
             sections=tuple(
                 Section(
-                    title, COLUMNS[title], _lines(title, bucket.items[title], portal_id, ui_domain)
+                    title,
+                    COLUMNS[title],
+                    _lines(title, bucket.items[title], portal_id, ui_domain, labels or {}),
                 )
                 for title in COLUMNS
                 if title in bucket.items

@@ -13,6 +13,7 @@ from rich.table import Table
 from config.rules import ConfigError, load_rules
 from config.settings import MissingSettingError, Settings
 from leadops.deploy import deploy_command
+from model.changes import ALL_RULES
 
 app = typer.Typer(
     help="HubSpot lead-lifecycle automation as code, run by Prefect.",
@@ -23,7 +24,7 @@ app = typer.Typer(
 console = Console()
 err = Console(stderr=True)
 
-RULE_CHOICES = ("cycle", "promote", "new_lead", "attempted", "followup", "recycle")
+RULE_CHOICES = ("cycle", *ALL_RULES)
 
 
 @app.callback()
@@ -94,7 +95,6 @@ def run(
 
     from flows.cycle import lifecycle_cycle
     from flows.params import RunParams
-    from model.changes import ALL_RULES
 
     try:
         params = RunParams(

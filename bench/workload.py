@@ -68,6 +68,7 @@ class Workload:
     list_names: int  # lists the check looks up
     lists_missing: list[str]  # nurture lists the cycle has to create
     rules: list[RuleWork]
+    pipeline_reads: int = 0  # the portal check reads the deal pipelines for open_deal
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -222,4 +223,5 @@ def simulate(store: Any, rules: Rules, now: datetime, tz: ZoneInfo, registry: di
         list_names=len(list_names),
         lists_missing=sorted(needed_lists),
         rules=work,
+        pipeline_reads=1 if rules.open_deal.enabled else 0,
     )

@@ -19,7 +19,15 @@ from model.changes import Change, RuleName
 from model.records import Engagement, EngagementKind, Record
 from rules import kit as common
 from rules.definition import RuleDef, Situation
-from rules.kit import CannotJudge, Engagements, Filter, eq, fmt, plan_each, status_set_at
+from rules.kit import (
+    CannotJudge,
+    Engagements,
+    Filter,
+    eq,
+    fmt,
+    plan_with_engagements,
+    status_set_at,
+)
 from rules.tasks import has_task_about, task_change
 
 RULE: RuleName = "bad_timing"
@@ -39,9 +47,8 @@ def plan_bad_timing(
     contacts: Iterable[Record], engagements: Engagements, situation: Situation
 ) -> list[Change]:
     rules, now, tz = situation.rules, situation.now, situation.tz
-    return plan_each(
-        RULE, contacts, lambda r: _decide(r, engagements.get(r.id, ()), rules, now, tz)
-    )
+    decide = lambda r, e: _decide(r, e, rules, now, tz)  # noqa: E731
+    return plan_with_engagements(RULE, contacts, engagements, decide)
 
 
 def _decide(

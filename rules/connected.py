@@ -24,12 +24,12 @@ from rules.kit import (
     SQL_DATE,
     Engagements,
     Filter,
-    eq,
     fmt,
     is_connected_call,
     is_reply,
     new_time_or_skip,
-    plan_each,
+    plan_with_engagements,
+    status_groups,
     touches_since,
     update,
 )
@@ -45,19 +45,14 @@ def contact_properties(rules: Rules) -> list[str]:
 
 def search_filter_groups(rules: Rules) -> list[list[Filter]]:
     """Two OR-ed groups (one search each): lead status New, lead status Attempted."""
-    return [
-        [eq("hs_lead_status", rules.lead_status.new)],
-        [eq("hs_lead_status", rules.lead_status.attempted)],
-    ]
+    return status_groups(rules.lead_status.new, rules.lead_status.attempted)
 
 
 def plan_connected(
     contacts: Iterable[Record], engagements: Engagements, situation: Situation
 ) -> list[Change]:
     rules = situation.rules
-    return plan_each(
-        RULE, contacts, lambda record: _decide(record, engagements.get(record.id, ()), rules)
-    )
+    return plan_with_engagements(RULE, contacts, engagements, lambda r, e: _decide(r, e, rules))
 
 
 def _decide(record: Record, engagements: Sequence[Engagement], rules: Rules) -> list[Change]:

@@ -28,10 +28,10 @@ from rules.kit import (
     Engagements,
     Filter,
     became_new_at,
-    eq,
     fmt,
     new_time_or_skip,
     plan_each,
+    status_groups,
     touches_since,
 )
 from rules.tasks import has_open_task, task_change
@@ -49,10 +49,7 @@ def contact_properties(rules: Rules) -> list[str]:
 
 def search_filter_groups(rules: Rules) -> list[list[Filter]]:
     """Two OR-ed groups (one search each): lead status New, lead status Attempted."""
-    return [
-        [eq("hs_lead_status", rules.lead_status.new)],
-        [eq("hs_lead_status", rules.lead_status.attempted)],
-    ]
+    return status_groups(rules.lead_status.new, rules.lead_status.attempted)
 
 
 def plan_followups(

@@ -67,6 +67,11 @@ def has(prop: str) -> Filter:
     return {"propertyName": prop, "operator": "HAS_PROPERTY"}
 
 
+def status_groups(*statuses: str) -> list[list[Filter]]:
+    """One OR-ed search group per lead status (an unmapped, empty one left out)."""
+    return [[eq("hs_lead_status", status)] for status in statuses if status]
+
+
 def not_has(prop: str) -> Filter:
     return {"propertyName": prop, "operator": "NOT_HAS_PROPERTY"}
 
@@ -182,6 +187,16 @@ def update(rule: RuleName, record: Record, properties: Mapping[str, str], reason
 
 def skip(rule: RuleName, record: Record, reason: str) -> Change:
     return change(rule, record, reason, skip=True)
+
+
+def plan_with_engagements(
+    rule: RuleName,
+    contacts: Iterable[Record],
+    engagements: Engagements,
+    decide: Callable[[Record, Sequence[Engagement]], list[Change]],
+) -> list[Change]:
+    """`plan_each`, each contact decided with its own engagements."""
+    return plan_each(rule, contacts, lambda record: decide(record, engagements.get(record.id, ())))
 
 
 def plan_each(

@@ -23,7 +23,16 @@ from model.records import Engagement, EngagementKind, Record, parse_time
 from rules import kit as common
 from rules import ladder
 from rules.definition import RuleDef, Situation
-from rules.kit import SQL_DATE, Engagements, Filter, eq, fmt, new_time_or_skip, plan_each, update
+from rules.kit import (
+    SQL_DATE,
+    Engagements,
+    Filter,
+    fmt,
+    new_time_or_skip,
+    plan_with_engagements,
+    status_groups,
+    update,
+)
 from rules.tasks import has_task_about, task_change
 
 RULE: RuleName = "meeting_scheduled"
@@ -39,17 +48,15 @@ def contact_properties(rules: Rules) -> list[str]:
 def search_filter_groups(rules: Rules) -> list[list[Filter]]:
     """OR-ed groups (one search each): New, Attempted, Connected, Meeting Scheduled."""
     roles = rules.lead_status
-    statuses = (roles.new, roles.attempted, roles.connected, roles.meeting_scheduled)
-    return [[eq("hs_lead_status", status)] for status in statuses]
+    return status_groups(roles.new, roles.attempted, roles.connected, roles.meeting_scheduled)
 
 
 def plan_meetings(
     contacts: Iterable[Record], engagements: Engagements, situation: Situation
 ) -> list[Change]:
     rules, now, tz = situation.rules, situation.now, situation.tz
-    return plan_each(
-        RULE, contacts, lambda r: _decide(r, engagements.get(r.id, ()), rules, now, tz)
-    )
+    decide = lambda r, e: _decide(r, e, rules, now, tz)  # noqa: E731
+    return plan_with_engagements(RULE, contacts, engagements, decide)
 
 
 def _decide(

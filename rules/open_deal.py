@@ -19,7 +19,14 @@ from model.records import STAGE_ORDER, DealStage, Engagement, EngagementKind, Re
 from rules import kit as common
 from rules import ladder
 from rules.definition import RuleDef, Situation
-from rules.kit import CannotJudge, Engagements, Filter, eq, plan_each, update
+from rules.kit import (
+    CannotJudge,
+    Engagements,
+    Filter,
+    plan_with_engagements,
+    status_groups,
+    update,
+)
 
 RULE: RuleName = "open_deal"
 ENGAGEMENT_KINDS: tuple[EngagementKind, ...] = ("deal",)
@@ -35,15 +42,15 @@ def contact_properties(rules: Rules) -> list[str]:
 def search_filter_groups(rules: Rules) -> list[list[Filter]]:
     """OR-ed groups (one search each): the rungs below Open Deal."""
     roles = rules.lead_status
-    statuses = (roles.new, roles.attempted, roles.connected, roles.meeting_scheduled)
-    return [[eq("hs_lead_status", status)] for status in statuses if status]
+    return status_groups(roles.new, roles.attempted, roles.connected, roles.meeting_scheduled)
 
 
 def plan_open_deal(
     contacts: Iterable[Record], engagements: Engagements, situation: Situation
 ) -> list[Change]:
     rules, stages = situation.rules, situation.deal_stages
-    return plan_each(RULE, contacts, lambda r: _decide(r, engagements.get(r.id, ()), rules, stages))
+    decide = lambda r, e: _decide(r, e, rules, stages)  # noqa: E731
+    return plan_with_engagements(RULE, contacts, engagements, decide)
 
 
 def _decide(

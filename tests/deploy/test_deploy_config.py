@@ -38,8 +38,12 @@ def test_one_deployment_for_the_cycle_each_rule_and_the_backfill() -> None:
         "cycle",
         "promote",
         "new-lead",
+        "open-deal",
+        "meeting-scheduled",
+        "connected",
         "attempted",
         "followup",
+        "bad-timing",
         "recycle",
         "backfill",
     }

@@ -13,7 +13,6 @@ from config.rules import Rules
 from model.records import Record
 
 STATUS = "hs_lead_status"
-RESETS_THE_LADDER = frozenset({"recycle"})  # recycle sends contacts back to Lead, on purpose
 
 
 def rungs(rules: Rules) -> tuple[str, ...]:
@@ -36,15 +35,3 @@ def can_move(record: Record, target: str, rules: Rules) -> bool:
     from no status or a lower rung, never from an outcome or a status the ladder lacks."""
     here, there = rung(record.get(STATUS), rules), rung(target, rules)
     return here != -2 and there > here
-
-
-def steps_back(rule: str, before: str | None, after: str | None, rules: Rules) -> bool:
-    """True when `rule` writing lead status `after` over `before` breaks the ladder: a lower
-    rung, or leaving an outcome (Unqualified, Bad Timing, Open Deal) it does not own."""
-    if rule in RESETS_THE_LADDER or before == after:
-        return False
-    outcomes = {rules.lead_status.unqualified, rules.lead_status.bad_timing}
-    if before in outcomes or (before == rules.lead_status.open_deal and rule != "open_deal"):
-        return True
-    here, there = rung(before, rules), rung(after, rules)
-    return here >= 0 and there < here

@@ -11,7 +11,7 @@ from model.records import DealStage, Engagement, Record
 from rules.bad_timing import plan_bad_timing
 from rules.connected import plan_connected
 from rules.definition import Planner, Situation
-from rules.ladder import can_move, steps_back
+from rules.ladder import can_move
 from rules.meeting_scheduled import plan_meetings
 from rules.open_deal import plan_open_deal
 from rules.promote import plan_promote
@@ -27,6 +27,7 @@ from rule_builders import (
     contact,
     email,
     iso,
+    steps_back,
     task,
 )
 

@@ -13,11 +13,10 @@ from hypothesis import strategies as st
 from config.rules import BusinessHours, Rules, load_rules
 from model.records import STAGE_ORDER, DealStage, Engagement, Record
 from rules.definition import Situation
-from rules.ladder import steps_back
 from rules.registry import RULES
 from rules.tasks import due_at
 
-from rule_builders import NOW, apply, iso
+from rule_builders import NOW, apply, iso, steps_back
 
 DEFAULT = load_rules()
 EAGER = Rules.model_validate(  # reaches the time- and count-based branches more often

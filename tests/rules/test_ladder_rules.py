@@ -15,6 +15,7 @@ from rules.ladder import can_move
 from rules.meeting_scheduled import plan_meetings
 from rules.open_deal import plan_open_deal
 from rules.promote import plan_promote
+from rules.recycle import plan_recycle
 
 from rule_builders import (
     CONNECTED_GUID,
@@ -295,3 +296,16 @@ class TestLadder:
         mql = contact(stage=MQL, status="CONNECTED", lead_score="90")
         [change] = plan(plan_promote, mql, [], rules)
         assert change.properties == {"lifecyclestage": SQL}
+
+
+def test_bad_timing_contacts_are_never_recycled_however_exhausted(rules: Rules) -> None:
+    touches = [call(f"c{n}", f"2026-10-0{n} 09:00") for n in range(1, 7)]
+    exhausted = new_lead(
+        "BAD_TIMING", [("BAD_TIMING", "2026-10-08 09:00"), ("NEW", "2026-09-20 09:00")]
+    )
+    assert plan(plan_recycle, exhausted, touches, rules) == []
+    attempted = new_lead(
+        "ATTEMPTED_TO_CONTACT",
+        [("ATTEMPTED_TO_CONTACT", "2026-10-01 10:00"), ("NEW", "2026-09-20 09:00")],
+    )
+    assert plan(plan_recycle, attempted, touches, rules) != []  # the same touches recycle others

@@ -37,8 +37,10 @@ def task_marker(kind: TaskKind, ref: str | None = None) -> str:
 
 
 def marker_of(task: TaskSpec) -> str:
-    """The marker line a planned task's body ends with."""
-    return task.body.rsplit("\n", 1)[-1]
+    """The marker line a planned task's body ends with (`task_change` writes it): its kind's
+    marker, with the refs of what it is about; the kind's bare marker for any other body."""
+    line = task.body.rsplit("\n", 1)[-1]
+    return line if line.startswith(f"[leadops:{task.kind}") else task_marker(task.kind)
 
 
 def task_marks(engagement: Engagement) -> list[tuple[TaskKind, str | None]]:

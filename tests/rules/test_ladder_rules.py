@@ -16,6 +16,7 @@ from rules.meeting_scheduled import plan_meetings
 from rules.open_deal import plan_open_deal
 from rules.promote import plan_promote
 from rules.recycle import plan_recycle
+from rules.tasks import marker_of
 
 from rule_builders import (
     CONNECTED_GUID,
@@ -185,6 +186,7 @@ class TestMeetingScheduled:
         [change] = plan(plan_meetings, record, [ended], rules)
         assert change.task is not None and change.task.kind == "meeting_outcome"
         assert change.task.body.endswith("[leadops:meeting_outcome:m7]")
+        assert marker_of(change.task) == "[leadops:meeting_outcome:m7]"  # the journal's key
         assert "'Discovery' on 2026-11-22 15:00 UTC" in change.task.body
         after = apply([record], {record.id: [ended]}, [change])
         assert plan_meetings(after.contacts, after.engagements, Situation(rules, NOW)) == []

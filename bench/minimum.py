@@ -9,7 +9,8 @@ The model, per endpoint (HubSpot's sizes, see /docs and the gateway):
   `uiDomain`) and leadops' API usage today, one call each;
 - **portal check** (before any write): one property read per property the rules name, one
   owners page per 100 active owners and one per 100 archived owners (at least one each: the
-  archived ones are a separate query), one list lookup per nurture-list name;
+  archived ones are a separate query), one list lookup per nurture-list name, and one read of
+  every deal pipeline when `open_deal` runs;
 - per rule, **search**: for each of the rule's AND filter groups (one search each), one page
   per 200 matches, at least one (an empty answer is still a call);
 - **contacts batch read** of the candidates (50 per call: HubSpot's cap for batch reads with
@@ -59,6 +60,7 @@ OWNERS = "GET /crm/v3/owners/"
 PROPERTY = "GET /crm/v3/properties/contacts/{propertyName}"
 ACCOUNT_DETAILS = "GET /account-info/v3/details"
 API_USAGE = "GET /account-info/v3/api-usage/daily/private-apps"
+PIPELINES = "GET /crm/v3/pipelines/{objectType}"
 
 
 def associations_endpoint(object_type: str) -> str:
@@ -85,6 +87,7 @@ def minimum_calls(work: Workload) -> Counter[str]:
     calls[OWNERS] += max(1, pages(work.archived_owners, OWNERS_PAGE))
     calls[LIST_FIND] += work.list_names
     calls[LIST_CREATE] += len(work.lists_missing)
+    calls[PIPELINES] += work.pipeline_reads
     for rule in work.rules:
         calls[SEARCH] += sum(max(1, pages(m, SEARCH_PAGE)) for m in rule.search_matches)
         if rule.history:

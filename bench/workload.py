@@ -19,10 +19,16 @@ from zoneinfo import ZoneInfo
 
 from config.check import required_properties
 from config.rules import Rules
-from model.records import STAGE_ORDER, Engagement, Record, parse_time
+from model.records import STAGE_ORDER, DealStage, Engagement, Record, parse_time
 
 # EngagementKind -> HubSpot object type (as tasks.crm.OBJECT_TYPES)
-OBJECT_TYPES = {"email": "emails", "call": "calls", "meeting": "meetings", "task": "tasks"}
+OBJECT_TYPES = {
+    "email": "emails",
+    "call": "calls",
+    "meeting": "meetings",
+    "task": "tasks",
+    "deal": "deals",
+}
 
 
 @dataclass
@@ -62,6 +68,7 @@ class Workload:
     list_names: int  # lists the check looks up
     lists_missing: list[str]  # nurture lists the cycle has to create
     rules: list[RuleWork]
+    pipeline_reads: int = 0  # the portal check reads the deal pipelines for open_deal
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -145,8 +152,14 @@ def simulate(store: Any, rules: Rules, now: datetime, tz: ZoneInfo, registry: di
     """The cycle's work on `store` (mutated: planned property changes are written into it)."""
     from rules.definition import Situation
     from rules.kit import ENGAGEMENT_PROPERTIES
+    from sandbox.schema import DEAL_PIPELINES
 
-    situation = Situation(rules, now, tz)
+    stages = {
+        (p.id, s.id): DealStage(p.id, s.id, s.label, s.closed, float(s.probability), p.label)
+        for p in DEAL_PIPELINES
+        for s in p.stages
+    }
+    situation = Situation(rules, now, tz, stages)
     owners = list(store.owners.values())
     list_names = list(
         dict.fromkeys([*rules.recycle.nurture_lists.values(), rules.recycle.default_list])
@@ -210,4 +223,5 @@ def simulate(store: Any, rules: Rules, now: datetime, tz: ZoneInfo, registry: di
         list_names=len(list_names),
         lists_missing=sorted(needed_lists),
         rules=work,
+        pipeline_reads=1 if rules.open_deal.enabled else 0,
     )

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from config.rules import Rules
-from model.records import Owner
+from model.records import DealStage, Owner
 
 NUMERIC_TYPES = {"number"}
 STAGE_PROPERTY, STATUS_PROPERTY = "lifecyclestage", "hs_lead_status"
@@ -31,6 +31,7 @@ class PropertyFacts:
     type: str
     options: tuple[str, ...] = ()
     read_only: bool = False
+    labels: Mapping[str, str] = field(default_factory=dict)  # option value -> its label
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,12 @@ class PortalFacts:
     owners: Sequence[Owner]
     lists: Mapping[str, str | None]  # configured list name -> list id, None when missing
     problems_reading: Sequence[str] = field(default_factory=tuple)
+    # Deal stages by (pipeline id, stage id); None when not read (open_deal disabled).
+    deal_stages: Mapping[tuple[str, str], DealStage] | None = None
+
+    def labels(self) -> dict[str, dict[str, str]]:
+        """Option labels of every enumeration read: {property: {value: label}}."""
+        return {name: dict(info.labels) for name, info in self.properties.items() if info}
 
 
 @dataclass(frozen=True)
@@ -99,7 +106,10 @@ def check_rules(rules: Rules, facts: PortalFacts) -> list[Finding]:
     findings += _options(facts, STAGE_PROPERTY, stages)
     statuses = {f"lead_status.{k}": v for k, v in rules.lead_status.model_dump().items()}
     statuses["recycle.lead_status"] = rules.recycle.lead_status
-    findings += _options(facts, STATUS_PROPERTY, statuses, allow_empty=True)
+    if not rules.meeting_scheduled.enabled:  # its role matters to no rule then
+        statuses.pop("lead_status.meeting_scheduled")
+    findings += [_with_hint(f) for f in _options(facts, STATUS_PROPERTY, statuses, True)]
+    findings += _check_deal_stages(rules, facts)
     findings += _check_owners(facts.owners)
     for name, list_id in facts.lists.items():
         if list_id:
@@ -109,6 +119,30 @@ def check_rules(rules: Rules, facts: PortalFacts) -> list[Finding]:
                 Finding("ok", f"list {name!r}", "missing; it will be created on first recycle")
             )
     return findings
+
+
+MEETING_HINT = (
+    " (HubSpot's default Lead Status has no Meeting Scheduled option: add one in the "
+    "portal's property settings, or set meeting_scheduled.enabled: false)"
+)
+
+
+def _with_hint(finding: Finding) -> Finding:
+    if finding.level == "error" and finding.subject == "lead_status.meeting_scheduled":
+        return Finding(finding.level, finding.subject, finding.message + MEETING_HINT)
+    return finding
+
+
+def _check_deal_stages(rules: Rules, facts: PortalFacts) -> list[Finding]:
+    if not rules.open_deal.enabled or facts.deal_stages is None:
+        return []
+    stages = facts.deal_stages.values()
+    if not stages:
+        return [Finding("warning", "deal pipelines", "no deal stages: open_deal finds no deal")]
+    open_count = sum(1 for stage in stages if not stage.closed)
+    pipelines = len({stage.pipeline_id for stage in stages})
+    message = f"{pipelines} pipeline(s), {open_count} open stage(s) of {len(stages)}"
+    return [Finding("ok", "deal pipelines", message)]
 
 
 def _check_owners(owners: Sequence[Owner]) -> list[Finding]:

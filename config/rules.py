@@ -56,6 +56,7 @@ class Stages(_Strict):
     lead: str = "lead"
     mql: str = "marketingqualifiedlead"
     sql: str = "salesqualifiedlead"
+    opportunity: str = "opportunity"
 
 
 class LeadStatusRoles(_Strict):
@@ -66,10 +67,13 @@ class LeadStatusRoles(_Strict):
     connected: str = "CONNECTED"
     unqualified: str = "UNQUALIFIED"
     open_deal: str = "OPEN_DEAL"
+    bad_timing: str = "BAD_TIMING"
+    # Not among HubSpot's default options (many portals add it): "" with the rule disabled.
+    meeting_scheduled: str = "MEETING_SCHEDULED"
 
     @model_validator(mode="after")
     def _distinct(self) -> LeadStatusRoles:
-        values = list(self.model_dump().values())
+        values = [v for k, v in self.model_dump().items() if k not in OPTIONAL_ROLES or v]
         if any(not v for v in values):
             raise ValueError("every lead-status role needs a non-empty value")
         dupes = {v for v in values if values.count(v) > 1}
@@ -90,10 +94,22 @@ class NewLead(_Strict):
     enabled: bool = True
 
 
+MOVED_TO_CONNECTED = frozenset({"connected_calls_to_connected", "connected_dispositions"})
+
+
 class Attempted(_Strict):
     enabled: bool = True
-    connected_calls_to_connected: bool = False
-    connected_dispositions: tuple[str, ...] = ("f240bbac-87c9-4f6e-bf70-924b57d47db7",)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_keys(cls, data: Any) -> Any:
+        moved = sorted(set(data) & MOVED_TO_CONNECTED) if isinstance(data, dict) else []
+        if moved:
+            raise ValueError(
+                f"{', '.join(moved)} moved to the `connected` rule: use connected.enabled and "
+                "connected.call_dispositions"
+            )
+        return data
 
 
 class BusinessHours(_Strict):
@@ -164,6 +180,64 @@ class Recycle(_Strict):
         return self.default_list
 
 
+# ---- the lead-status ladder (Connected, Meeting Scheduled, Open Deal, Bad Timing) ----------
+
+OPTIONAL_ROLES = frozenset({"meeting_scheduled"})
+CONNECTED_CALL = "f240bbac-87c9-4f6e-bf70-924b57d47db7"  # HubSpot's "Connected" call outcome
+
+
+class Connected(_Strict):
+    """New or Attempted → Connected on a reply or a connected call."""
+
+    enabled: bool = True
+    on_reply: bool = True
+    on_connected_call: bool = True
+    call_dispositions: tuple[str, ...] = Field(default=(CONNECTED_CALL,), min_length=1)
+
+
+class MeetingOutcomeTask(TaskTemplate):
+    due_in_hours: float = Field(default=4, ge=0, le=24 * 30)
+    type: TaskType = "TODO"
+    priority: TaskPriority = "MEDIUM"
+    subject: str = "Record the meeting outcome: {{ contact.name }}"
+    body: str = "The meeting of {{ meeting }} ended without an outcome. Record what happened."
+
+
+class MeetingScheduled(_Strict):
+    """New, Attempted or Connected → Meeting Scheduled when a meeting is booked; a task to
+    record the outcome of a meeting that ended without one."""
+
+    enabled: bool = True
+    ignored_outcomes: tuple[str, ...] = ("CANCELED", "NO_SHOW")
+    record_outcome: MeetingOutcomeTask = MeetingOutcomeTask()
+
+
+class OpenDeal(_Strict):
+    """Any rung below → Open Deal when the contact has an open deal."""
+
+    enabled: bool = True
+    lifecycle_to_opportunity: bool = False
+
+
+class ReapproachTask(TaskTemplate):
+    due_in_hours: float = Field(default=24, ge=0, le=24 * 30)
+    type: TaskType = "CALL"
+    priority: TaskPriority = "MEDIUM"
+    subject: str = "Re-approach: {{ contact.name }}"
+    body: str = "Set to Bad Timing {{ days }} days ago. Time to ask again."
+
+
+class BadTiming(_Strict):
+    """A re-approach task once a contact has been Bad Timing for `reapproach_days`."""
+
+    enabled: bool = True
+    reapproach_days: float = Field(default=30, gt=0, le=3650)
+    reapproach: ReapproachTask = ReapproachTask()
+
+
+# ---- notifications --------------------------------------------------------------------------
+
+
 class Notify(_Strict):
     sender: str = "leadops <leadops@example.com>"
     ops_email: str = Field(default="ops@example.com", pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -183,8 +257,23 @@ class Rules(_Strict):
     attempted: Attempted = Attempted()
     followup: Followup = Followup()
     recycle: Recycle = Recycle()
+    # the lead-status ladder
+    connected: Connected = Connected()
+    meeting_scheduled: MeetingScheduled = MeetingScheduled()
+    open_deal: OpenDeal = OpenDeal()
+    bad_timing: BadTiming = BadTiming()
     notify: Notify = Notify()
     report: ReportSettings = ReportSettings()
+
+    @model_validator(mode="after")
+    def _meeting_status_mapped(self) -> Rules:
+        if self.meeting_scheduled.enabled and not self.lead_status.meeting_scheduled:
+            raise ValueError(
+                "meeting_scheduled is enabled but lead_status.meeting_scheduled is not mapped: "
+                "name your portal's hs_lead_status option for it, or set "
+                "meeting_scheduled.enabled: false"
+            )
+        return self
 
     @model_validator(mode="after")
     def _recycled_status_known(self) -> Rules:

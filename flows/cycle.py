@@ -54,6 +54,8 @@ def verify_portal(ctx: RunContext) -> None:
     if not facts.problems_reading:
         ctx.seed_owners(facts.owners)
     ctx.list_ids.update({name: i for name, i in facts.lists.items() if i is not None})
+    ctx.deal_stages.update(facts.deal_stages or {})
+    ctx.labels.update(facts.labels())
     problems = errors(check_rules(ctx.rules, facts))
     if problems:
         listed = "; ".join(f"{p.subject}: {p.message}" for p in problems)
@@ -217,7 +219,7 @@ def _tell_owners(
     told = [r for r in earlier if r.change.key not in redone] + summary.results
     if ctx.params.notify and not ctx.params.dry_run and told:
         # quote(): Prefect would walk (and index) every change of the run first
-        sent = notify_owners(quote(told), owners, ctx.rules, ctx.settings)
+        sent = notify_owners(quote(told), owners, ctx.rules, ctx.settings, labels=ctx.labels)
         summary.notes.append(f"notifications: {sent.describe()}")
     if ctx.journal is not None:
         ctx.journal.close()
@@ -233,5 +235,6 @@ def _owners_or_empty(ctx: RunContext) -> dict[str, Owner]:
 
 @flow(name="lifecycle-cycle", **ALERT_HOOKS)
 def lifecycle_cycle(params: RunParams = RunParams(), settings: RunSettings = None) -> dict:
-    """Promote, new lead, attempted, follow-up and recycle, then notify owners."""
+    """Every rule in cycle order (promote, new lead, the ladder, follow-up, bad timing,
+    recycle), then notify owners."""
     return run_cycle(params, "lifecycle-cycle", settings).as_dict()

@@ -21,7 +21,7 @@ from flows.progress import report_progress
 from gateway.client import DailyLimitReached, Filter, HubSpotGateway
 from gateway.identity import settings_for_portal
 from model.changes import ChangeResult
-from model.records import Engagement, Owner, Record
+from model.records import DealStage, Engagement, Owner, Record
 from rules.definition import RuleDef, Situation
 from runstate.journal import Journal
 from tasks.apply import apply_changes
@@ -42,6 +42,9 @@ class RunContext:
     overlay: dict[str, dict[str, str]] = field(default_factory=dict)
     _owners: dict[str, Owner] | None = field(default=None, repr=False)
     list_ids: dict[str, str] = field(default_factory=dict)  # nurture lists by name, as found
+    # Read once per run by the portal check: deal stages (open_deal) and option labels
+    deal_stages: dict[tuple[str, str], DealStage] = field(default_factory=dict)
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)
     # The gateway's counts before the run's first call (gateways live per process, across runs)
     calls_at_start: Counter[str] = field(default_factory=Counter)
     # Every batch's results as it returns: what a run interrupted mid-rule still reports
@@ -52,7 +55,7 @@ class RunContext:
 
     @property
     def situation(self) -> Situation:
-        return Situation(self.rules, self.now, self.settings.timezone)
+        return Situation(self.rules, self.now, self.settings.timezone, self.deal_stages)
 
     def seed_owners(self, owners: Iterable[Owner]) -> None:
         """Owners already read (by the portal check): `owners()` will not read them again."""

@@ -41,6 +41,10 @@ def rule_flow(definition: RuleDef) -> Flow:
 # prefect.yaml's entrypoints name these (`flows/rule_flows.py:promote_flow`).
 promote_flow = rule_flow(RULES["promote"])
 new_lead_flow = rule_flow(RULES["new_lead"])
+open_deal_flow = rule_flow(RULES["open_deal"])
+meeting_scheduled_flow = rule_flow(RULES["meeting_scheduled"])
+connected_flow = rule_flow(RULES["connected"])
 attempted_flow = rule_flow(RULES["attempted"])
 followup_flow = rule_flow(RULES["followup"])
+bad_timing_flow = rule_flow(RULES["bad_timing"])
 recycle_flow = rule_flow(RULES["recycle"])

@@ -55,13 +55,14 @@ from gateway.wire import (
     next_after,
     search_body,
     task_input,
+    to_deal_stages,
     to_owner,
     to_record,
     traced_result,
     unique,
     with_id,
 )
-from model.records import Owner, Record
+from model.records import DealStage, Owner, Record
 
 logger = logging.getLogger(__name__)
 
@@ -278,13 +279,27 @@ class HubSpotGateway(CallPolicy):
                 return None
             raise
         metadata = prop.modification_metadata
+        options = [o for o in prop.options or [] if o.value is not None]
         return PropertyInfo(
             name=str(prop.name or name),
             type=str(prop.type or ""),
             field_type=str(prop.field_type or ""),
-            options=tuple(str(o.value) for o in prop.options or [] if o.value is not None),
+            options=tuple(str(o.value) for o in options),
             read_only=bool(metadata and metadata.read_only_value),
+            labels={str(o.value): str(o.label) for o in options if o.label},
         )
+
+    def deal_stages(self) -> dict[tuple[str, str], DealStage]:
+        """Every stage of every deal pipeline by (pipeline id, stage id), with whether it is
+        closed (`metadata.isClosed`) and its probability (`GET /crm/v3/pipelines/deals`:
+        all pipelines in one answer, no paging)."""
+        endpoint = "GET /crm/v3/pipelines/{objectType}"
+        answer = self._call(endpoint, self._apis.pipelines.get_all, "deals")
+        return {
+            (stage.pipeline_id, stage.stage_id): stage
+            for pipeline in answer.results or []
+            for stage in to_deal_stages(pipeline)
+        }
 
     # ---- writes ------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from hubspot import HubSpot
 
 from config.settings import Settings
 
-OBJECT_TYPES = ("contacts", "emails", "calls", "meetings", "tasks")
+OBJECT_TYPES = ("contacts", "emails", "calls", "meetings", "tasks", "deals")
 
 
 @dataclass(frozen=True)
@@ -28,12 +28,15 @@ class Apis:
     memberships: Any
     owners: Any
     properties: Any
+    pipelines: Any
 
     @classmethod
     def build(cls, client: HubSpot) -> Apis:
         crm = client.crm
-        kinds = {"contacts": crm.contacts} | {
-            name: getattr(crm.objects, name) for name in OBJECT_TYPES if name != "contacts"
+        kinds = {"contacts": crm.contacts, "deals": crm.deals} | {
+            name: getattr(crm.objects, name)
+            for name in OBJECT_TYPES
+            if name not in ("contacts", "deals")
         }
         return cls(
             search={name: kind.search_api for name, kind in kinds.items()},
@@ -43,6 +46,7 @@ class Apis:
             memberships=crm.lists.memberships_api,
             owners=crm.owners.owners_api,
             properties=crm.properties.core_api,
+            pipelines=crm.pipelines.pipelines_api,
         )
 
 

@@ -49,6 +49,7 @@ class PropertyInfo:
     field_type: str
     options: tuple[str, ...]  # internal values of an enumeration's options
     read_only: bool = False
+    labels: Mapping[str, str] = field(default_factory=dict)  # option value -> label
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from gateway.types import BatchResult, Filter, NewTask, RecordError
-from model.records import Owner, Record, parse_time
+from model.records import DealStage, Owner, Record, parse_time
 
 T = TypeVar("T")
 
@@ -198,3 +198,29 @@ def to_owner(owner: Any, archived: bool) -> Owner:
         last_name=owner.last_name,
         archived=archived or bool(owner.archived),
     )
+
+
+def to_deal_stages(pipeline: Any) -> list[DealStage]:
+    """A pipeline's stages. HubSpot's spec types stage `metadata` as string values
+    (`{"isClosed": "true", "probability": "1.0"}`); booleans and numbers are read too."""
+    found = []
+    for stage in pipeline.stages or []:
+        metadata = stage.metadata or {}
+        found.append(
+            DealStage(
+                pipeline_id=str(pipeline.id),
+                stage_id=str(stage.id),
+                label=str(stage.label or stage.id),
+                closed=str(metadata.get("isClosed", "")).strip().lower() == "true",
+                probability=_number(metadata.get("probability")),
+                pipeline_label=str(pipeline.label or ""),
+            )
+        )
+    return found
+
+
+def _number(value: object) -> float | None:
+    try:
+        return float(str(value))
+    except ValueError:
+        return None

@@ -14,10 +14,10 @@ from config.rules import ConfigError, load_rules
 from config.settings import MissingSettingError, Settings
 from leadops.console import MAX_CELL, cell
 from leadops.deploy import deploy_command
-from leadops.report_print import print_report
 from leadops.dates import BadDate, past_range
-from leadops.deploy import deploy_command
 from leadops.ops_tables import option_error, pass_bar, passes_table, undo_table
+from leadops.report_print import print_report
+from model.changes import ALL_RULES
 
 app = typer.Typer(
     help="HubSpot lead-lifecycle automation as code, run by Prefect.",
@@ -28,7 +28,7 @@ app = typer.Typer(
 console = Console()
 err = Console(stderr=True)
 
-RULE_CHOICES = ("cycle", "promote", "new_lead", "attempted", "followup", "recycle")
+RULE_CHOICES = ("cycle", *ALL_RULES)
 
 
 @app.callback()
@@ -110,7 +110,6 @@ def run(
     from flows.cycle import RunInterrupted, lifecycle_cycle
     from flows.params import RunParams
     from leadops.console import failure_message, quiet_prefect_tracebacks, shown_progress
-    from model.changes import ALL_RULES
 
     try:
         params = RunParams(

@@ -8,9 +8,23 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal, get_args
 
-RuleName = Literal["promote", "new_lead", "attempted", "followup", "recycle"]
+RuleName = Literal[
+    "promote",
+    "new_lead",
+    "open_deal",
+    "meeting_scheduled",
+    "connected",
+    "attempted",
+    "followup",
+    "bad_timing",
+    "recycle",
+]
 # In cycle order; `rules.registry.RULES` holds their definitions.
 ALL_RULES: tuple[RuleName, ...] = get_args(RuleName)
+
+
+# What a leadops task is for; its marker in the task body names it (`rules.tasks`).
+TaskKind = Literal["first_touch", "next_attempt", "meeting_outcome", "reapproach"]
 
 
 class Outcome(StrEnum):
@@ -24,7 +38,7 @@ class Outcome(StrEnum):
 class TaskSpec:
     """A follow-up task to create for a contact's owner (hs_timestamp = due)."""
 
-    kind: Literal["first_touch", "next_attempt"]
+    kind: TaskKind
     subject: str
     body: str
     due: datetime

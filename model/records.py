@@ -59,12 +59,13 @@ class Record:
         return f"{first} {last}".strip() or self.get("email") or f"contact {self.id}"
 
 
-EngagementKind = Literal["email", "call", "meeting", "task"]
+# What the rules read per contact through associations: engagements, and deals.
+EngagementKind = Literal["email", "call", "meeting", "task", "deal"]
 
 
 @dataclass(frozen=True)
 class Engagement:
-    """An email, call, meeting or task associated with one or more contacts."""
+    """An email, call, meeting, task or deal associated with one or more contacts."""
 
     id: str
     kind: EngagementKind
@@ -95,3 +96,15 @@ class Owner:
     @property
     def reachable(self) -> bool:
         return not self.archived and bool(self.email)
+
+
+@dataclass(frozen=True)
+class DealStage:
+    """A stage of a deal pipeline (`GET /crm/v3/pipelines/deals`): closed or open."""
+
+    pipeline_id: str
+    stage_id: str
+    label: str
+    closed: bool
+    probability: float | None = None
+    pipeline_label: str = ""

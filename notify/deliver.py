@@ -25,7 +25,7 @@ from notify.outbox import (
     secrets_of,
     write_outbox,
 )
-from notify.plan import Digest, plan_digests, plan_ops_summary, routed_to_ops
+from notify.plan import Digest, Labels, plan_digests, plan_ops_summary, routed_to_ops
 from notify.render import render_digest, render_ops_summary
 
 
@@ -82,9 +82,10 @@ def compose(
     rules: Rules,
     settings: Settings,
     run_name: str,
+    labels: Labels | None = None,
 ) -> tuple[list[Digest], list[EmailMessage]]:
     """The run's digests and every message to send (digests, then the ops summary)."""
-    digests, messages, _ = compose_lazily(results, owners, rules, settings, run_name)
+    digests, messages, _ = compose_lazily(results, owners, rules, settings, run_name, labels)
     return digests, list(messages)
 
 
@@ -94,6 +95,7 @@ def compose_lazily(
     rules: Rules,
     settings: Settings,
     run_name: str,
+    labels: Labels | None = None,
 ) -> tuple[list[Digest], Iterator[EmailMessage], bool]:
     """As `compose`, but each message is rendered only when iterated (one in memory at a
     time: a digest of 25,000 changes is ~15 MB of email); the flag: an ops summary is last."""
@@ -104,7 +106,9 @@ def compose_lazily(
         "ui_domain": settings.hubspot_ui_domain or DEFAULT_UI_DOMAIN,
         "run_name": run_name,
     }
-    digests = plan_digests(clean, owners, rules, **links, timezone=settings.timezone)
+    digests = plan_digests(
+        clean, owners, rules, **links, timezone=settings.timezone, labels=labels
+    )
     summary = plan_ops_summary(clean, digests, rules, **links)
     del clean
     ops = [summary] if summary is not None else []
@@ -122,15 +126,19 @@ def notify_owners(
     rules: Rules,
     settings: Settings,
     run_name: str | None = None,
+    labels: Labels | None = None,
 ) -> NotifySummary:
     """Render each owner's digest (and the ops summary), write them to the outbox, deliver.
 
     Call it after the rules have been applied; dry runs should not call it. `run_name` names
     the messages (default: the current flow run's name and id), so it must be stable across
-    retries of one run and unique across runs.
+    retries of one run and unique across runs. `labels` (property -> value -> label, read
+    from the portal once per run) show values as people see them in HubSpot.
     """
     run_name = run_name or current_run_name()
-    digests, messages, ops_summary = compose_lazily(results, owners, rules, settings, run_name)
+    digests, messages, ops_summary = compose_lazily(
+        results, owners, rules, settings, run_name, labels
+    )
     written = write_outbox(settings, messages)
     delivery = deliver_outbox(settings)
     summary = NotifySummary(

@@ -1,8 +1,10 @@
 """Who hears what after a run: one digest per owner, an ops summary, failure alerts. Pure.
 
 `plan_digests` groups the run's *applied* changes by recipient into sections (New SQLs, Tasks
-created, Moved to Attempted, Recycled), routing contacts whose owner cannot be reached (none,
-archived, no usable email) to the ops address with the reason; `plan_ops_summary` collects
+created, Moved to Attempted, Moved up the ladder, Recycled), property values shown by their
+labels in the portal (`labels`, read once per run; a value without one shows as itself),
+routing contacts whose owner cannot be reached (none, archived, no usable email) to the ops
+address with the reason; `plan_ops_summary` collects
 counts, failures and skips for ops. Then `notify.render` turns them into emails,
 `notify.outbox` keeps them until sent, and `notify.deliver` sends them from a run.
 
@@ -42,12 +44,17 @@ from model.records import Owner
 
 RECORD_URL = "https://{domain}/contacts/{portal}/record/0-1/{contact}"
 NEW_SQLS, TASKS, ATTEMPTED, RECYCLED = "New SQLs", "Tasks created", "Moved to Attempted", "Recycled"
+LADDER = "Moved up the ladder"
+LADDER_RULES = ("open_deal", "meeting_scheduled", "connected")
 COLUMNS: Mapping[str, tuple[str, ...]] = {
     NEW_SQLS: ("Score", "Why"),
     TASKS: ("Task", "Due", "Why"),
     ATTEMPTED: ("Change", "Why"),
+    LADDER: ("Change", "Why"),
     RECYCLED: ("Nurture list", "Why"),
 }
+PROPERTY_NAMES = {"hs_lead_status": "Lead status", "lifecyclestage": "Lifecycle stage"}
+Labels = Mapping[str, Mapping[str, str]]  # property -> option value -> label
 OPS_NAME = "ops"
 MAX_TEXT = 200  # longest contact-controlled value shown (names, task subjects)
 MAX_CELL = 80  # characters per table cell: one long name must not push every column away
@@ -261,12 +268,30 @@ def section_of(change: Change) -> str | None:
         return NEW_SQLS
     if change.rule == "attempted" and change.properties:
         return ATTEMPTED
+    if change.rule in LADDER_RULES and change.properties:
+        return LADDER
     if change.rule == "recycle":
         return RECYCLED
     return None
 
 
-def _values(title: str, changes: Sequence[Change], tz: tzinfo) -> tuple[str, ...]:
+def labelled(change: Change, labels: Labels) -> str:
+    """`Lead status: Attempted to contact → Connected`: each property written, its values by
+    their labels in the portal (a value without one shows as itself; ∅ for none)."""
+
+    def shown(prop: str, value: str | None) -> str:
+        return labels.get(prop, {}).get(value, value) if value else "∅"
+
+    return "; ".join(
+        f"{PROPERTY_NAMES.get(prop, prop)}: {shown(prop, change.before.get(prop))} → "
+        f"{shown(prop, value)}"
+        for prop, value in change.properties.items()
+    )
+
+
+def _values(
+    title: str, changes: Sequence[Change], tz: tzinfo, labels: Labels
+) -> tuple[str, ...]:
     """The section's column values for one contact (several changes only for Recycled);
     due times in the portal's timezone."""
     first = changes[0]
@@ -278,15 +303,20 @@ def _values(title: str, changes: Sequence[Change], tz: tzinfo) -> tuple[str, ...
         assert task is not None
         due = f"{task.due.astimezone(tz):%a %Y-%m-%d %H:%M %Z}"
         return (one_line(task.subject), due, one_line(first.reason))
-    if title == ATTEMPTED:
-        return (one_line(first.describe()), one_line(first.reason))
+    if title in (ATTEMPTED, LADDER):
+        return (one_line(labelled(first, labels)), one_line(first.reason))
     update = next((c for c in changes if c.properties), None)
     lists = [c.list_name for c in changes if c.list_name]
     return (one_line(", ".join(lists)) or "—", one_line(update.reason if update else "—"))
 
 
 def _lines(
-    title: str, items: Sequence[tuple[Change, str]], portal_id: str, ui_domain: str, tz: tzinfo
+    title: str,
+    items: Sequence[tuple[Change, str]],
+    portal_id: str,
+    ui_domain: str,
+    tz: tzinfo,
+    labels: Labels,
 ) -> tuple[DigestLine, ...]:
     """Section lines; Recycled merges a contact's update and list change into one line."""
     groups: dict[str, list[tuple[Change, str]]] = {}
@@ -298,7 +328,7 @@ def _lines(
             contact_id=group[0][0].contact_id,
             name=one_line(group[0][0].contact_name) or f"contact {group[0][0].contact_id}",
             url=record_url(portal_id, group[0][0].contact_id, ui_domain),
-            values=_values(title, [change for change, _ in group], tz),
+            values=_values(title, [change for change, _ in group], tz, labels),
             note=group[0][1],
         )
         for group in groups.values()
@@ -339,11 +369,13 @@ def plan_digests(
     run_name: str,
     ui_domain: str = DEFAULT_UI_DOMAIN,
     timezone: tzinfo = UTC,
+    labels: Labels | None = None,
 ) -> list[Digest]:
     """One digest per recipient with something new; only applied changes are told.
 
     Contacts without a reachable owner go to `rules.notify.ops_email`, each with the reason.
-    Due times are shown in `timezone` (the portal's).
+    Due times are shown in `timezone` (the portal's); `labels` (property -> value -> label,
+    from the portal's property definitions) make values readable.
     """
     applied = (r.change for r in results if r.outcome is Outcome.APPLIED)
     return [
@@ -355,7 +387,9 @@ def plan_digests(
                 Section(
                     title,
                     COLUMNS[title],
-                    _lines(title, bucket.items[title], portal_id, ui_domain, timezone),
+                    _lines(
+                        title, bucket.items[title], portal_id, ui_domain, timezone, labels or {}
+                    ),
                 )
                 for title in COLUMNS
                 if title in bucket.items

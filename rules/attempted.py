@@ -1,8 +1,10 @@
 """Attempted: a New contact with an outbound email or call logged after it became New moves
-to Attempted to contact (or to Connected, when configured, for a connected outbound call).
+to Attempted to contact.
 
 Only outbound touches count (see `rules.kit.is_outbound_touch`): replies, forwards,
-inbound calls, bounced/failed/scheduled emails and anything before New do not.
+inbound calls, bounced/failed/scheduled emails and anything before New do not. A reply or a
+connected call is the `connected` rule's, which runs first (the cycle climbs the ladder from
+the top: a contact it moved up is no longer New here).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from rules.kit import (
     Filter,
     describe_touch,
     eq,
-    is_connected_call,
     is_outbound_touch,
     new_time_or_skip,
     plan_each,
@@ -58,11 +59,6 @@ def _decide(record: Record, engagements: Sequence[Engagement], rules: Rules) -> 
     touches = touches_since(engagements, new_time_or_skip(record, rules))
     if not touches:
         return []
-    if rules.attempted.connected_calls_to_connected:
-        connected = [t for t in touches if is_connected_call(t, rules)]
-        if connected:
-            reason = f"{describe_touch(connected[0])}, connected"
-            return [update(RULE, record, {"hs_lead_status": rules.lead_status.connected}, reason)]
     properties = {"hs_lead_status": rules.lead_status.attempted}
     return [update(RULE, record, properties, describe_touch(touches[0]))]
 

@@ -8,13 +8,13 @@ and the `Situation` it judges in. Pure: no I/O, no Prefect.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from config.rules import Rules
 from model.changes import Change, RuleName
-from model.records import EngagementKind, Record
+from model.records import DealStage, EngagementKind, Record
 from rules.kit import ENGAGEMENT_PROPERTIES, Engagements, Filter
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -22,11 +22,13 @@ UTC_ZONE = ZoneInfo("UTC")
 
 @dataclass(frozen=True)
 class Situation:
-    """What every decision is judged against: the rules, the instant, the portal's time zone."""
+    """What every decision is judged against: the rules, the instant, the portal's time zone,
+    and (for rules that read deals) the portal's deal stages by (pipeline id, stage id)."""
 
     rules: Rules
     now: datetime
     tz: ZoneInfo = UTC_ZONE
+    deal_stages: Mapping[tuple[str, str], DealStage] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None:

@@ -6,52 +6,41 @@
   next-attempt task → a next-attempt task.
 
 A task leadops created carries a marker line at the end of `hs_task_body`
-(`[leadops:first_touch]`, `[leadops:next_attempt]`); a task is open until its
+(`[leadops:first_touch]`, `[leadops:next_attempt]`; `rules.tasks`); a task is open until its
 `hs_task_status` is COMPLETED. Contacts without an owner still get (unassigned) tasks.
-Due dates count working hours in the portal's business hours (`due_at`).
+Due dates count working hours in the portal's business hours (`rules.tasks.due_at`).
 """
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
-from typing import Literal, get_args
+from datetime import datetime, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from jinja2 import Template
-from jinja2.sandbox import SandboxedEnvironment
-
-from config.rules import BusinessHours, Rules, TaskTemplate
-from model.changes import Change, RuleName, TaskSpec
+from config.rules import Rules, TaskTemplate
+from model.changes import Change, RuleName
 from model.records import Engagement, EngagementKind, Record
 from rules import kit as common
 from rules.definition import RuleDef, Situation
 from rules.kit import (
     SQL_DATE,
-    CannotJudge,
     Engagements,
     Filter,
-    as_utc,
     became_new_at,
-    change,
-    eq,
     fmt,
     new_time_or_skip,
     plan_each,
+    status_groups,
     touches_since,
 )
+from rules.tasks import has_open_task, task_change
 
 RULE: RuleName = "followup"
 ENGAGEMENT_KINDS: tuple[EngagementKind, ...] = ("email", "call", "task")
 PROPERTIES_WITH_HISTORY: tuple[str, ...] = common.LEAD_STATUS_HISTORY
 
-TaskKind = Literal["first_touch", "next_attempt"]
-_MARKER = re.compile(r"\[leadops:(" + "|".join(get_args(TaskKind)) + r")\]")
-_TAG = re.compile(r"<[^>]*>")
-_jinja = SandboxedEnvironment(autoescape=False)
+FollowupKind = Literal["first_touch", "next_attempt"]
 
 
 def contact_properties(rules: Rules) -> list[str]:
@@ -60,66 +49,7 @@ def contact_properties(rules: Rules) -> list[str]:
 
 def search_filter_groups(rules: Rules) -> list[list[Filter]]:
     """Two OR-ed groups (one search each): lead status New, lead status Attempted."""
-    return [
-        [eq("hs_lead_status", rules.lead_status.new)],
-        [eq("hs_lead_status", rules.lead_status.attempted)],
-    ]
-
-
-def task_marker(kind: TaskKind) -> str:
-    """The line leadops ends a task body with, to recognise its own tasks later."""
-    return f"[leadops:{kind}]"
-
-
-def task_kind(engagement: Engagement) -> TaskKind | None:
-    """The kind of a task leadops created (the last marker in its body), else None."""
-    if engagement.kind != "task":
-        return None
-    found = _MARKER.findall(plain_text(engagement.get("hs_task_body") or ""))
-    return found[-1] if found else None
-
-
-def plain_text(body: str) -> str:
-    """A task body with HTML tags and entities stripped: `hs_task_body` is rich text, and a
-    task a person edits in HubSpot comes back as `<p>…<br>…</p>` with entities (HUBSPOT.md)."""
-    return html.unescape(_TAG.sub("", body))
-
-
-def is_open(task: Engagement) -> bool:
-    return task.get("hs_task_status") != "COMPLETED"
-
-
-def has_open_task(engagements: Iterable[Engagement], kind: TaskKind) -> bool:
-    return any(task_kind(e) == kind and is_open(e) for e in engagements)
-
-
-def due_at(start: datetime, hours: float, business_hours: BusinessHours, tz: ZoneInfo) -> datetime:
-    """`start` plus `hours` working hours, in UTC.
-
-    Working time is [start, end) wall-clock time in `tz` on each day (weekdays only when
-    `skip_weekends`); a start outside it rolls to the next opening. Durations are real
-    elapsed time, so a DST change inside a day's hours is counted correctly.
-    """
-    cursor, remaining = as_utc(start), timedelta(hours=hours)
-    day = cursor.astimezone(tz).date()
-    while True:
-        window = _working_window(day, business_hours, tz)
-        if window and cursor < window[1]:
-            begin = max(cursor, window[0])
-            if begin + remaining <= window[1]:
-                return begin + remaining
-            remaining -= window[1] - begin
-        day += timedelta(days=1)
-
-
-def _working_window(
-    day: date, business_hours: BusinessHours, tz: ZoneInfo
-) -> tuple[datetime, datetime] | None:
-    if business_hours.skip_weekends and day.weekday() >= 5:
-        return None
-    opens = datetime.combine(day, business_hours.start, tzinfo=tz).astimezone(UTC)
-    closes = datetime.combine(day, business_hours.end, tzinfo=tz).astimezone(UTC)
-    return (opens, closes) if closes > opens else None
+    return status_groups(rules.lead_status.new, rules.lead_status.attempted)
 
 
 def plan_followups(
@@ -164,7 +94,7 @@ def _next_attempt(
 def _task(
     record: Record,
     rules: Rules,
-    kind: TaskKind,
+    kind: FollowupKind,
     reason: str,
     now: datetime,
     tz: ZoneInfo,
@@ -173,39 +103,17 @@ def _task(
     attempts: int,
 ) -> Change:
     template: TaskTemplate = getattr(rules.followup, kind)
-    variables = {
-        "contact": {
-            "name": record.name,
-            "id": record.id,
-            "email": record.get("email") or "",
-            "company": record.get("company") or "",
-        },
-        "reason": reason,
-        "days": days,
-        "attempts": attempts,
-    }
-    subject, body = _render(template.subject, variables), _render(template.body, variables)
-    task = TaskSpec(
-        kind=kind,
-        subject=" ".join(subject.split()),
-        body=f"{body.rstrip()}\n\n{task_marker(kind)}" if body.strip() else task_marker(kind),
-        due=due_at(now, template.due_in_hours, rules.followup.business_hours, tz),
-        type=template.type,
-        priority=template.priority,
+    return task_change(
+        RULE,
+        record,
+        kind,
+        template,
+        reason=reason,
+        due_from=now,
+        business_hours=rules.followup.business_hours,
+        tz=tz,
+        variables={"days": days, "attempts": attempts},
     )
-    return change(RULE, record, reason, task=task)
-
-
-@lru_cache(maxsize=64)
-def _compile(source: str) -> Template:
-    return _jinja.from_string(source)
-
-
-def _render(source: str, variables: dict[str, object]) -> str:
-    try:
-        return _compile(source).render(variables)
-    except Exception as exc:  # a user's template may fail in any way: report, don't crash
-        raise CannotJudge(f"task template {source!r} failed: {type(exc).__name__}: {exc}") from exc
 
 
 DEFINITION = RuleDef(

@@ -33,8 +33,16 @@ BASE_CONTACT_PROPERTIES: tuple[str, ...] = (
 ENGAGEMENT_PROPERTIES: Mapping[EngagementKind, tuple[str, ...]] = {
     "email": ("hs_timestamp", "hs_email_direction", "hs_email_status"),
     "call": ("hs_timestamp", "hs_call_direction", "hs_call_status", "hs_call_disposition"),
-    "meeting": ("hs_timestamp", "hs_meeting_start_time", "hs_meeting_outcome", "hs_createdate"),
+    "meeting": (
+        "hs_timestamp",
+        "hs_meeting_start_time",
+        "hs_meeting_end_time",
+        "hs_meeting_outcome",
+        "hs_meeting_title",
+        "hs_createdate",
+    ),
     "task": ("hs_timestamp", "hs_task_subject", "hs_task_body", "hs_task_status", "hs_task_type"),
+    "deal": ("dealname", "dealstage", "pipeline", "amount"),
 }
 
 # An outbound email in these states never reached the contact; a call in these was never dialled.
@@ -57,6 +65,11 @@ def eq(prop: str, value: str) -> Filter:
 
 def has(prop: str) -> Filter:
     return {"propertyName": prop, "operator": "HAS_PROPERTY"}
+
+
+def status_groups(*statuses: str) -> list[list[Filter]]:
+    """One OR-ed search group per lead status (an unmapped, empty one left out)."""
+    return [[eq("hs_lead_status", status)] for status in statuses if status]
 
 
 def not_has(prop: str) -> Filter:
@@ -93,7 +106,16 @@ def is_connected_call(engagement: Engagement, rules: Rules) -> bool:
     """A call (either direction) whose outcome is one of the configured connected ones."""
     return (
         engagement.kind == "call"
-        and engagement.get("hs_call_disposition") in rules.attempted.connected_dispositions
+        and engagement.get("hs_call_disposition") in rules.connected.call_dispositions
+    )
+
+
+def is_reply(engagement: Engagement) -> bool:
+    """An incoming email (the contact wrote to us) with a readable time."""
+    return (
+        engagement.kind == "email"
+        and engagement.get("hs_email_direction") == "INCOMING_EMAIL"
+        and engagement.timestamp is not None
     )
 
 
@@ -119,15 +141,20 @@ def became_new_at(record: Record, rules: Rules) -> datetime | None:
     From the `hs_lead_status` history (newest first): the oldest version of the most recent
     consecutive run of the New value. Without one, when it became an SQL. None if neither.
     """
-    new, start, in_run = rules.lead_status.new, None, False
+    return status_set_at(record, rules.lead_status.new) or record.time(SQL_DATE)
+
+
+def status_set_at(record: Record, status: str) -> datetime | None:
+    """When the contact's latest run of lead status `status` began, from the
+    `hs_lead_status` history (newest first): the oldest version of the most recent
+    consecutive run of the value. None without one."""
+    start, in_run = None, False
     for value, when in record.history.get("hs_lead_status", ()):
-        if value == new:
+        if value == status:
             in_run, start = True, when
         elif in_run:
             break
-    if start is not None:
-        return as_utc(start)
-    return record.time(SQL_DATE)
+    return as_utc(start) if start is not None else None
 
 
 def new_time_or_skip(record: Record, rules: Rules) -> datetime:
@@ -160,6 +187,16 @@ def update(rule: RuleName, record: Record, properties: Mapping[str, str], reason
 
 def skip(rule: RuleName, record: Record, reason: str) -> Change:
     return change(rule, record, reason, skip=True)
+
+
+def plan_with_engagements(
+    rule: RuleName,
+    contacts: Iterable[Record],
+    engagements: Engagements,
+    decide: Callable[[Record, Sequence[Engagement]], list[Change]],
+) -> list[Change]:
+    """`plan_each`, each contact decided with its own engagements."""
+    return plan_each(rule, contacts, lambda record: decide(record, engagements.get(record.id, ())))
 
 
 def plan_each(

@@ -14,6 +14,7 @@ from config.rules import Rules
 from model.changes import Change, RuleName
 from model.records import EngagementKind, Record
 from rules import kit as common
+from rules import ladder
 from rules.definition import RuleDef, Situation
 from rules.kit import CannotJudge, Engagements, Filter, eq, has, plan_each, update
 
@@ -57,7 +58,9 @@ def _decide(record: Record, rules: Rules) -> list[Change]:
         raise CannotJudge(f"{prop} is not a number: {raw!r}")
     if score < threshold:
         return []
-    properties = {"lifecyclestage": rules.stages.sql, "hs_lead_status": rules.lead_status.new}
+    properties = {"lifecyclestage": rules.stages.sql}
+    if ladder.can_move(record, rules.lead_status.new, rules):  # a status set by hand stays
+        properties["hs_lead_status"] = rules.lead_status.new
     return [update(RULE, record, properties, f"score {score:g} ≥ {threshold:g}")]
 
 

@@ -8,7 +8,8 @@ with the configured lead status (the apply layer clears the stage first), and th
 list for the contact's product interest (the default list when unknown).
 
 Held back, without a skip: enrolled in a sequence, a next activity in the future, or
-associated deals.
+associated deals. Bad Timing contacts are never candidates: they wait for their re-approach
+(`rules.bad_timing`), whatever their attempts.
 """
 
 from __future__ import annotations

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from model.changes import RuleName
-from rules import attempted, followup, new_lead, promote, recycle
+from rules import (
+    attempted,
+    bad_timing,
+    connected,
+    followup,
+    meeting_scheduled,
+    new_lead,
+    open_deal,
+    promote,
+    recycle,
+)
 from rules.definition import RuleDef
 
 RULES: dict[RuleName, RuleDef] = {
@@ -11,8 +21,13 @@ RULES: dict[RuleName, RuleDef] = {
     for rule in (
         promote.DEFINITION,
         new_lead.DEFINITION,
+        # the ladder, top rung first: a contact moved up is not judged again lower down
+        open_deal.DEFINITION,
+        meeting_scheduled.DEFINITION,
+        connected.DEFINITION,
         attempted.DEFINITION,
         followup.DEFINITION,
+        bad_timing.DEFINITION,
         recycle.DEFINITION,
     )
 }

@@ -33,7 +33,7 @@ from typing import Any
 from config.settings import Settings
 from gateway.client import HubSpotGateway
 from model.changes import Change, ChangeResult, Outcome, TaskSpec
-from rules.followup import plain_text, task_marker
+from rules.tasks import marker_of, plain_text
 from runstate.lock import portal_key
 
 Key = tuple[str, str, str]  # rule, contact id, action
@@ -152,7 +152,7 @@ def verify(gateway: HubSpotGateway, changes: Sequence[Change]) -> list[Change]:
             for c in tasks
             if c.task
             and any(
-                task_marker(c.task.kind) in found[t][0] and _same_instant(found[t][1], c.task.due)
+                marker_of(c.task) in found[t][0] and _same_instant(found[t][1], c.task.due)
                 for t in links.get(c.contact_id, [])
                 if t in found
             )

@@ -4,7 +4,8 @@
 of `sandbox.faults`; `app.app.state.sandbox` is the `Sandbox` (settings, counters, cache).
 Routes live in `sandbox.records` (objects, associations), `sandbox.basic` (single-record
 list/update/archive), `sandbox.associations` (association writes), `sandbox.portal` (lists,
-owners, properties), `sandbox.account` (portal identity, daily usage) and `sandbox.admin`.
+owners, properties), `sandbox.pipelines` (deal pipelines), `sandbox.account` (portal
+identity, daily usage) and `sandbox.admin`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from sandbox import account, admin, associations, basic, portal, records
+from sandbox import account, admin, associations, basic, pipelines, portal, records
 from sandbox.faults import Limits
 from sandbox.gate import GateMiddleware
 from sandbox.store import Store
@@ -45,6 +46,7 @@ def create_app(
     associations.association_write_routes(api, sb)
     portal.list_routes(api, sb)
     portal.owner_property_routes(api, sb)
+    pipelines.pipeline_routes(api, sb)
     account.account_routes(api, sb)
     admin.admin_routes(api, sb)
     return GateMiddleware(api, sb.gate)

@@ -11,6 +11,8 @@ default contact properties", Sales activity group; developers.hubspot.com/docs/a
 - `hs_sales_email_last_replied`: the last `INCOMING_EMAIL` (a reply).
 - `notes_next_activity_date` (Next Activity Date): the earliest upcoming activity: a task not
   completed, a meeting or a call dated in the future.
+- `num_associated_deals` (Number of Associated Deals): the deals associated with the contact
+  (written once a contact has or had deals; the demo seed sets "0" on the others).
 Only engagements dated up to now count towards the "last" roll-ups. A change to any roll-up
 is a write HubSpot makes (source CALCULATED), so the contact's `lastmodifieddate` moves too;
 HubSpot does this asynchronously, the sandbox at once (search lag, if configured, applies).
@@ -47,6 +49,9 @@ def refresh_contact(store: Store, contact_id: int) -> None:
     if contact is None:
         return
     computed = _rollups(store, contact_id)
+    deals = len(store.associated("contacts", contact_id, "deals"))
+    if deals or (contact.props.get("num_associated_deals") or "0") != "0":
+        computed["num_associated_deals"] = str(deals)
     changed = {
         name: value for name, value in computed.items() if (contact.props.get(name) or "") != value
     }

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-OBJECT_TYPES = ("contacts", "emails", "calls", "meetings", "tasks", "notes")
+OBJECT_TYPES = ("contacts", "emails", "calls", "meetings", "tasks", "notes", "deals")
+ENGAGEMENT_TYPES = ("emails", "calls", "meetings", "tasks", "notes")
 # Singular names HubSpot accepts in paths (`/crm/v4/associations/contact/task/...`).
 SINGULAR = {
     "contact": "contacts",
@@ -18,6 +19,7 @@ SINGULAR = {
     "meeting": "meetings",
     "task": "tasks",
     "note": "notes",
+    "deal": "deals",
 }
 # Object type ids (`0-1` = contacts) also appear in paths.
 TYPE_IDS = {
@@ -27,10 +29,14 @@ TYPE_IDS = {
     "0-47": "meetings",
     "0-27": "tasks",
     "0-46": "notes",
+    "0-3": "deals",
 }
 
 # engagement -> contact association type ids; contact -> engagement is one less.
 ENGAGEMENT_TO_CONTACT = {"tasks": 204, "calls": 194, "emails": 198, "meetings": 200, "notes": 202}
+# HUBSPOT_DEFINED contact <-> deal type ids (HubSpot's Associations v4 guide, "Association type
+# ID values": contact to deal 4, deal to contact 3).
+CONTACT_TO_DEAL, DEAL_TO_CONTACT = 4, 3
 
 LIFECYCLE_ORDER = (
     "subscriber",
@@ -54,6 +60,8 @@ LEAD_STATUSES = {
     "ATTEMPTED_TO_CONTACT": "Attempted to Contact",
     "CONNECTED": "Connected",
     "BAD_TIMING": "Bad Timing",
+    # Not one of HubSpot's defaults: the demo portal added it, as many portals do (issue #12).
+    "MEETING_SCHEDULED": "Meeting Scheduled",
 }
 
 CALL_DISPOSITIONS = {
@@ -80,6 +88,10 @@ def association_type_id(from_type: str, to_type: str) -> int | None:
         return ENGAGEMENT_TO_CONTACT[from_type]
     if from_type == "contacts" and to_type in ENGAGEMENT_TO_CONTACT:
         return ENGAGEMENT_TO_CONTACT[to_type] - 1
+    if (from_type, to_type) == ("contacts", "deals"):
+        return CONTACT_TO_DEAL
+    if (from_type, to_type) == ("deals", "contacts"):
+        return DEAL_TO_CONTACT
     return None
 
 
@@ -292,6 +304,19 @@ _TASK = (
 
 _NOTE = (*_ENGAGEMENT_COMMON, PropertyDef("hs_note_body", "Note body", field_type="textarea"))
 
+# Deals (HubSpot's default deal properties): `dealstage` is an enumeration whose options are
+# the stages of the deal's `pipeline` (checked against DEAL_PIPELINES on write, not here).
+_DEAL = (
+    *_COMMON,
+    PropertyDef("dealname", "Deal Name"),
+    PropertyDef("pipeline", "Pipeline", "enumeration", "select"),
+    PropertyDef("dealstage", "Deal Stage", "enumeration", "select"),
+    PropertyDef("amount", "Amount", "number", "number"),
+    _dt("closedate", "Close Date"),
+    _ro("createdate", "Create Date", "datetime", "date"),
+    _ro("hs_lastmodifieddate", "Last Modified Date", "datetime", "date"),
+)
+
 PROPERTIES: dict[str, dict[str, PropertyDef]] = {
     object_type: {p.name: p for p in props}
     for object_type, props in (
@@ -301,6 +326,7 @@ PROPERTIES: dict[str, dict[str, PropertyDef]] = {
         ("meetings", _MEETING),
         ("tasks", _TASK),
         ("notes", _NOTE),
+        ("deals", _DEAL),
     )
 }
 
@@ -319,8 +345,58 @@ ENGAGEMENT_DEFAULT_PROPERTIES = ("hs_createdate", "hs_lastmodifieddate", "hs_obj
 
 
 def created_property(object_type: str) -> str:
-    return "createdate" if object_type == "contacts" else "hs_createdate"
+    return "createdate" if object_type in ("contacts", "deals") else "hs_createdate"
 
 
 def modified_property(object_type: str) -> str:
     return "lastmodifieddate" if object_type == "contacts" else "hs_lastmodifieddate"
+
+
+@dataclass(frozen=True)
+class StageDef:
+    id: str
+    label: str
+    probability: str
+    closed: bool
+
+
+@dataclass(frozen=True)
+class PipelineDef:
+    id: str
+    label: str
+    stages: tuple[StageDef, ...]
+
+    def stage(self, stage_id: str) -> StageDef | None:
+        return next((s for s in self.stages if s.id == stage_id), None)
+
+
+def _stages(*rows: tuple[str, str, str, bool]) -> tuple[StageDef, ...]:
+    return tuple(StageDef(*row) for row in rows)
+
+
+# HubSpot's default deal pipeline (id "default", its stage ids and probabilities as in
+# HubSpot's "Set up and customize pipelines" knowledge-base article) and one a portal added.
+DEAL_PIPELINES = (
+    PipelineDef(
+        "default",
+        "Sales Pipeline",
+        _stages(
+            ("appointmentscheduled", "Appointment Scheduled", "0.2", False),
+            ("qualifiedtobuy", "Qualified To Buy", "0.4", False),
+            ("presentationscheduled", "Presentation Scheduled", "0.6", False),
+            ("decisionmakerboughtin", "Decision Maker Bought-In", "0.8", False),
+            ("contractsent", "Contract Sent", "0.9", False),
+            ("closedwon", "Closed Won", "1.0", True),
+            ("closedlost", "Closed Lost", "0.0", True),
+        ),
+    ),
+    PipelineDef(
+        "1001",
+        "Renewals",
+        _stages(
+            ("1002", "Renewal due", "0.5", False),
+            ("1003", "Renewed", "1.0", True),
+            ("1004", "Churned", "0.0", True),
+        ),
+    ),
+)

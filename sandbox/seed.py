@@ -2,7 +2,8 @@
 
 Dates count back from the store's anchor time T (the `now` given to the sandbox, else the
 current hour). Ids are assigned in table order below: contacts from 1001, emails from 50001,
-calls 60001, meetings 70001, tasks 80001. The same seed and `contacts` give the same data.
+calls 60001, meetings 70001, tasks 80001, deals 30001. The same seed and `contacts` give the
+same data.
 
 Owners (5): 70000001 Alice Archer, 70000002 Bob Baker, 70000003 Chloé Dubois (active, with
 email); 70000004 Dan Departed (archived, `userId` null, only with `archived=true`);
@@ -31,8 +32,8 @@ config/lifecycle.yaml). d = days before T; "touch" = outbound touch.
 | sql_no_status | 15 | SQL, hs_lead_status unset | new_lead → NEW |
 | new_emailed | 15 | NEW 3 d; email SENT 1 d | attempted |
 | new_called | 10 | NEW 3 d; call no answer 1 d | attempted |
-| new_connected_call | 5 | NEW 3 d; call CONNECTED 1 d | attempted (or CONNECTED) |
-| new_inbound_only | 8 | NEW 3 d; reply email + inbound call after | no attempted |
+| new_connected_call | 5 | NEW 3 d; call CONNECTED 1 d | attempted; connected |
+| new_inbound_only | 8 | NEW 3 d; reply + inbound CONNECTED call after | connected (call) |
 | new_forwarded | 5 | NEW 3 d; FORWARDED_EMAIL after | no attempted |
 | new_bounced | 5 | NEW 3 d; email BOUNCED (3) / FAILED (2) | no attempted |
 | new_touched_before | 8 | NEW 2 d; email 5 d + call 4 d (before NEW) | no attempted |
@@ -45,37 +46,60 @@ config/lifecycle.yaml). d = days before T; "touch" = outbound touch.
 | attempted_stale_with_task | 4 | as stale + open `[leadops:next_attempt]` | nothing |
 | attempted_four_old | 4 | ATTEMPTED; 4 touches, last 16 d | next-attempt task; no recycle |
 | attempted_exhausted | 10 | ATTEMPTED; 5 touches, last 15 d | recycle |
-| attempted_exhausted_old_reply | 3 | as exhausted, touches 2 d apart; reply 20 d | recycle |
-| attempted_exhausted_replied | 5 | as exhausted + reply email 5 d | nothing |
-| attempted_exhausted_connected | 3 | as exhausted + 6th touch, CONNECTED call 6 d | nothing |
-| attempted_exhausted_meeting | 3 | as exhausted + COMPLETED meeting 7 d | nothing |
+| attempted_exhausted_old_reply | 3 | as exhausted, touches 2 d apart; reply 20 d | recycle; conn. |
+| attempted_exhausted_replied | 5 | as exhausted + reply email 5 d | connected |
+| attempted_exhausted_connected | 3 | as exhausted + 6th touch, CONNECTED call 6 d | connected |
+| attempted_exhausted_meeting | 3 | as exhausted + COMPLETED meeting 7 d | meeting_scheduled |
 | unqualified | 12 | SQL, UNQUALIFIED; product_interest (**) | recycle |
 | unqualified_in_sequence | 3 | UNQUALIFIED, hs_sequences_is_enrolled=true | nothing (held) |
 | unqualified_next_activity | 3 | UNQUALIFIED, notes_next_activity_date T+2 d | nothing (held) |
-| unqualified_with_deal | 3 | UNQUALIFIED, num_associated_deals=1 | nothing (held) |
+| unqualified_with_deal | 3 | UNQUALIFIED + an open deal (qualifiedtobuy) | nothing (held) |
 | mql_hot_unowned | 4 | MQL, lead_score 70, no owner | promote (notice → ops) |
 | mql_hot_archived_owner | 3 | MQL, score 70, owner 70000004 (archived) | promote (notice → ops) |
 | mql_hot_owner_no_email | 3 | MQL, score 70, owner 70000005 (no email) | promote (notice → ops) |
 | mql_hot_odd_names | 3 | MQL, lead_score 60; odd names (***) | promote |
-| subscribers | 20 | subscriber | nothing |
-| leads | 20 | lead; lead_score unset or < 50 | nothing |
+| subscribers | 5 | subscriber | nothing |
+| leads | 5 | lead; lead_score unset or < 50 | nothing |
 | sql_other_status | 16 | SQL; OPEN/IN_PROGRESS/CONNECTED/OPEN_DEAL/BAD_TIMING | nothing |
 | customers | 5 | customer (3) / evangelist (2) | nothing |
 | other_stage | 3 | lifecyclestage other | nothing |
+| **ladder** | | (`LADDER_GROUPS`; "CONNECTED 2 d" = status since 2 d, NEW before) | |
+| ladder_replied | 3 | NEW 3 d; email 2 d; reply 1 d | connected (alone: attempted) |
+| ladder_attempted_replied | 3 | ATTEMPTED; 2 touches, last 3 d; reply 1 d | connected |
+| ladder_reply_unprompted | 2 | NEW 3 d; reply 1 d, no outbound touch | no connected; first touch |
+| ladder_meeting_booked | 3 | CONNECTED 2 d; meeting T+2 d, booked 1 d | meeting_scheduled |
+| ladder_meeting_canceled | 2 | as booked, outcome CANCELED | nothing |
+| ladder_meeting_before_new | 2 | CONNECTED 2 d (NEW 6 d); meeting 9 d, booked 10 d | nothing |
+| ladder_meeting_unrecorded | 3 | MEETING_SCHEDULED 5 d; meeting 2 d, outcome SCHEDULED | task |
+| ladder_meeting_unrecorded_tasked | 1 | as unrecorded + its COMPLETED outcome task | nothing |
+| ladder_open_deal | 3 | CONNECTED 5 d; deal in qualifiedtobuy (Sales Pipeline) | open_deal |
+| ladder_open_deal_meeting | 2 | MEETING_SCHEDULED 5 d; deal in Renewals "Renewal due" | open_deal |
+| ladder_deal_closed | 2 | CONNECTED 5 d; deal closedlost / closedwon | nothing |
+| ladder_bad_timing_due | 2 | BAD_TIMING 40 d | re-approach task |
+| ladder_bad_timing_tasked | 1 | BAD_TIMING 40 d + its COMPLETED re-approach task | nothing |
+| ladder_no_step_back | 1 | OPEN_DEAL 5 d; email 3 d, reply 2 d, meeting T+3 d | nothing |
 
 (*) history gives the value at creation; hs_lifecyclestage_salesqualifiedlead_date = creation + 3 h.
 (**) analytics 3, crm 3, payments 3, unset 2, `hardware` 1 → lists Analytics 3, CRM 3,
 Payments 3, General 3 (unset and unknown go to the default list).
 (***) "Zoë 🚀" "Ünïcode"; "<b>Bold</b>" "& <i>Co</i>"; "Maximilian" x 15 + "Long" x 40.
 
-Totals at 300: promote 33 (mql_hot + the four mql_hot_* groups); new_lead 15; attempted 35
-(new_emailed, new_called, new_connected_call, new_imported); first-touch tasks 69 (all 75 NEW
-contacts but new_with_open_task); next-attempt tasks 16 (attempted_stale, attempted_four_old);
-recycle 25 (unqualified, attempted_exhausted, attempted_exhausted_old_reply), nurture lists
-Analytics 7, CRM 7, Payments 6, General 5 (attempted groups cycle analytics, crm, payments,
-unset by position). A whole cycle in rule order (promote, new_lead, attempted, followup,
-recycle) sees earlier rules' changes: first-touch tasks then go to the 48 contacts promote and
-new_lead made NEW plus the 34 NEW contacts attempted leaves NEW (82), next-attempt stays 16.
+Totals at 300, each rule alone: promote 33 (mql_hot + the four mql_hot_* groups); new_lead 15;
+open_deal 5 (ladder_open_deal, ladder_open_deal_meeting); meeting_scheduled 9 (6 moves:
+attempted_exhausted_meeting, ladder_meeting_booked; 3 record-outcome tasks); connected 30
+(new_connected_call 5, new_inbound_only 8, attempted_exhausted_replied 5, _connected 3,
+_old_reply 3, ladder_replied 3, ladder_attempted_replied 3); attempted 38 (new_emailed,
+new_called, new_connected_call, new_imported, ladder_replied); follow-up 93 (first-touch tasks
+74: all 80 NEW contacts but new_with_open_task; next-attempt tasks 19: attempted_stale,
+attempted_four_old, ladder_attempted_replied); bad_timing 2; recycle 25 contacts (unqualified,
+attempted_exhausted, attempted_exhausted_old_reply), nurture lists Analytics 7, CRM 7,
+Payments 6, General 5 (attempted groups cycle analytics, crm, payments, unset by position).
+A whole cycle in rule order (promote, new_lead, open_deal, meeting_scheduled, connected,
+attempted, followup, bad_timing, recycle) sees earlier rules' changes: connected takes
+new_connected_call and ladder_replied before attempted (30 left) and new_inbound_only,
+ladder_attempted_replied and attempted_exhausted_old_reply before follow-up and recycle;
+first-touch tasks go to the 48 contacts promote and new_lead made NEW plus the 28 NEW contacts
+nothing moved (76), next-attempt 16; recycle 22 contacts (44 changes).
 Every ATTEMPTED contact became NEW 2 d before its first touch and ATTEMPTED 1 h after it.
 All engagements are associated with their contact and carry its owner; the contact's
 roll-ups (notes_last_contacted, num_contacted_notes, hs_sales_email_last_replied,
@@ -161,8 +185,10 @@ def _attempted(
     return build
 
 
-def _unqualified(interest: Callable[[int], str | None], **extra: str) -> Builder:
-    def build(s: Seeder, i: int) -> None:
+def _unqualified(
+    interest: Callable[[int], str | None], **extra: str
+) -> Callable[[Seeder, int], int]:
+    def build(s: Seeder, i: int) -> int:
         cid = s.contact(
             "salesqualifiedlead",
             "NEW",
@@ -173,6 +199,7 @@ def _unqualified(interest: Callable[[int], str | None], **extra: str) -> Builder
         )
         s.call(cid, s.ago(18))
         s.set_status(cid, "UNQUALIFIED", s.ago(10, 24))
+        return cid
 
     return build
 
@@ -213,6 +240,121 @@ UNQUALIFIED_INTERESTS = (
     "hardware",
 )
 OTHER_STATUSES = ("OPEN", "IN_PROGRESS", "CONNECTED", "OPEN_DEAL", "BAD_TIMING")
+
+# ---- the lead-status ladder (Connected, Meeting Scheduled, Open Deal, Bad Timing) ----------
+
+
+def _on(status: str, since_days: float, new_days: float) -> Callable[[Seeder], int]:
+    """A contact New `new_days` ago and `status` since `since_days` ago."""
+
+    def make(s: Seeder) -> int:
+        cid = s.contact("salesqualifiedlead", "NEW", status_at=s.ago(new_days), created_days=60)
+        s.set_status(cid, status, s.ago(since_days))
+        return cid
+
+    return make
+
+
+def _ladder(make: Callable[[Seeder], int], then: Callable[[Seeder, int], object]) -> Builder:
+    return lambda s, i: then(s, make(s))
+
+
+def _unrecorded_meeting(tasked: bool) -> Callable[[Seeder, int], None]:
+    def then(s: Seeder, cid: int) -> None:
+        meeting = s.meeting(cid, s.ago(2), outcome="SCHEDULED", booked=s.ago(5))
+        if tasked:
+            body = f"Record it.\n\n[leadops:meeting_outcome:{meeting}]"
+            s.task(cid, s.ago(1), "Record the meeting outcome", body, "COMPLETED")
+
+    return then
+
+
+def _bad_timing(tasked: bool) -> Builder:
+    def build(s: Seeder, i: int) -> None:
+        since = s.ago(40)
+        cid = s.contact("salesqualifiedlead", "BAD_TIMING", status_at=since, created_days=60)
+        if tasked:
+            body = f"Ask again.\n\n[leadops:reapproach:{since}]"
+            s.task(cid, s.ago(3), "Re-approach", body, "COMPLETED")
+
+    return build
+
+
+LADDER_GROUPS: tuple[Group, ...] = (
+    Group(
+        "ladder_replied",
+        3,
+        _new(lambda s, c, i: (s.email(c, s.ago(2)), s.email(c, s.ago(1), "INCOMING_EMAIL"))),
+    ),
+    Group(
+        "ladder_attempted_replied",
+        3,
+        _attempted(2, 3, lambda s, c: s.email(c, s.ago(1), "INCOMING_EMAIL")),
+    ),
+    Group(
+        "ladder_reply_unprompted", 2, _new(lambda s, c, i: s.email(c, s.ago(1), "INCOMING_EMAIL"))
+    ),
+    Group(
+        "ladder_meeting_booked",
+        3,
+        _ladder(
+            _on("CONNECTED", 2, 6),
+            lambda s, c: s.meeting(c, s.ago(-2), outcome="SCHEDULED", booked=s.ago(1)),
+        ),
+    ),
+    Group(
+        "ladder_meeting_canceled",
+        2,
+        _ladder(
+            _on("CONNECTED", 2, 6),
+            lambda s, c: s.meeting(c, s.ago(-2), outcome="CANCELED", booked=s.ago(1)),
+        ),
+    ),
+    Group(
+        "ladder_meeting_before_new",
+        2,
+        _ladder(_on("CONNECTED", 2, 6), lambda s, c: s.meeting(c, s.ago(9), booked=s.ago(10))),
+    ),
+    Group(
+        "ladder_meeting_unrecorded",
+        3,
+        _ladder(_on("MEETING_SCHEDULED", 5, 8), _unrecorded_meeting(tasked=False)),
+    ),
+    Group(
+        "ladder_meeting_unrecorded_tasked",
+        1,
+        _ladder(_on("MEETING_SCHEDULED", 5, 8), _unrecorded_meeting(tasked=True)),
+    ),
+    Group(
+        "ladder_open_deal",
+        3,
+        _ladder(_on("CONNECTED", 5, 10), lambda s, c: s.deal(c, "qualifiedtobuy")),
+    ),
+    Group(
+        "ladder_open_deal_meeting",
+        2,
+        _ladder(_on("MEETING_SCHEDULED", 5, 10), lambda s, c: s.deal(c, "1002", "1001")),
+    ),
+    Group(
+        "ladder_deal_closed",
+        2,
+        lambda s, i: s.deal(_on("CONNECTED", 5, 10)(s), ("closedlost", "closedwon")[i % 2]),
+    ),
+    Group("ladder_bad_timing_due", 2, _bad_timing(tasked=False)),
+    Group("ladder_bad_timing_tasked", 1, _bad_timing(tasked=True)),
+    Group(
+        "ladder_no_step_back",
+        1,
+        _ladder(
+            _on("OPEN_DEAL", 5, 10),
+            lambda s, c: (
+                s.email(c, s.ago(3)),
+                s.email(c, s.ago(2), "INCOMING_EMAIL"),
+                s.meeting(c, s.ago(-3), outcome="SCHEDULED", booked=s.ago(2)),
+            ),
+        ),
+    ),
+)
 
 GROUPS: tuple[Group, ...] = (
     Group("mql_hot", 20, _mql(lambda i: "50" if i == 0 else str(50 + (i * 7) % 46))),
@@ -301,13 +443,17 @@ GROUPS: tuple[Group, ...] = (
             lambda j: "analytics", notes_next_activity_date=iso(s.t + 2 * DAY)
         )(s, i),
     ),
-    Group("unqualified_with_deal", 3, _unqualified(lambda i: "payments", num_associated_deals="1")),
+    Group(
+        "unqualified_with_deal",
+        3,
+        lambda s, i: s.deal(_unqualified(lambda j: "payments")(s, i), "qualifiedtobuy"),
+    ),
     Group("mql_hot_unowned", 4, _mql(lambda i: "70", lambda i: None)),
     Group("mql_hot_archived_owner", 3, _mql(lambda i: "70", lambda i: ARCHIVED_OWNER)),
     Group("mql_hot_owner_no_email", 3, _mql(lambda i: "70", lambda i: NO_EMAIL_OWNER)),
     Group("mql_hot_odd_names", 3, _mql(lambda i: "60", names=True)),
-    Group("subscribers", 20, _plain("subscriber")),
-    Group("leads", 20, _plain("lead", score=lambda i: None if i % 2 else str(i * 2))),
+    Group("subscribers", 5, _plain("subscriber")),
+    Group("leads", 5, _plain("lead", score=lambda i: None if i % 2 else str(i * 2))),
     Group(
         "sql_other_status",
         16,
@@ -315,6 +461,7 @@ GROUPS: tuple[Group, ...] = (
     ),
     Group("customers", 5, lambda s, i: s.contact("customer" if i % 2 == 0 else "evangelist")),
     Group("other_stage", 3, _plain("other")),
+    *LADDER_GROUPS,
 )
 
 

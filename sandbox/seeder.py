@@ -7,7 +7,13 @@ import random
 from collections.abc import Callable
 
 from sandbox.rollups import counts_as_contacted
-from sandbox.schema import ENGAGEMENT_TO_CONTACT, LIFECYCLE_ORDER, STAGE_DATE
+from sandbox.schema import (
+    CONTACT_TO_DEAL,
+    DEAL_TO_CONTACT,
+    ENGAGEMENT_TO_CONTACT,
+    LIFECYCLE_ORDER,
+    STAGE_DATE,
+)
 from sandbox.store import Store
 from sandbox.tables import iso
 
@@ -215,18 +221,41 @@ class Seeder:
             },
         )
 
-    def meeting(self, contact_id: int, at: int, outcome: str = "COMPLETED") -> int:
-        return self.engagement(
-            "meetings",
-            contact_id,
-            at,
-            {
-                "hs_meeting_outcome": outcome,
-                "hs_meeting_start_time": iso(at),
-                "hs_meeting_end_time": iso(at + HOUR // 2),
-                "hs_meeting_title": "Discovery",
-            },
+    def meeting(
+        self,
+        contact_id: int,
+        at: int,
+        outcome: str | None = "COMPLETED",
+        booked: int | None = None,
+    ) -> int:
+        """A meeting starting at `at` (30 min), booked (`hs_createdate`) at `booked` or `at`."""
+        props = {
+            "hs_meeting_start_time": iso(at),
+            "hs_meeting_end_time": iso(at + HOUR // 2),
+            "hs_meeting_title": "Discovery",
+        }
+        if outcome:
+            props["hs_meeting_outcome"] = outcome
+        meeting_id = self.engagement("meetings", contact_id, at, props)
+        if booked is not None:
+            self.store.tables["meetings"].records[meeting_id].created = booked
+        return meeting_id
+
+    def deal(self, contact_id: int, stage: str, pipeline: str = "default") -> int:
+        """A deal in `stage` of `pipeline`, associated with the contact (types 4 / 3)."""
+        contact = self.store.tables["contacts"].records[contact_id].props
+        props = {"dealname": f"{contact.get('company', 'Acme')} deal", "pipeline": pipeline}
+        props |= {"dealstage": stage, "amount": "12000"}
+        if contact.get("hubspot_owner_id"):
+            props["hubspot_owner_id"] = contact["hubspot_owner_id"]
+        record = self.store.insert("deals", props, self.ago(5))
+        self.store.associate(
+            "contacts", contact_id, "deals", record.id, CONTACT_TO_DEAL, DEAL_TO_CONTACT
         )
+        contact["num_associated_deals"] = str(
+            len(self.store.associated("contacts", contact_id, "deals"))
+        )
+        return record.id
 
     def task(
         self, contact_id: int, due: int, subject: str, body: str, status: str = "NOT_STARTED"

@@ -14,8 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from sandbox.schema import (
+    DEAL_PIPELINES,
     DEFAULT_PROPERTIES,
     ENGAGEMENT_DEFAULT_PROPERTIES,
+    ENGAGEMENT_TYPES,
     LIFECYCLE_ORDER,
     LIFECYCLE_OTHER,
     OBJECT_TYPES,
@@ -122,8 +124,10 @@ class Store:
                 )
                 continue
             clean[name] = self._normalise(pdef, value)
-        if creating and object_type != "contacts" and not clean.get("hs_timestamp"):
+        if creating and object_type in ENGAGEMENT_TYPES and not clean.get("hs_timestamp"):
             errors.append(_prop_error("hs_timestamp", "REQUIRED", "hs_timestamp is required"))
+        if object_type == "deals":
+            errors += _deal_errors(clean, creating)
         if errors:
             raise ValidationError("Property values were not valid: " + _summary(errors), errors)
         return clean
@@ -134,6 +138,8 @@ class Store:
         if pdef.name == "hubspot_owner_id":
             # Archived (deactivated) owners keep owning records, so their ids are accepted.
             return None if value in self.owners else f"{value} is not a valid owner id"
+        if pdef.name in ("pipeline", "dealstage"):
+            return None  # options depend on the pipeline: `_deal_errors`
         if pdef.type == "enumeration" and value not in pdef.option_values():
             return f"{value} was not one of the allowed options: " + ", ".join(
                 f"[label: {v!r} value: {v!r}]" for v in pdef.option_values()
@@ -323,6 +329,31 @@ def _stage_may_move(current: str, new: str) -> bool:
     if current not in LIFECYCLE_ORDER or new not in LIFECYCLE_ORDER:
         return True
     return LIFECYCLE_ORDER.index(new) >= LIFECYCLE_ORDER.index(current)
+
+
+def _deal_errors(clean: dict[str, str], creating: bool) -> list[dict[str, Any]]:
+    """HubSpot's deals guide: a deal is created with `dealname` and `dealstage` (and
+    `pipeline`, else the default one); the stage must belong to the pipeline. Strict: an
+    update naming a stage without its pipeline must name a stage of some pipeline."""
+    errors = []
+    if creating:
+        errors += [
+            _prop_error(name, "REQUIRED", f"{name} is required to create a deal")
+            for name in ("dealname", "dealstage")
+            if not clean.get(name)
+        ]
+    pipelines = {pipeline.id: pipeline for pipeline in DEAL_PIPELINES}
+    pipeline_id = clean.get("pipeline") or ("default" if creating else None)
+    if pipeline_id and pipeline_id not in pipelines:
+        message = f"{pipeline_id} is not a valid pipeline id: " + ", ".join(pipelines)
+        return [*errors, _prop_error("pipeline", "INVALID_OPTION", message)]
+    stage = clean.get("dealstage")
+    allowed = [pipelines[pipeline_id]] if pipeline_id else list(pipelines.values())
+    if stage and not any(pipeline.stage(stage) for pipeline in allowed):
+        where = f"pipeline {pipeline_id}" if pipeline_id else "any pipeline"
+        message = f"{stage} is not a valid deal stage of {where}"
+        errors.append(_prop_error("dealstage", "INVALID_OPTION", message))
+    return errors
 
 
 def _prop_error(name: str, code: str, message: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ FIRST_IDS = {
     "meetings": 70001,
     "tasks": 80001,
     "notes": 90001,
+    "deals": 30001,
 }
 
 

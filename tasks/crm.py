@@ -27,6 +27,7 @@ OBJECT_TYPES: dict[EngagementKind, str] = {
     "call": "calls",
     "meeting": "meetings",
     "task": "tasks",
+    "deal": "deals",
 }
 ENRICH_BATCH = 1000  # the associations API reads 1,000 ids per call
 
@@ -84,7 +85,7 @@ def load_engagements(
     contact_ids: Sequence[str],
     properties_by_kind: Mapping[EngagementKind, Sequence[str]],
 ) -> dict[str, list[Engagement]]:
-    """Every email/call/meeting/task associated with the contacts, grouped by contact id."""
+    """Every email/call/meeting/task/deal associated with the contacts, by contact id."""
     by_contact: dict[str, list[Engagement]] = defaultdict(list)
     for kind, properties in properties_by_kind.items():
         object_type = OBJECT_TYPES[kind]

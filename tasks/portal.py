@@ -1,4 +1,5 @@
-"""Read what the portal has that the rules name: properties, owners, nurture lists."""
+"""Read what the portal has that the rules name: properties (with option labels), owners,
+nurture lists, and deal pipelines when open_deal runs."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ def read_portal_facts(gateway: HubSpotGateway, rules: Rules) -> PortalFacts:
     for name in required_properties(rules):
         info = gateway.property_info("contacts", name)
         properties[name] = (
-            PropertyFacts(info.name, info.type, info.options, info.read_only) if info else None
+            PropertyFacts(info.name, info.type, info.options, info.read_only, info.labels)
+            if info
+            else None
         )
     try:
         owners = gateway.owners()
@@ -30,4 +33,16 @@ def read_portal_facts(gateway: HubSpotGateway, rules: Rules) -> PortalFacts:
         owners = []
         problems.append(f"owners are not readable: {exc}")
     lists = {name: gateway.find_list(name) for name in _list_names(rules)}
-    return PortalFacts(properties=properties, owners=owners, lists=lists, problems_reading=problems)
+    deal_stages = None
+    if rules.open_deal.enabled:
+        try:
+            deal_stages = gateway.deal_stages()
+        except HubSpotError as exc:
+            problems.append(f"deal pipelines are not readable: {exc}")
+    return PortalFacts(
+        properties=properties,
+        owners=owners,
+        lists=lists,
+        problems_reading=problems,
+        deal_stages=deal_stages,
+    )

@@ -23,9 +23,22 @@ REPLAY_TOKEN = "replay-token"
 RECORDING_NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 # Changes one cycle (all rules, in order) makes on the 300-contact demo seed, written from
 # the seed's scenario table (sandbox/seed.py), never computed by the planners under test:
-# promote 20 + 4 + 3 + 3 + 3 hot MQLs; new_lead the 15 SQLs without status; attempted
-# 15 + 10 + 5 + 5 touched New leads; recycle 2 changes (stage, list) × (10 + 3 + 12).
-SEED_CYCLE_COUNTS = {"promote": 33, "new_lead": 15, "attempted": 35, "followup": 98, "recycle": 50}
+# promote 20 + 4 + 3 + 3 + 3 hot MQLs; new_lead the 15 SQLs without status; the ladder: open_deal
+# 3 + 2, meeting_scheduled 3 + 3 moves and 3 record-outcome tasks, connected 5 + 8 + 5 + 3 + 3 +
+# 3 + 3; attempted 15 + 10 + 5 (the 5 connected calls went to connected); followup 76 first-touch
+# + 16 next-attempt tasks; bad_timing 2 re-approach tasks; recycle 2 changes (stage, list) ×
+# (10 + 12): the 3 old-reply contacts are Connected by then.
+SEED_CYCLE_COUNTS = {
+    "promote": 33,
+    "new_lead": 15,
+    "open_deal": 5,
+    "meeting_scheduled": 9,
+    "connected": 30,
+    "attempted": 30,
+    "followup": 92,
+    "bad_timing": 2,
+    "recycle": 44,
+}
 
 
 def sandbox_settings(url: str, token: str, **overrides: object) -> Settings:

@@ -2,7 +2,7 @@
 
 from config.check import PortalFacts, PropertyFacts, check_rules, errors
 from config.rules import Rules, parse_rules
-from model.records import STAGE_ORDER, Owner
+from model.records import STAGE_ORDER, DealStage, Owner
 
 STATUSES = (
     "NEW",
@@ -13,6 +13,7 @@ STATUSES = (
     "ATTEMPTED_TO_CONTACT",
     "CONNECTED",
     "BAD_TIMING",
+    "MEETING_SCHEDULED",  # not a HubSpot default: this portal added it
 )
 STAGES = (*STAGE_ORDER, "other")
 
@@ -68,3 +69,25 @@ def test_missing_nurture_list_is_fine_it_gets_created() -> None:
     [list_finding] = [f for f in findings if f.subject.startswith("list")]
     assert list_finding.level == "ok"
     assert "created" in list_finding.message
+
+
+def test_a_portal_without_meeting_scheduled_is_told_how_to_fix_it() -> None:
+    defaults = PropertyFacts("hs_lead_status", "enumeration", STATUSES[:-1])
+    [problem] = errors(check_rules(Rules(), portal(properties={"hs_lead_status": defaults})))
+    assert problem.subject == "lead_status.meeting_scheduled"
+    assert "'MEETING_SCHEDULED' is not an option" in problem.message
+    assert "meeting_scheduled.enabled: false" in problem.message
+    off = parse_rules(
+        {"meeting_scheduled": {"enabled": False}, "lead_status": {"meeting_scheduled": ""}}
+    )
+    assert errors(check_rules(off, portal(properties={"hs_lead_status": defaults}))) == []
+
+
+def test_deal_pipelines_are_summarised_when_open_deal_runs() -> None:
+    stages = {
+        ("default", "qualified"): DealStage("default", "qualified", "Qualified", False),
+        ("default", "closedlost"): DealStage("default", "closedlost", "Closed lost", True),
+    }
+    findings = check_rules(Rules(), portal(deal_stages=stages))
+    [finding] = [f for f in findings if f.subject == "deal pipelines"]
+    assert finding.message == "1 pipeline(s), 1 open stage(s) of 2"

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from model.records import Engagement
-from rules.followup import task_kind
+from rules.tasks import task_kind
 
 TASK_TO_CONTACT = 204
 HISTORY_CAP_MESSAGE = (

@@ -1,8 +1,9 @@
 """The cycle and each rule's flow, end to end against the sandbox's demo seed.
 
 Expected numbers come from the seed's scenario table (sandbox/seed.py): 300 contacts, of
-which 33 MQLs reach the score threshold, 15 SQLs lack a lead status, 35 New leads have an
-outbound touch after becoming New, 25 contacts are due for recycling, and so on.
+which 33 MQLs reach the score threshold, 15 SQLs lack a lead status, 38 New leads have an
+outbound touch after becoming New, 30 replied or took a connected call, 25 contacts are due
+for recycling, and so on.
 """
 
 from __future__ import annotations
@@ -82,12 +83,14 @@ def test_cycle_applies_then_a_second_cycle_changes_nothing(
         assert contact(portal, contact_id)["lifecyclestage"] == "salesqualifiedlead"
         assert contact(portal, contact_id)["hs_lead_status"] == "NEW"
     created = leadops_tasks(portal)
-    assert len(created) - existing_tasks == CYCLE_COUNTS["followup"]
+    # follow-up and bad-timing changes are all tasks; meeting_scheduled's 3 record-outcome ones
+    tasks = CYCLE_COUNTS["followup"] + CYCLE_COUNTS["bad_timing"] + 3
+    assert len(created) - existing_tasks == tasks
     for task in created:
         links = portal.store.associated("tasks", task.id, "contacts")
         assert list(links.values()) == [204], f"task {task.id} is not linked to one contact"
     lists = {lst.name: len(lst.members) for lst in portal.store.lists.values()}
-    assert sum(lists.values()) == 25
+    assert sum(lists.values()) == 22  # the 3 old-reply contacts were connected first
     assert lists["Nurture - General"] >= 3  # unset and unknown interests
 
     writes = portal.stats()["writes_total"]
@@ -132,7 +135,17 @@ def test_tasks_for_archived_owners_are_created_unassigned(
 
 @pytest.mark.parametrize(
     ("rule", "expected"),
-    [("promote", 33), ("new_lead", 15), ("attempted", 35), ("followup", 85), ("recycle", 50)],
+    [
+        ("promote", 33),
+        ("new_lead", 15),
+        ("open_deal", 5),
+        ("meeting_scheduled", 9),
+        ("connected", 30),
+        ("attempted", 38),
+        ("followup", 93),
+        ("bad_timing", 2),
+        ("recycle", 50),
+    ],
 )
 def test_each_rule_alone_on_the_seed(
     settings: Settings, portal: SandboxHandle, rule: str, expected: int

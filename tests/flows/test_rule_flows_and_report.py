@@ -15,8 +15,12 @@ from config.settings import Settings
 from flows.params import RunParams
 from flows.rule_flows import (
     attempted_flow,
+    bad_timing_flow,
+    connected_flow,
     followup_flow,
+    meeting_scheduled_flow,
     new_lead_flow,
+    open_deal_flow,
     promote_flow,
     recycle_flow,
 )
@@ -35,8 +39,12 @@ def portal(sandbox: SandboxHandle, settings: Settings) -> SandboxHandle:
     [
         (promote_flow, "promote", 33),
         (new_lead_flow, "new_lead", 15),
-        (attempted_flow, "attempted", 35),
-        (followup_flow, "followup", 85),
+        (open_deal_flow, "open_deal", 5),
+        (meeting_scheduled_flow, "meeting_scheduled", 9),
+        (connected_flow, "connected", 30),
+        (attempted_flow, "attempted", 38),
+        (followup_flow, "followup", 93),
+        (bad_timing_flow, "bad_timing", 2),
         (recycle_flow, "recycle", 50),
     ],
 )

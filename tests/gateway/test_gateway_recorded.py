@@ -150,3 +150,39 @@ def test_property_info_reads_options_and_flags(gateway: HubSpotGateway) -> None:
     assert created is not None and created.type == "datetime" and created.read_only
     assert created.options == ()
     assert gateway.property_info("contacts", "no_such_property") is None
+
+
+@pytest.mark.vcr
+def test_property_info_reads_option_labels(gateway: HubSpotGateway) -> None:
+    status = gateway.property_info("contacts", "hs_lead_status")
+    assert status is not None
+    assert status.labels["ATTEMPTED_TO_CONTACT"] == "Attempted to Contact"
+    assert set(status.labels) == set(status.options)
+    stage = gateway.property_info("contacts", "lifecyclestage")
+    assert (
+        stage is not None and stage.labels["marketingqualifiedlead"] == "Marketing Qualified Lead"
+    )
+
+
+@pytest.mark.vcr
+def test_deal_stages_come_from_every_pipeline_with_closed_flags(gateway: HubSpotGateway) -> None:
+    stages = gateway.deal_stages()
+    assert gateway.calls == {"GET /crm/v3/pipelines/{objectType}": 1}
+    lost, qualified = stages["default", "closedlost"], stages["default", "qualifiedtobuy"]
+    assert lost.closed and lost.probability == 0.0
+    assert not qualified.closed and qualified.probability == 0.4
+    assert qualified.pipeline_label == "Sales Pipeline" and qualified.label == "Qualified To Buy"
+    assert len({stage.pipeline_id for stage in stages.values()}) == 2
+
+
+@pytest.mark.vcr
+def test_deals_are_read_through_their_contacts(gateway: HubSpotGateway) -> None:
+    with_deals = {"propertyName": "num_associated_deals", "operator": "GT", "value": "0"}
+    ids = contact_ids(gateway, 20, with_deals)
+    links = gateway.associations("contacts", "deals", ids)
+    deal_ids = [deal for found in links.values() for deal in found]
+    assert ids and all(links[i] for i in ids)
+    deals = gateway.batch_read("deals", deal_ids, ["dealstage", "pipeline", "dealname"])
+    assert sorted(d.id for d in deals.succeeded) == sorted(deal_ids) and not deals.failed
+    assert all(d.get("dealstage") and d.get("pipeline") for d in deals.succeeded)
+    assert gateway.calls["POST /crm/v3/objects/deals/batch/read"] == 1

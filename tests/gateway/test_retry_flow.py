@@ -251,8 +251,8 @@ def test_search_refuses_what_hubspot_would_refuse(slept: list[float]) -> None:
         gateway.search("contacts", [*five, five[0]], [])
     with pytest.raises(ValueError, match="3000"):
         gateway.search("contacts", [], [f"custom_property_{i}" for i in range(200)])
-    with pytest.raises(ValueError, match="unknown object type 'deals'"):
-        gateway.search("deals", [], [])
+    with pytest.raises(ValueError, match="unknown object type 'tickets'"):
+        gateway.search("tickets", [], [])
     with pytest.raises(ValueError, match="page_size"):
         gateway.search("contacts", [], [], page_size=201)
     assert gateway.calls == {}

@@ -62,6 +62,29 @@ def attempted(contact_id: str, name: str, owner: str | None) -> Change:
     )
 
 
+def connected(contact_id: str, name: str, owner: str | None) -> Change:
+    return Change(
+        "connected",
+        contact_id,
+        name,
+        owner,
+        "connected inbound call on 2026-11-22 15:30 UTC",
+        before={"hs_lead_status": "ATTEMPTED_TO_CONTACT"},
+        properties={"hs_lead_status": "CONNECTED"},
+    )
+
+
+# What the portal's property definitions label these values (read once per run).
+LABELS = {
+    "hs_lead_status": {
+        "NEW": "New",
+        "ATTEMPTED_TO_CONTACT": "Attempted to contact",
+        "CONNECTED": "Connected",
+    },
+    "lifecyclestage": {"marketingqualifiedlead": "Marketing qualified lead"},
+}
+
+
 def recycle(contact_id: str, name: str, owner: str | None, nurture: str) -> list[Change]:
     update = Change(
         "recycle",

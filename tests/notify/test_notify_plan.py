@@ -153,3 +153,37 @@ def test_message_id_is_deterministic_per_run_recipient_and_content(rules: Rules)
     assert render_digest(other_run[0], rules)["Message-ID"] not in first
     more = plan(applied(promote("1", "Ada", "7"), promote("3", "Cy", "7")), rules)
     assert render_digest(more[0], rules)["Message-ID"] not in first
+
+
+def test_ladder_moves_show_the_portals_labels_and_unlabelled_values_as_themselves(
+    rules: Rules,
+) -> None:
+    from model.changes import Change
+    from notify.plan import LADDER
+
+    from notify_builders import LABELS, connected
+
+    deal = Change(
+        "open_deal",
+        "1050",
+        "Kai Byrne",
+        "7",
+        "open deal 'Renewal' in stage 'Qualified to buy'",
+        before={"hs_lead_status": "CONNECTED", "lifecyclestage": "marketingqualifiedlead"},
+        properties={"hs_lead_status": "OPEN_DEAL", "lifecyclestage": "opportunity"},
+    )
+    [digest] = plan_digests(
+        applied(connected("1044", "Nia Sato", "7"), deal),
+        OWNERS,
+        rules,
+        portal_id="1",
+        run_name="r",
+        labels=LABELS,
+    )
+    [section] = digest.sections
+    assert section.title == LADDER
+    assert [line.values[0] for line in section.lines] == [
+        "Lead status: Attempted to contact → Connected",
+        "Lead status: Connected → OPEN_DEAL; "
+        "Lifecycle stage: Marketing qualified lead → opportunity",
+    ]

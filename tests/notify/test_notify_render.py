@@ -18,7 +18,17 @@ from notify.render import TEMPLATES, render_digest, render_failure_alert, render
 from notify.report_charts import draw_charts
 from notify.report_render import report_messages
 
-from notify_builders import OWNERS, applied, attempted, new_lead, promote, recycle, task
+from notify_builders import (
+    LABELS,
+    OWNERS,
+    applied,
+    attempted,
+    connected,
+    new_lead,
+    promote,
+    recycle,
+    task,
+)
 
 SCRIPT = "<script>alert('x')</script>"
 QUOTES = 'O\'Brien "the \u201cboss\u201d"'
@@ -212,10 +222,16 @@ def test_the_docs_show_a_digest_rendered_from_the_real_template(rules: Rules) ->
         new_lead("1061", "Otto Larsen", "7"),
         task("1001", "Pia Rossi", "7"),
         attempted("1040", "Iris Tanaka", "7"),
+        connected("1044", "Nia Sato", "7"),
         *recycle("1090", "Sam Haddad", "7", "Nurture - CRM"),
     )
     [digest] = plan_digests(
-        results, OWNERS, rules, portal_id="12345", run_name="opalescent-turkey-34602c7d"
+        results,
+        OWNERS,
+        rules,
+        portal_id="12345",
+        run_name="opalescent-turkey-34602c7d",
+        labels=LABELS,
     )
     text = render_digest(digest, rules).get_body(("plain",)).get_content()
     readme = (Path(TEMPLATES).parent / "README.md").read_text(encoding="utf-8")

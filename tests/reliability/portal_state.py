@@ -24,12 +24,19 @@ from flows.params import RunParams
 from gateway.client import HubSpotGateway
 from sandbox.server import SandboxHandle, running_sandbox
 
-from support import RECORDING_NOW, sandbox_settings, use_portal
+from support import RECORDING_NOW, SEED_CYCLE_COUNTS, sandbox_settings, use_portal
 
 NOW = RECORDING_NOW  # the sandbox's clock starts here and every run judges at this instant
 PARAMS = RunParams(until=NOW)
-CLEAN_COUNTS = {"promote": 33, "new_lead": 15, "attempted": 35, "followup": 98, "recycle": 50}
-__all__ = ["PortalState", "digest_items", "outbox_files", "snapshot", "told"]
+CLEAN_COUNTS = SEED_CYCLE_COUNTS
+# The tasks among them, per rule: every follow-up and bad-timing change, and meeting_scheduled's
+# 3 record-outcome tasks (the seed's table).
+CLEAN_TASKS = {
+    "followup": SEED_CYCLE_COUNTS["followup"],
+    "meeting_scheduled": 3,
+    "bad_timing": SEED_CYCLE_COUNTS["bad_timing"],
+}
+__all__ = ["CLEAN_TASKS", "PortalState", "digest_items", "outbox_files", "snapshot", "told"]
 
 
 @contextmanager

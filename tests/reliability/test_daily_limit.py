@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from portal_state import (
+    CLEAN_COUNTS,
     FastRetries,
     Reference,
     artifacts_of,
@@ -62,7 +63,8 @@ def test_daily_429_stops_cleanly_reports_and_the_next_day_finishes(
         outcomes = Counter(row["outcome"] for row in rows)
         assert outcomes["applied"] > 0, outcomes
         if where == "answered-to-a-list-write":  # the batch in flight is reported, not lost
-            assert str(rows).count("DAILY limit stopped the run") == 50
+            recycled = CLEAN_COUNTS["recycle"]  # the whole of recycle's batch
+            assert str(rows).count("DAILY limit stopped the run") == recycled
 
         # Owners are told what was applied (and only that); ops get the failure alert.
         before = told(outbox)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from portal_state import (
     CLEAN_COUNTS,
+    CLEAN_TASKS,
     NOW,
     FastRetries,
     Reference,
@@ -51,7 +52,7 @@ def failed_per_rule(summary: dict) -> dict[str, int]:
 def assert_only_creates_in_doubt_failed(summary: dict) -> None:
     """Only creates whose fate was unknown failed (task batches, a list), and the stage
     moves held back with their list: nothing a retry could have settled."""
-    assert set(failed_per_rule(summary)) <= {"followup", "recycle"}
+    assert set(failed_per_rule(summary)) <= {*CLEAN_TASKS, "recycle"}
     for failure in summary["failures"]:
         error = failure["error"]
         assert "not retried" in error or "adding the contact to its list failed" in error, error
@@ -119,7 +120,7 @@ def test_bursts_of_502_503_504_need_at_most_one_rerun(
         # created it), so its tasks are reported failed and the rerun creates them.
         assert_only_creates_in_doubt_failed(first)
         if "endpoints" in faults:
-            assert first["failed"] == CLEAN_COUNTS["followup"]
+            assert first["failed"] == sum(CLEAN_TASKS.values())
         else:
             assert {"502", "503", "504"} <= set(fast.retries())
         second = run()
@@ -158,9 +159,10 @@ def test_responses_slower_than_the_read_timeout_need_at_most_one_rerun(
         if faults["slow"] < 1.0:
             assert fast.retries()["ReadTimeoutError"] > 0  # reads were retried
         else:  # every task was made by HubSpot after the timeout
-            assert failed_per_rule(first) == {"followup": CLEAN_COUNTS["followup"]}
+            assert failed_per_rule(first) == CLEAN_TASKS
             assert applied(second) == {}  # found, not created again ...
-            assert f"told {CLEAN_COUNTS['followup']} change(s)" in " ".join(second["notes"])
+            told_again = f"told {sum(CLEAN_TASKS.values())} change(s)"
+            assert told_again in " ".join(second["notes"])
         assert_same_as_clean(handle, outbox, reference)  # ... and told once
 
 

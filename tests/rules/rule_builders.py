@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from config.rules import Rules
 from model.changes import Change
 from model.records import Engagement, Record
 
@@ -143,3 +144,21 @@ def _updated(record: Record, properties: Mapping[str, str], now: datetime) -> Re
 def actions(changes: Iterable[Change]) -> list[Change]:
     """The changes that would write something (not skips)."""
     return [c for c in changes if not c.skip]
+
+
+LADDER = ("NEW", "ATTEMPTED_TO_CONTACT", "CONNECTED", "MEETING_SCHEDULED", "OPEN_DEAL")
+
+
+def steps_back(rule: str, before: str | None, after: str | None, rules: Rules) -> bool:
+    """The ladder's promise, written out independently of `rules.ladder` (default roles):
+    True when `rule` writing lead status `after` over `before` moves a contact to a lower
+    rung, or off an outcome (Unqualified, Bad Timing; Open Deal but by open_deal) it does not
+    own. Recycle resets the ladder on purpose."""
+    assert rules.lead_status.meeting_scheduled == "MEETING_SCHEDULED"
+    if rule == "recycle" or before == after:
+        return False
+    if before in ("UNQUALIFIED", "BAD_TIMING") or (before == "OPEN_DEAL" and rule != "open_deal"):
+        return True
+    if before in LADDER:
+        return after not in LADDER or LADDER.index(after) < LADDER.index(before)
+    return False

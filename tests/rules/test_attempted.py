@@ -1,4 +1,4 @@
-"""Attempted: New + an outbound touch after becoming New → Attempted (or Connected)."""
+"""Attempted: New + an outbound touch after becoming New → Attempted."""
 
 from __future__ import annotations
 
@@ -95,31 +95,11 @@ def test_only_new_contacts(rules: Rules, status: str | None) -> None:
     assert plan([call("c", "2026-11-21 09:00")], rules, record) == []
 
 
-class TestConnectedOption:
-    @pytest.fixture
-    def connecting(self) -> Rules:
-        return Rules.model_validate({"attempted": {"connected_calls_to_connected": True}})
-
-    def test_connected_outbound_call_moves_to_connected(self, connecting: Rules) -> None:
-        touches = [
-            email("e", "2026-11-21 09:00"),
-            call("c", "2026-11-22 10:00", disposition=CONNECTED_GUID),
-        ]
-        [change] = plan(touches, connecting)
-        assert change.properties == {"hs_lead_status": "CONNECTED"}
-        assert change.reason == "outbound call on 2026-11-22 10:00 UTC, connected"
-
-    def test_unconnected_call_is_attempted(self, connecting: Rules) -> None:
-        [change] = plan([call("c", "2026-11-22 10:00")], connecting)
-        assert change.properties == {"hs_lead_status": "ATTEMPTED_TO_CONTACT"}
-
-    def test_connected_inbound_call_does_not_count(self, connecting: Rules) -> None:
-        inbound = call("c", "2026-11-22 10:00", direction="INBOUND", disposition=CONNECTED_GUID)
-        assert plan([inbound], connecting) == []
-
-    def test_off_by_default(self, rules: Rules) -> None:
-        [change] = plan([call("c", "2026-11-22 10:00", disposition=CONNECTED_GUID)], rules)
-        assert change.properties == {"hs_lead_status": "ATTEMPTED_TO_CONTACT"}
+def test_a_connected_call_is_an_attempt_here_the_connected_rule_moves_it_further(
+    rules: Rules,
+) -> None:
+    [change] = plan([call("c", "2026-11-22 10:00", disposition=CONNECTED_GUID)], rules)
+    assert change.properties == {"hs_lead_status": "ATTEMPTED_TO_CONTACT"}
 
 
 def test_engagements_of_other_contacts_are_ignored(rules: Rules) -> None:

@@ -11,14 +11,8 @@ from config.rules import BusinessHours, Rules
 from model.changes import Change
 from model.records import Engagement, Record
 from rules.definition import Situation
-from rules.followup import (
-    ENGAGEMENT_KINDS,
-    due_at,
-    plan_followups,
-    search_filter_groups,
-    task_kind,
-    task_marker,
-)
+from rules.followup import ENGAGEMENT_KINDS, plan_followups, search_filter_groups
+from rules.tasks import due_at, task_kind, task_marker
 
 from rule_builders import NOW, SQL, at, call, contact, email, task
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from model.records import Engagement
-from rules.followup import task_kind
+from rules.tasks import task_kind
 
 
 def task(body: str) -> Engagement:

@@ -110,4 +110,6 @@ def test_engagement_properties_cover_what_the_rules_read() -> None:
     assert "hs_call_disposition" in ENGAGEMENT_PROPERTIES["call"]
     assert "hs_meeting_start_time" in ENGAGEMENT_PROPERTIES["meeting"]
     assert {"hs_task_body", "hs_task_status"} <= set(ENGAGEMENT_PROPERTIES["task"])
-    assert all("hs_timestamp" in props for props in ENGAGEMENT_PROPERTIES.values())
+    engagements = {k: v for k, v in ENGAGEMENT_PROPERTIES.items() if k != "deal"}
+    assert all("hs_timestamp" in props for props in engagements.values())
+    assert {"dealstage", "pipeline"} <= set(ENGAGEMENT_PROPERTIES["deal"])

@@ -1,5 +1,6 @@
 """Property-based checks over every rule: never raises, idempotent, stages only move forward
-(except recycle), and `due_at` counts exactly the working hours asked for."""
+(except recycle), lead statuses only move up the ladder, and `due_at` counts exactly the
+working hours asked for."""
 
 from __future__ import annotations
 
@@ -10,23 +11,34 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config.rules import BusinessHours, Rules, load_rules
-from model.records import STAGE_ORDER, Engagement, Record
+from model.records import STAGE_ORDER, DealStage, Engagement, Record
 from rules.definition import Situation
-from rules.followup import due_at
 from rules.registry import RULES
+from rules.tasks import due_at
 
-from rule_builders import NOW, apply, iso
+from rule_builders import NOW, apply, iso, steps_back
 
 DEFAULT = load_rules()
 EAGER = Rules.model_validate(  # reaches the time- and count-based branches more often
     {
-        "attempted": {"connected_calls_to_connected": True},
+        "connected": {"on_reply": True, "on_connected_call": True},
+        "open_deal": {"lifecycle_to_opportunity": True},
+        "bad_timing": {"reapproach_days": 1},
         "followup": {"next_attempt": {"after_days": 1, "max_attempts": 3}},
         "recycle": {"min_attempts": 1, "no_reply_days": 2, "lead_status": "BAD_TIMING"},
     }
 )
 TZ = ZoneInfo("Europe/Berlin")
 PLANNERS = {name: rule.plan for name, rule in RULES.items()}
+DEAL_STAGES = {
+    ("default", "qualified"): DealStage("default", "qualified", "Qualified", closed=False),
+    ("default", "closedlost"): DealStage("default", "closedlost", "Closed lost", closed=True),
+}
+
+
+def situation(rules: Rules) -> Situation:
+    return Situation(rules, NOW, TZ, DEAL_STAGES)
+
 
 times = st.datetimes(
     min_value=datetime(2026, 9, 1), max_value=datetime(2026, 12, 31), timezones=st.just(UTC)
@@ -87,12 +99,27 @@ ENGAGEMENT_VALUES = {
     "call": {
         "hs_call_direction": value("OUTBOUND", "INBOUND"),
         "hs_call_status": value("COMPLETED", "NO_ANSWER", "CANCELED"),
-        "hs_call_disposition": value(*DEFAULT.attempted.connected_dispositions),
+        "hs_call_disposition": value(*DEFAULT.connected.call_dispositions),
     },
-    "meeting": {"hs_meeting_start_time": value(), "hs_createdate": value()},
+    "meeting": {
+        "hs_meeting_start_time": value(),
+        "hs_meeting_end_time": value(),
+        "hs_meeting_outcome": value("SCHEDULED", "COMPLETED", "CANCELED", "NO_SHOW"),
+        "hs_createdate": value(),
+    },
     "task": {
-        "hs_task_body": value("x\n[leadops:first_touch]", "[leadops:next_attempt]"),
+        "hs_task_body": value(
+            "x\n[leadops:first_touch]",
+            "[leadops:next_attempt]",
+            "[leadops:meeting_outcome:0-1] [leadops:meeting_outcome:1-2]",
+            "[leadops:reapproach:1790000000000]",
+        ),
         "hs_task_status": value("NOT_STARTED", "COMPLETED", "IN_PROGRESS"),
+    },
+    "deal": {
+        "pipeline": value("default", "other"),
+        "dealstage": value("qualified", "closedlost", "gone"),
+        "dealname": value("Renewal"),
     },
 }
 
@@ -135,7 +162,7 @@ def test_planning_never_raises_and_changes_are_well_formed(world: World, rules: 
     records, activity = world
     names = {r.id: r.name for r in records}
     for rule, planner in PLANNERS.items():
-        for change in planner(records, activity, Situation(rules, NOW, TZ)):
+        for change in planner(records, activity, situation(rules)):
             assert change.rule == rule
             assert change.contact_name == names[change.contact_id]
             effects = [bool(change.properties), change.task is not None, change.list_name]
@@ -148,8 +175,8 @@ def test_planning_never_raises_and_changes_are_well_formed(world: World, rules: 
 def test_replanning_after_applying_plans_nothing(world: World, rules: Rules) -> None:
     records, activity = world
     for rule, planner in PLANNERS.items():
-        after = apply(records, activity, planner(records, activity, Situation(rules, NOW, TZ)))
-        again = planner(after.contacts, after.engagements, Situation(rules, NOW, TZ))
+        after = apply(records, activity, planner(records, activity, situation(rules)))
+        again = planner(after.contacts, after.engagements, situation(rules))
         assert [c for c in again if not c.skip] == [], rule
 
 
@@ -160,7 +187,7 @@ def test_only_recycle_moves_a_stage_backward_and_only_from_mql_sql_or_none(
 ) -> None:
     records, activity = world
     for rule, planner in PLANNERS.items():
-        for change in planner(records, activity, Situation(rules, NOW, TZ)):
+        for change in planner(records, activity, situation(rules)):
             if "lifecyclestage" not in change.properties:
                 continue
             before = change.before["lifecyclestage"]
@@ -171,6 +198,19 @@ def test_only_recycle_moves_a_stage_backward_and_only_from_mql_sql_or_none(
                 assert after == "lead"
             else:
                 assert STAGE_ORDER.index(after) > STAGE_ORDER.index(before or ""), rule
+
+
+@settings(max_examples=200, deadline=None)
+@given(worlds(), rule_sets)
+def test_no_rule_moves_a_lead_status_down_the_ladder_or_off_an_outcome(
+    world: World, rules: Rules
+) -> None:
+    records, activity = world
+    for rule, planner in PLANNERS.items():
+        for change in planner(records, activity, situation(rules)):
+            if "hs_lead_status" in change.properties:
+                before, after = change.before["hs_lead_status"], change.properties["hs_lead_status"]
+                assert not steps_back(rule, before, after, rules), (rule, before, after)
 
 
 business_hours = st.builds(

@@ -84,7 +84,7 @@ def test_search_operators_match_the_seed_groups(client: HubSpot) -> None:
             }
         ],
     )
-    assert len(statuses) == 12 + 3 + 3 + 3 + 16 // 5
+    assert len(statuses) == 12 + 3 + 3 + 3 + 16 // 5 + 2 + 1  # + ladder_bad_timing_*
     unowned = ids_of(client, [{"propertyName": "hubspot_owner_id", "operator": "NOT_HAS_PROPERTY"}])
     assert len(unowned) == sizes["mql_hot_unowned"]
     html = ids_of(

@@ -16,12 +16,14 @@ from prefect.utilities.annotations import quote
 
 from config.rules import Rules, load_rules
 from config.settings import Settings
+from flows.incremental import ChangeFeed, keep_deadlines
 from flows.params import RunParams
 from gateway.client import DailyLimitReached, Filter, HubSpotGateway
 from gateway.identity import settings_for_portal
 from model.changes import ChangeResult
 from model.records import Engagement, Owner, Record
 from rules.definition import RuleDef, Situation
+from runstate.deadlines import RunStateStore
 from runstate.journal import Journal
 from tasks.apply import apply_changes
 from tasks.crm import ENRICH_BATCH, load_engagements, read_contacts, search_contacts
@@ -43,6 +45,8 @@ class RunContext:
     list_ids: dict[str, str] = field(default_factory=dict)  # nurture lists by name, as found
     # The gateway's counts before the run's first call (gateways live per process, across runs)
     calls_at_start: Counter[str] = field(default_factory=Counter)
+    state: RunStateStore | None = None  # incremental cycles' deadlines and baselines
+    feed: ChangeFeed | None = None  # what changed in the window, read once per run
 
     @property
     def situation(self) -> Situation:
@@ -74,6 +78,7 @@ def window_filters(since: datetime | None, until: datetime) -> list[Filter]:
 
 def _plan_batch(rule: RuleDef, batch: Sequence[Record], ctx: RunContext) -> list[ChangeResult]:
     properties = rule.properties(ctx.rules)
+    requested = [r.id for r in batch]
     if rule.history:
         # quote(): Prefect would walk every element of a big argument, twice per task run
         ids = quote([r.id for r in batch])
@@ -101,6 +106,11 @@ def _plan_batch(rule: RuleDef, batch: Sequence[Record], ctx: RunContext) -> list
         raise
     if ctx.journal is not None:
         ctx.journal.record(results)
+    if ctx.state is not None and not ctx.params.dry_run:
+        portal = ctx.settings.hubspot_portal_id or ""
+        keep_deadlines(
+            rule, ctx.state, portal, requested, batch, engagements, ctx.situation, results
+        )
     return results
 
 
@@ -121,8 +131,11 @@ def _candidates(
     """Every search group's matches, each contact once, in batches of `ENRICH_BATCH` across
     groups (a small group does not cost its own partial batch of reads and writes)."""
     batch: list[Record] = []
-    for filters in rule.searches(ctx.rules):
-        if rule.event_based:
+    searches = rule.searches(ctx.rules)
+    if since is not None and not rule.watches_contacts:
+        searches = []  # an incremental run of a rule whose triggers ignore contact edits
+    for filters in searches:
+        if rule.event_based or since is not None:
             filters = [*filters, *window_filters(since, ctx.now)]
         for found in search_contacts(ctx.gateway, filters, properties):
             fresh = [record for record in found if record.id not in seen]
@@ -144,8 +157,9 @@ def run_rule(
 ) -> list[ChangeResult]:
     """Run one rule over every candidate and return what became of its changes.
 
-    An event-based rule looks at contacts modified in `[since, ctx.now)`; `extra_ids` adds
-    contacts search may not show yet. A DAILY stop carries the rule's results so far.
+    An event-based rule, or any rule given a `since`, looks at contacts modified in
+    `[since, ctx.now)`; `extra_ids` adds contacts search may not show yet, or that the rule's
+    triggers name. A DAILY stop carries the rule's results so far.
     """
     results: list[ChangeResult] = []
     seen: set[str] = set()
@@ -154,8 +168,14 @@ def run_rule(
         for batch in _candidates(rule, ctx, properties, seen, since):
             results += _plan_batch(rule, batch, ctx)
         missing = [contact_id for contact_id in dict.fromkeys(extra_ids) if contact_id not in seen]
-        if missing:
-            records = read_contacts(ctx.gateway, quote(missing), properties)
+        for start in range(0, len(missing), ENRICH_BATCH):
+            chunk = missing[start : start + ENRICH_BATCH]
+            # A rule reading histories reads its batch again anyway: ids are enough here.
+            records = (
+                [Record(contact_id, {}) for contact_id in chunk]
+                if rule.history
+                else read_contacts(ctx.gateway, quote(chunk), properties)
+            )
             results += _plan_batch(rule, records, ctx)
     except DailyLimitReached as exc:
         exc.results = results + exc.results

@@ -29,6 +29,11 @@ class RunParams(BaseModel):
         default_factory=lambda: list(ALL_RULES), description="Rules to run, in cycle order."
     )
     notify: bool = Field(default=True, description="Email owners their digest after the run.")
+    full: bool = Field(
+        default=False,
+        description="Judge every rule's whole population, not only what changed since its "
+        "watermark (what the reconcile does).",
+    )
 
     @model_validator(mode="after")
     def _window_ordered(self) -> RunParams:

@@ -27,6 +27,8 @@ class RunSummary:
     results: list[ChangeResult] = field(default_factory=list)
     api_calls: Mapping[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Each rule's window start this run (None: it judged its whole population)
+    windows: dict[str, datetime | None] = field(default_factory=dict)
 
     def counts(self) -> dict[str, dict[str, int]]:
         table: dict[str, Counter[str]] = {}

@@ -134,6 +134,8 @@ def _candidates(
     searches = rule.searches(ctx.rules)
     if since is not None and not rule.watches_contacts:
         searches = []  # an incremental run of a rule whose triggers ignore contact edits
+    elif since is not None and ctx.feed is not None and not ctx.feed.any_contact_modified(since):
+        searches = []  # nothing was modified in the window: no search would find anything
     for filters in searches:
         if rule.event_based or since is not None:
             filters = [*filters, *window_filters(since, ctx.now)]

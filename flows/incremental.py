@@ -28,7 +28,7 @@ from rules.definition import RuleDef, Situation
 from rules.triggers import DeadlinePassed, engagement_kinds, next_deadlines, rule_config_hash
 from runstate.deadlines import RunStateStore
 from runstate.watermark import read_watermark, window_start
-from tasks.changes import contacts_of_changed_engagements
+from tasks.changes import any_contact_modified, contacts_of_changed_engagements
 
 
 @dataclass
@@ -38,6 +38,14 @@ class ChangeFeed:
     gateway: HubSpotGateway
     until: datetime
     _engagements: dict[tuple[EngagementKind, datetime], list[str]] = field(default_factory=dict)
+    _contacts: dict[datetime, bool] = field(default_factory=dict)
+
+    def any_contact_modified(self, since: datetime) -> bool:
+        """Whether any contact changed in the window: when none did, the rules' windowed
+        searches would all come back empty, so they are not sent."""
+        if since not in self._contacts:
+            self._contacts[since] = any_contact_modified(self.gateway, since, self.until)
+        return self._contacts[since]
 
     def contacts_of_engagements(self, kind: EngagementKind, since: datetime) -> list[str]:
         key = (kind, since)

@@ -1,4 +1,5 @@
-"""Prefect tasks that find what changed in a window: the change feed of incremental cycles.
+"""What changed in a window: the change feed of incremental cycles (a search or two each,
+so plain functions rather than Prefect tasks: a task run would cost more than the call).
 
 Example:
     ```python
@@ -10,16 +11,13 @@ Example:
 
     gateway = HubSpotGateway(Settings())
     now = datetime.now(UTC)
-    print(contacts_of_changed_engagements.fn(gateway, "email", now - timedelta(hours=1), now))
+    print(contacts_of_changed_engagements(gateway, "email", now - timedelta(hours=1), now))
     ```
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from gateway.client import Filter, HubSpotGateway
 from model.records import EngagementKind
@@ -38,7 +36,12 @@ def modified_between(prop: str, since: datetime, until: datetime) -> list[Filter
     ]
 
 
-@task(name="changed-engagements", cache_policy=NO_CACHE)
+def any_contact_modified(gateway: HubSpotGateway, since: datetime, until: datetime) -> bool:
+    """Whether any contact's `lastmodifieddate` falls in `[since, until)` (one search)."""
+    window = modified_between("lastmodifieddate", since, until)
+    return any(gateway.search("contacts", window, ["hs_object_id"], page_size=1))
+
+
 def contacts_of_changed_engagements(
     gateway: HubSpotGateway, kind: EngagementKind, since: datetime, until: datetime
 ) -> list[str]:

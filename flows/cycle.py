@@ -35,6 +35,7 @@ from flows.incremental import (
 )
 from flows.params import RunParams, RunSettings
 from flows.report import RunSummary, publish
+from flows.spend import note_spend
 from gateway.client import DailyLimitReached, HubSpotError
 from model.changes import ChangeResult, Outcome, RuleName
 from model.records import Owner
@@ -121,6 +122,7 @@ def _run_cycle(ctx: RunContext, flow_name: str) -> RunSummary:
         summary.api_calls = dict(ctx.gateway.calls - ctx.calls_at_start)  # identity included
         if ctx.gateway.budget is not None:
             summary.notes.append(ctx.gateway.budget.describe())
+        note_spend(ctx, summary, flow_name)
         publish(summary, owners, flow_name.replace("_", "-"))
     return summary
 

@@ -128,7 +128,7 @@ def check() -> None:
             facts = read_portal_facts.fn(gateway_for(settings), rules)
     except HubSpotError as exc:
         raise _fail(f"could not read the portal: {exc}", 1) from None
-    findings = check_rules(rules, facts)
+    findings = check_rules(rules, facts) + _schedule_findings(settings)
     table = Table(title=f"leadops check — {settings.hubspot_base_url}", title_justify="left")
     table.add_column("", width=2)
     table.add_column("what")
@@ -141,6 +141,20 @@ def check() -> None:
     if problems:
         raise _fail(f"{len(problems)} problem(s): fix config/lifecycle.yaml or the portal", 1)
     console.print("[green]Config matches the portal.[/]")
+
+
+def _schedule_findings(settings: Settings) -> list:
+    """The default schedules in prefect.yaml against leadops' share of the daily budget,
+    at what each deployment's last run cost (recorded in the run-state database)."""
+    from flows.spend import budget_findings
+    from leadops.deploy import load_project
+    from runstate.deadlines import RunStateStore
+
+    schedules = (load_project().get("definitions") or {}).get("default_schedules") or {}
+    costs = RunStateStore.for_settings(settings).last_costs(settings.hubspot_portal_id)
+    calls = {flow: spent for flow, (spent, _) in costs.items()}
+    share = settings.leadops_daily_budget_share
+    return budget_findings(schedules, calls, daily_limit=None, share=share)
 
 
 @app.command()

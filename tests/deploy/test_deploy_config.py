@@ -33,7 +33,7 @@ PROJECT = load_project()
 ENTRIES = {entry["name"]: entry for entry in PROJECT["deployments"]}
 
 
-def test_one_deployment_for_the_cycle_each_rule_and_the_backfill() -> None:
+def test_one_deployment_for_the_cycle_each_rule_the_reconcile_and_the_backfill() -> None:
     assert set(ENTRIES) == {
         "cycle",
         "promote",
@@ -41,6 +41,7 @@ def test_one_deployment_for_the_cycle_each_rule_and_the_backfill() -> None:
         "attempted",
         "followup",
         "recycle",
+        "reconcile",
         "backfill",
     }
 
@@ -79,9 +80,12 @@ def test_no_entry_carries_schedules_so_redeploys_keep_ui_edits() -> None:
     assert all("schedules" not in e and "schedule" not in e for e in PROJECT["deployments"])
 
 
-def test_only_the_cycle_gets_a_default_schedule_every_15_minutes() -> None:
+def test_the_cycle_runs_every_15_minutes_and_the_reconcile_daily_by_default() -> None:
     defaults = default_schedules(PROJECT, DeployTarget())
-    assert defaults == {"cycle": [{"cron": "*/15 * * * *", "timezone": "UTC"}]}
+    assert defaults == {
+        "cycle": [{"cron": "*/15 * * * *", "timezone": "UTC"}],
+        "reconcile": [{"cron": "30 3 * * *", "timezone": "UTC"}],
+    }
     schedule = to_schedule(defaults["cycle"][0])
     assert (schedule.cron, schedule.timezone) == ("*/15 * * * *", "UTC")
 

@@ -58,6 +58,7 @@ PREFECT = str(Path(sys.executable).with_name("prefect"))
 PORTAL = "12345"
 CYCLE = "lifecycle-cycle/cycle"
 BACKFILL = "backfill/backfill"
+RECONCILE = "reconcile/reconcile"
 RUN_TIMEOUT = 120.0
 T = TypeVar("T")
 
@@ -322,7 +323,7 @@ def test_deploy_creates_pool_limit_block_and_every_deployment(
     assert deployed.pool_created and deployed.token_saved
     assert set(deployed.created) == set(deployed.deployments)
     assert {CYCLE, BACKFILL} <= set(deployed.deployments)
-    assert len(deployed.deployments) == 7
+    assert len(deployed.deployments) == 8
     assert client.read_work_pool("leadops").type == "process"
     limit = client.read_global_concurrency_limit_by_name("hubspot")
     assert (limit.limit, limit.slot_decay_per_second) == (100, 100.0)
@@ -343,7 +344,7 @@ def test_scheduler_creates_runs_for_the_default_schedule(
     first_deploy: tuple[DeployReport, list[DeploymentSchedule]], client: SyncPrefectClient
 ) -> None:
     deployed, [schedule] = first_deploy
-    assert deployed.scheduled == [CYCLE]
+    assert set(deployed.scheduled) == {CYCLE, RECONCILE}  # the reconcile: daily
     assert (schedule.schedule.cron, schedule.active) == ("*/15 * * * *", True)
     cycle = client.read_deployment_by_name(CYCLE)
     # The worker fixture switches schedules off: switch the cycle's back on for this test.

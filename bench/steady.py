@@ -175,6 +175,63 @@ def measure_steady(
     }
 
 
+def _in_child(queue: Any, contacts: int, hours: float, every: int) -> None:
+    try:
+        result = measure_steady(contacts, hours=hours, every_minutes=every, progress=queue.put)
+        queue.put(("result", result))
+    except BaseException as exc:  # report, then let the process end
+        queue.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def run_and_report(sizes: list[int], hours: float, every: int, console: Any) -> list[dict]:
+    """Each size in a fresh process (its own Prefect home), then one table."""
+    import multiprocessing as mp
+
+    from rich.table import Table
+
+    results = []
+    ctx = mp.get_context("spawn")
+    for contacts in sizes:
+        queue = ctx.Queue()
+        worker = ctx.Process(target=_in_child, args=(queue, contacts, hours, every))
+        worker.start()
+        with console.status(f"{contacts:,} contacts: starting") as status:
+            while True:
+                message = queue.get()
+                if isinstance(message, tuple) and message[0] == "error":
+                    raise RuntimeError(f"steady state at {contacts} contacts failed: {message[1]}")
+                if isinstance(message, tuple):
+                    results.append(message[1])
+                    break
+                status.update(f"{contacts:,} contacts: {message}")
+        worker.join(60)
+    table = Table(title=f"Steady state: 1 % of contacts touched an hour, a cycle every {every} min")
+    for column in (
+        "contacts",
+        "first cycle",
+        "idle cycle",
+        "calls per cycle (mean / max)",
+        "a day",
+        "share of 650,000",
+        "full cycles a day",
+        "share",
+    ):
+        table.add_column(column, justify="right")
+    for r in results:
+        table.add_row(
+            f"{r['contacts']:,}",
+            f"{r['first_cycle_calls']:,}",
+            str(r["idle_cycle_calls"]),
+            f"{r['steady_calls_mean']:,} / {r['steady_calls_max']:,}",
+            f"{r['steady_day_calls']:,}",
+            f"{r['steady_day_share']:.2%}",
+            f"{r['full_day_calls']:,}",
+            f"{r['full_day_share']:.2%}",
+        )
+    console.print(table)
+    return results
+
+
 if __name__ == "__main__":
     import argparse
     import json

@@ -240,15 +240,35 @@ def bench(
     json_path: Annotated[
         str | None, typer.Option("--json", help="Write the results as JSON to this file.")
     ] = None,
+    steady: Annotated[
+        bool,
+        typer.Option(
+            "--steady",
+            help="Steady state instead: incremental cycles over a simulated day (1 % of the "
+            "contacts touched an hour, a cycle every 15 min) next to full cycles.",
+        ),
+    ] = False,
+    hours: Annotated[
+        float, typer.Option("--hours", min=0.25, help="Simulated hours of --steady.")
+    ] = 24,
 ) -> None:
     """Benchmark one cycle per size against a sandbox with HubSpot Professional limits.
 
     Prints calls per endpoint against the minimum the seeded work needs, wall time against
     the time the limits impose, Prefect overhead, 429s, peak RSS and a per-record baseline
-    (default sizes: 1,000 and 10,000 contacts). See BENCHMARKS.md.
+    (default sizes: 1,000 and 10,000 contacts). With --steady: what incremental cycles cost
+    a day at each size (default 10,000), next to full cycles. See BENCHMARKS.md.
     """
+    import json
     from pathlib import Path
 
+    if steady:
+        from bench.steady import run_and_report as run_steady
+
+        results = run_steady(contacts or [10000], hours, 15, console)
+        if json_path:
+            Path(json_path).write_text(json.dumps(results, indent=2))
+        return
     from bench.report import run_and_report
 
     run_and_report(contacts or [1000, 10000], Path(json_path) if json_path else None, console)

@@ -85,6 +85,10 @@ def run(
     since: Annotated[datetime | None, typer.Option(help="Window start (ISO date/time).")] = None,
     until: Annotated[datetime | None, typer.Option(help="Window end (ISO date/time).")] = None,
     notify: Annotated[bool, typer.Option(help="Email owners their digests.")] = True,
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Judge every contact, not only what changed since last run."),
+    ] = False,
 ) -> None:
     """Run the full cycle or one rule against the portal in HUBSPOT_BASE_URL."""
     if rule not in RULE_CHOICES:
@@ -103,6 +107,7 @@ def run(
             until=until,
             rules=list(ALL_RULES) if rule == "cycle" else [rule],
             notify=notify,
+            full=full,
         )
     except ValidationError as exc:
         raise _fail("; ".join(e["msg"] for e in exc.errors())) from None

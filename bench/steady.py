@@ -95,14 +95,10 @@ def measure_steady(
     progress: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
     """The scenario above, in this process; returns its figures."""
+    from bench.run import use_private_prefect
+
     work = Path(tempfile.mkdtemp(prefix=f"leadops-steady-{contacts}-"))
-    os.environ.update(
-        PREFECT_HOME=str(work / "prefect"),
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        DO_NOT_TRACK="1",
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180",
-        PREFECT_LOGGING_LEVEL="WARNING",
-    )
+    use_private_prefect(work)
     os.environ.pop("PREFECT_API_URL", None)
     from config.settings import Settings
     from flows.cycle import lifecycle_cycle

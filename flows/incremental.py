@@ -72,12 +72,14 @@ def rule_window(
 ) -> datetime | None:
     """Where `rule`'s window starts in this run; None: judge its whole population.
 
-    An explicit `since` (a backfill, a manual run) wins; `full` (the reconcile) judges all.
-    Otherwise the watermark (less the overlap) when the rule's last full judgment used the
-    rules as they are now; without one on record, the whole population.
+    An explicit `since` (a backfill, a manual run) bounds an event-based rule's window and,
+    as before incremental cycles, leaves the others judging their whole population; `full`
+    (the reconcile) judges all. Otherwise the watermark (less the overlap) when the rule's
+    last full judgment used the rules as they are now; without one on record, the whole
+    population.
     """
     if since is not None:
-        return since
+        return since if rule.event_based else None
     if full or not rule.incremental:
         return None
     if store.baseline(portal, rule.name) != config_hash(rules, rule, all_rules):

@@ -36,7 +36,7 @@ def runs_per_day(spec: Mapping[str, Any]) -> float:
         from prefect._vendor.croniter import croniter  # Prefect's own cron parser
 
         start = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday: weekday crons count fully
-        week = croniter(str(spec["cron"]), start)
+        week = croniter(str(spec["cron"]), start - timedelta(seconds=1))  # start included
         count = 0
         while week.get_next(datetime) < start + 7 * DAY:
             count += 1

@@ -98,8 +98,7 @@ def measure_steady(
     from bench.run import use_private_prefect
 
     work = Path(tempfile.mkdtemp(prefix=f"leadops-steady-{contacts}-"))
-    use_private_prefect(work)
-    os.environ.pop("PREFECT_API_URL", None)
+    use_private_prefect(work)  # a temporary Prefect API, unless PREFECT_API_URL names one
     from config.settings import Settings
     from flows.cycle import lifecycle_cycle
     from flows.params import RunParams

@@ -25,16 +25,22 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from config.rules import Rules
 from model.records import Engagement, EngagementKind, Record
 from rules.kit import CannotJudge
 
-if TYPE_CHECKING:
-    from rules.definition import Situation
 
-NextDeadline = Callable[[Record, Sequence[Engagement], "Situation"], datetime | None]
+class AtInstant(Protocol):
+    """What deadlines are judged against (`rules.definition.Situation`, which imports this)."""
+
+    @property
+    def now(self) -> datetime: ...
+
+
+# (contact, its engagements, the Situation) -> the deadline, or None
+NextDeadline = Callable[[Record, Sequence[Engagement], Any], datetime | None]
 
 
 @dataclass(frozen=True)
@@ -70,7 +76,7 @@ def next_deadlines(
     triggers: Iterable[Trigger],
     contacts: Iterable[Record],
     engagements: Mapping[str, Sequence[Engagement]],
-    situation: Situation,
+    situation: AtInstant,
 ) -> dict[str, datetime | None]:
     """Each contact's earliest deadline after `situation.now` (None: time alone changes
     nothing). A contact the rule cannot judge has none: it is judged again when it changes."""

@@ -121,7 +121,7 @@ def test_rendering_for_a_portal_suffixes_names_and_sets_its_env() -> None:
         "HUBSPOT_GLOBAL_LIMIT": "hubspot-777",
         "HUBSPOT_PORTAL_ID": "777",
     }
-    assert list(default_schedules(PROJECT, target)) == ["cycle-777"]
+    assert list(default_schedules(PROJECT, target)) == ["cycle-777", "reconcile-777"]
     assert ENTRIES["cycle"]["name"] == "cycle"  # the loaded project is left as it was
 
 

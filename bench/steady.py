@@ -128,6 +128,7 @@ def measure_steady(
         started = time.perf_counter()
         progress("first cycle (judges everything)")
         first = cycle(START)
+        progress(f"first cycle: {first} calls")
         step = timedelta(minutes=every_minutes)
         # The next cycles judge again what the first one wrote, until its writes leave the
         # window (the watermark's 30-minute overlap, for HubSpot's search lag).
@@ -139,6 +140,7 @@ def measure_steady(
         progress("a cycle with nothing changed")
         at += step
         idle = cycle(at)
+        progress(f"a cycle with nothing changed: {idle} calls")
         activity = Activity(handle.store)
         per_cycle = contacts / 100 * every_minutes / 60  # 1 % of the contacts an hour
         owed, calls = 0.0, []
@@ -153,6 +155,7 @@ def measure_steady(
             progress(f"steady cycle {n + 1}/{cycles}: {calls[-1]} calls")
         progress("a full cycle for comparison")
         full = cycle(at + step, full=True)
+        progress(f"a full cycle: {full} calls")
         wall = time.perf_counter() - started
     per_day = 1440 / every_minutes
     day_calls = sum(calls) * 24 / hours

@@ -185,6 +185,17 @@ def _rss_mb() -> float:
     return math.nan
 
 
+def use_private_prefect(work_dir: Path) -> None:
+    """This process's Prefect: a home under `work_dir`, quiet, no telemetry."""
+    os.environ.update(
+        PREFECT_HOME=str(work_dir / "prefect"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
+        PREFECT_LOGGING_LEVEL="WARNING",
+    )
+
+
 def measure(
     contacts: int,
     *,
@@ -199,13 +210,7 @@ def measure(
     Without `prefect_api_url` a temporary Prefect API is started (in a temp PREFECT_HOME).
     """
     work_dir = Path(tempfile.mkdtemp(prefix=f"leadops-bench-{contacts}-"))
-    os.environ.update(
-        PREFECT_HOME=str(work_dir / "prefect"),
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        DO_NOT_TRACK="1",
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
-        PREFECT_LOGGING_LEVEL="WARNING",
-    )
+    use_private_prefect(work_dir)
     if prefect_api_url:
         os.environ["PREFECT_API_URL"] = prefect_api_url
     else:

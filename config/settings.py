@@ -70,6 +70,20 @@ class Settings(BaseSettings):
         "the portal) leadops may spend; a run that reaches it stops before writing more.",
     )
 
+    leadops_state_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the run-state database (incremental cycles' deadlines "
+        "and baselines, run costs); empty: a SQLite file under the outbox folder. Workers on "
+        "several machines share one (e.g. postgresql+psycopg://...).",
+    )
+    leadops_schedule_minutes: float = Field(
+        default=15,
+        gt=0,
+        le=1440,
+        description="Minutes between scheduled cycles, for the daily-budget projection a run "
+        "reports (deployments set it from their schedule).",
+    )
+
     lifecycle_config: Path = Field(
         default=Path(__file__).with_name("lifecycle.yaml"), description="Rules file."
     )

@@ -46,6 +46,7 @@ from flows.cycle import run_cycle
 from flows.params import RunParams, RunSettings
 from flows.report import RunSummary
 from model.changes import ALL_RULES, RuleName
+from notify.alerts import ALERT_HOOKS
 from rules.registry import RULES
 
 MAX_WINDOWS = 366
@@ -219,7 +220,7 @@ class BackfillFailed(RuntimeError):
     """A pass failed; the passes before it are done and a rerun is safe."""
 
 
-@flow(name="backfill", log_prints=True)
+@flow(name="backfill", log_prints=True, **ALERT_HOOKS)
 def backfill(params: BackfillParams, settings: RunSettings = None) -> dict:
     """Replay the event-based rules over `[start, end)` window by window, oldest first, then
     judge the time-based rules once, as of now."""

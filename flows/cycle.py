@@ -28,18 +28,27 @@ from prefect.utilities.annotations import quote
 from config.check import check_rules, errors
 from config.settings import Settings
 from flows.engine import RunContext, context_for, run_rule
+from flows.incremental import (
+    ChangeFeed,
+    config_hash,
+    describe_window,
+    rule_window,
+    triggered_contacts,
+)
 from flows.params import RunParams, RunSettings
 from flows.report import RunSummary, publish
+from flows.spend import note_spend
 from gateway.client import DailyLimitReached, HubSpotError
 from model.changes import ChangeResult, Outcome, RuleName
 from model.records import Owner
 from notify.alerts import ALERT_HOOKS
 from notify.deliver import current_run_name, notify_owners
 from rules.registry import RULES
+from runstate.deadlines import RunStateStore
 from runstate.journal import Journal
 from runstate.lock import portal_lock
 from runstate.runlog import RunLog
-from runstate.watermark import advance_watermark, window_start
+from runstate.watermark import advance_watermark
 from tasks.portal import read_portal_facts
 
 
@@ -92,6 +101,9 @@ def run_cycle(
     """
     params = params.model_copy(update={"until": params.now()})  # one instant for the run
     ctx = context_for(params, settings or Settings())  # the portal's identity keys the lock
+    ctx = replace(
+        ctx, state=RunStateStore.for_settings(ctx.settings), feed=ChangeFeed(ctx.gateway, ctx.now)
+    )
     ctx.prior = prior
     if params.dry_run:
         return _run_cycle(ctx, flow_name)
@@ -126,6 +138,7 @@ def _run_cycle(ctx: RunContext, flow_name: str) -> RunSummary:
             summary.notes.append(ctx.gateway.budget.describe())
         if not params.dry_run:
             _keep_for_undo(ctx, summary, flow_name, started)
+        note_spend(ctx, summary, flow_name)
         publish(summary, owners, flow_name.replace("_", "-"))
     return summary
 
@@ -176,7 +189,8 @@ def _untold_by_earlier_runs(ctx: RunContext, summary: RunSummary) -> list[Change
 
 
 def _run_rule(name: RuleName, ctx: RunContext, summary: RunSummary) -> list[ChangeResult]:
-    """One rule's results; event-based rules look at the window since their watermark."""
+    """One rule's results; incremental rules judge what changed since their watermark
+    (`flows.incremental`), or their whole population when no full judgment holds."""
     rule = RULES[name]
     if not getattr(ctx.rules, name).enabled:
         summary.notes.append(f"{name} is disabled in the config")
@@ -185,29 +199,50 @@ def _run_rule(name: RuleName, ctx: RunContext, summary: RunSummary) -> list[Chan
     if ctx.params.dry_run:  # later rules see the earlier rules' planned writes
         for result in earlier:
             ctx.overlay.setdefault(result.change.contact_id, {}).update(result.change.properties)
-    since = None
-    if rule.event_based:
-        since = window_start(ctx.settings.hubspot_portal_id, name, ctx.params.since)
+    assert ctx.state is not None and ctx.feed is not None  # set by run_cycle
+    portal = ctx.settings.hubspot_portal_id or ""
+    since = rule_window(
+        rule,
+        ctx.rules,
+        portal,
+        ctx.state,
+        all_rules=RULES,
+        since=ctx.params.since,
+        full=ctx.params.full,
+    )
+    summary.windows[name] = since
+    if rule.triggers:
+        summary.notes.append(describe_window(name, since))
+    elif rule.event_based:
         start = since.isoformat() if since else "the beginning"
         summary.notes.append(f"{name}: contacts modified since {start}")
-    extra = _promoted(earlier) if name == "followup" else ()
+    extra = _promoted(earlier) if name == "followup" else []
+    if since is not None and rule.triggers:
+        extra += triggered_contacts(rule, ctx.feed, ctx.state, portal, since, earlier)
     results = run_rule(rule, ctx, since=since, extra_ids=extra)
     get_run_logger().info("%s: %d change(s)", name, len(results))
     return results
 
 
 def _settle_watermarks(ctx: RunContext, summary: RunSummary) -> None:
-    """Advance each event-based rule's watermark to this run's instant, unless it is disabled
-    or failed any change (the next run then looks at the same window again). Dry runs wrote
+    """Advance each incremental rule's watermark to this run's instant, unless it is disabled
+    or failed any change (the next run then looks at the same window again); a rule judged
+    in full also records the config it judged with (`flows.incremental`). Dry runs wrote
     nothing, and explicit windows (backfills, manual `since`) may lie anywhere in the past:
     neither moves a watermark."""
     if ctx.params.dry_run or ctx.params.since is not None:
         return
+    assert ctx.state is not None
+    portal = ctx.settings.hubspot_portal_id or ""
     failed = {r.change.rule for r in summary.failures}
     for name in ctx.params.rules:
+        rule = RULES[name]
         ran = getattr(ctx.rules, name).enabled and name not in failed
-        if RULES[name].event_based and ran:
-            advance_watermark(ctx.settings.hubspot_portal_id, name, ctx.now)
+        if rule.incremental and ran:
+            advance_watermark(portal, name, ctx.now)
+            if summary.windows.get(name) is None:
+                digest = config_hash(ctx.rules, rule, RULES)
+                ctx.state.set_baseline(portal, name, digest, ctx.now)
 
 
 def _tell_owners(

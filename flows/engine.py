@@ -16,6 +16,7 @@ from prefect.utilities.annotations import quote
 
 from config.rules import Rules, load_rules
 from config.settings import Settings
+from flows.incremental import ChangeFeed, keep_deadlines
 from flows.params import RunParams
 from flows.progress import report_progress
 from gateway.client import DailyLimitReached, Filter, HubSpotGateway
@@ -23,6 +24,7 @@ from gateway.identity import settings_for_portal
 from model.changes import ChangeResult
 from model.records import DealStage, Engagement, Owner, Record
 from rules.definition import RuleDef, Situation
+from runstate.deadlines import RunStateStore
 from runstate.journal import Journal
 from tasks.apply import apply_changes
 from tasks.crm import ENRICH_BATCH, load_engagements, read_contacts, search_contacts
@@ -52,6 +54,8 @@ class RunContext:
     # What earlier passes of the same backfill planned or made: later rules see it as this
     # run's own earlier results (a dry run's overlay, follow-up's fresh New leads)
     prior: Sequence[ChangeResult] = ()
+    state: RunStateStore | None = None  # incremental cycles' deadlines and baselines
+    feed: ChangeFeed | None = None  # what changed in the window, read once per run
 
     @property
     def situation(self) -> Situation:
@@ -83,6 +87,7 @@ def window_filters(since: datetime | None, until: datetime) -> list[Filter]:
 
 def _plan_batch(rule: RuleDef, batch: Sequence[Record], ctx: RunContext) -> list[ChangeResult]:
     properties = rule.properties(ctx.rules)
+    requested = [r.id for r in batch]
     if rule.history:
         # quote(): Prefect would walk every element of a big argument, twice per task run
         ids = quote([r.id for r in batch])
@@ -112,6 +117,11 @@ def _plan_batch(rule: RuleDef, batch: Sequence[Record], ctx: RunContext) -> list
     ctx.results_so_far += results
     if ctx.journal is not None:
         ctx.journal.record(results)
+    if ctx.state is not None and not ctx.params.dry_run:
+        portal = ctx.settings.hubspot_portal_id or ""
+        keep_deadlines(
+            rule, ctx.state, portal, requested, batch, engagements, ctx.situation, results
+        )
     return results
 
 
@@ -132,8 +142,13 @@ def _candidates(
     """Every search group's matches, each contact once, in batches of `ENRICH_BATCH` across
     groups (a small group does not cost its own partial batch of reads and writes)."""
     batch: list[Record] = []
-    for filters in rule.searches(ctx.rules):
-        if rule.event_based:
+    searches = rule.searches(ctx.rules)
+    if since is not None and not rule.watches_contacts:
+        searches = []  # an incremental run of a rule whose triggers ignore contact edits
+    elif since is not None and ctx.feed is not None and not ctx.feed.any_contact_modified(since):
+        searches = []  # nothing was modified in the window: no search would find anything
+    for filters in searches:
+        if rule.event_based or since is not None:
             filters = [*filters, *window_filters(since, ctx.now)]
         for found in search_contacts(ctx.gateway, filters, properties):
             fresh = [record for record in found if record.id not in seen]
@@ -155,8 +170,9 @@ def run_rule(
 ) -> list[ChangeResult]:
     """Run one rule over every candidate and return what became of its changes.
 
-    An event-based rule looks at contacts modified in `[since, ctx.now)`; `extra_ids` adds
-    contacts search may not show yet. A DAILY stop carries the rule's results so far.
+    An event-based rule, or any rule given a `since`, looks at contacts modified in
+    `[since, ctx.now)`; `extra_ids` adds contacts search may not show yet, or that the rule's
+    triggers name. A DAILY stop carries the rule's results so far.
     """
     results: list[ChangeResult] = []
     seen: set[str] = set()
@@ -166,8 +182,14 @@ def run_rule(
             results += _plan_batch(rule, batch, ctx)
             report_progress(rule.name, len(seen), len(results))
         missing = [contact_id for contact_id in dict.fromkeys(extra_ids) if contact_id not in seen]
-        if missing:
-            records = read_contacts(ctx.gateway, quote(missing), properties)
+        for start in range(0, len(missing), ENRICH_BATCH):
+            chunk = missing[start : start + ENRICH_BATCH]
+            # A rule reading histories reads its batch again anyway: ids are enough here.
+            records = (
+                [Record(contact_id, {}) for contact_id in chunk]
+                if rule.history
+                else read_contacts(ctx.gateway, quote(chunk), properties)
+            )
             results += _plan_batch(rule, records, ctx)
     except DailyLimitReached as exc:
         exc.results = results + exc.results

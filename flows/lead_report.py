@@ -36,6 +36,7 @@ from gateway.identity import settings_for_portal
 from insights.build import ReportBuilder
 from insights.report import LeadReport
 from model.records import Record
+from notify.alerts import ALERT_HOOKS
 from notify.deliver import current_run_name
 from notify.outbox import deliver_outbox, write_outbox
 from notify.report_files import write_report_files
@@ -230,7 +231,7 @@ def run_lead_report(params: ReportParams, settings: Settings | None = None) -> d
     }
 
 
-@flow(name="lead-report")
+@flow(name="lead-report", **ALERT_HOOKS)
 def lead_report(params: ReportParams = ReportParams(), settings: RunSettings = None) -> dict:
     """The read-only lead report: funnel, time in status, stuck leads, first-touch SLA and
     score calibration, as charts by email, files and artifacts. Writes nothing to HubSpot."""

@@ -77,6 +77,11 @@ class WindowParams(BaseModel):
         "empty = now.",
     )
     notify: bool = Field(default=True, description="Email owners their digest after the run.")
+    full: bool = Field(
+        default=False,
+        description="Judge every rule's whole population, not only what changed since its "
+        "watermark (what the reconcile does).",
+    )
 
     @model_validator(mode="after")
     def _window_ordered(self) -> WindowParams:

@@ -29,6 +29,8 @@ class RunSummary:
     api_calls: Mapping[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     interrupted: str | None = None  # "interrupted after N change(s); …" (Ctrl-C, cancellation)
+    # Each rule's window start this run (None: it judged its whole population)
+    windows: dict[str, datetime | None] = field(default_factory=dict)
 
     def counts(self) -> dict[str, dict[str, int]]:
         table: dict[str, Counter[str]] = {}

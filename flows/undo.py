@@ -32,7 +32,7 @@ from flows.engine import RunContext, context_for
 from flows.params import RunParams, RunSettings
 from flows.report import OUTCOMES
 from model.changes import Outcome
-from notify.deliver import alert_ops_on_failure
+from notify.alerts import ALERT_HOOKS
 from rules.undo import UndoResult, plan_undo
 from runstate.lock import portal_lock
 from runstate.runlog import RecordedRun, RunLog
@@ -171,7 +171,7 @@ def undo_markdown(summary: UndoSummary) -> str:
     return "\n".join(lines)
 
 
-@flow(name="undo", on_failure=[alert_ops_on_failure], on_crashed=[alert_ops_on_failure])
+@flow(name="undo", **ALERT_HOOKS)
 def undo_run(params: UndoParams, settings: RunSettings = None) -> dict:
     """Take a run's applied changes back: properties, open tasks it created, list additions."""
     return run_undo(params, settings).as_dict()

@@ -13,8 +13,8 @@ from rich.table import Table
 from config.rules import ConfigError, load_rules
 from config.settings import MissingSettingError, Settings
 from leadops.console import MAX_CELL, cell
-from leadops.deploy import deploy_command
 from leadops.dates import BadDate, past_range
+from leadops.deploy import deploy_command
 from leadops.ops_tables import option_error, pass_bar, passes_table, undo_table
 from leadops.report_print import print_report
 from model.changes import ALL_RULES
@@ -100,6 +100,10 @@ def run(
     since: Annotated[datetime | None, typer.Option(help="Window start (ISO date/time).")] = None,
     until: Annotated[datetime | None, typer.Option(help="Window end (ISO date/time).")] = None,
     notify: Annotated[bool, typer.Option(help="Email owners their digests.")] = True,
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Judge every contact, not only what changed since last run."),
+    ] = False,
 ) -> None:
     """Run the full cycle or one rule against the portal in HUBSPOT_BASE_URL."""
     if rule not in RULE_CHOICES:
@@ -118,6 +122,7 @@ def run(
             until=until,
             rules=list(ALL_RULES) if rule == "cycle" else [rule],
             notify=notify,
+            full=full,
         )
     except ValidationError as exc:
         raise _fail("; ".join(e["msg"] for e in exc.errors())) from None
@@ -156,7 +161,7 @@ def check() -> None:
             facts = read_portal_facts.fn(gateway_for(settings), rules)
     except HubSpotError as exc:
         raise _fail(f"could not read the portal: {exc}", 1) from None
-    findings = check_rules(rules, facts)
+    findings = check_rules(rules, facts) + _schedule_findings(settings)
     table = Table(title=f"leadops check — {settings.hubspot_base_url}", title_justify="left")
     table.add_column("", width=2)
     table.add_column("what")
@@ -169,6 +174,20 @@ def check() -> None:
     if problems:
         raise _fail(f"{len(problems)} problem(s): fix config/lifecycle.yaml or the portal", 1)
     console.print("[green]Config matches the portal.[/]")
+
+
+def _schedule_findings(settings: Settings) -> list:
+    """The default schedules in prefect.yaml against leadops' share of the daily budget,
+    at what each deployment's last run cost (recorded in the run-state database)."""
+    from flows.spend import budget_findings
+    from leadops.deploy import load_project
+    from runstate.deadlines import RunStateStore
+
+    schedules = (load_project().get("definitions") or {}).get("default_schedules") or {}
+    costs = RunStateStore.for_settings(settings).last_costs(settings.hubspot_portal_id)
+    calls = {flow: spent for flow, (spent, _) in costs.items()}
+    share = settings.leadops_daily_budget_share
+    return budget_findings(schedules, calls, daily_limit=None, share=share)
 
 
 @app.command()
@@ -390,15 +409,35 @@ def bench(
     json_path: Annotated[
         str | None, typer.Option("--json", help="Write the results as JSON to this file.")
     ] = None,
+    steady: Annotated[
+        bool,
+        typer.Option(
+            "--steady",
+            help="Steady state instead: incremental cycles over a simulated day (1 % of the "
+            "contacts touched an hour, a cycle every 15 min) next to full cycles.",
+        ),
+    ] = False,
+    hours: Annotated[
+        float, typer.Option("--hours", min=0.25, help="Simulated hours of --steady.")
+    ] = 24,
 ) -> None:
     """Benchmark one cycle per size against a sandbox with HubSpot Professional limits.
 
     Prints calls per endpoint against the minimum the seeded work needs, wall time against
     the time the limits impose, Prefect overhead, 429s, peak RSS and a per-record baseline
-    (default sizes: 1,000 and 10,000 contacts). See BENCHMARKS.md.
+    (default sizes: 1,000 and 10,000 contacts). With --steady: what incremental cycles cost
+    a day at each size (default 10,000), next to full cycles. See BENCHMARKS.md.
     """
+    import json
     from pathlib import Path
 
+    if steady:
+        from bench.steady import run_and_report as run_steady
+
+        results = run_steady(contacts or [10000], hours, 15, console)
+        if json_path:
+            Path(json_path).write_text(json.dumps(results, indent=2))
+        return
     from bench.report import run_and_report
 
     run_and_report(contacts or [1000, 10000], Path(json_path) if json_path else None, console)

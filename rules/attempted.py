@@ -28,6 +28,7 @@ from rules.kit import (
     touches_since,
     update,
 )
+from rules.triggers import CONTACTS_MODIFIED, EngagementsChanged
 
 RULE: RuleName = "attempted"
 ENGAGEMENT_KINDS: tuple[EngagementKind, ...] = ("email", "call")
@@ -70,8 +71,9 @@ DEFINITION = RuleDef(
     properties=contact_properties,
     plan=plan_attempted,
     # Logging an email or call need not touch the contact's lastmodifieddate (roll-ups are
-    # asynchronous), so every New lead is judged, not only those modified in the window.
+    # asynchronous), so the emails and calls logged in the window name candidates too.
     event_based=False,
     history=PROPERTIES_WITH_HISTORY,
     engagement_kinds=ENGAGEMENT_KINDS,
+    triggers=(CONTACTS_MODIFIED, EngagementsChanged(ENGAGEMENT_KINDS)),
 )

@@ -16,6 +16,7 @@ from config.rules import Rules
 from model.changes import Change, RuleName
 from model.records import DealStage, EngagementKind, Record
 from rules.kit import ENGAGEMENT_PROPERTIES, Engagements, Filter
+from rules.triggers import ContactsModified, Trigger
 
 UTC_ZONE = ZoneInfo("UTC")
 
@@ -45,7 +46,9 @@ class RuleDef:
 
     `searches` gives one AND filter group per search (OR across them); `event_based` rules
     look only at contacts modified inside the run's window, the others judge every candidate
-    as of `Situation.now`. `description` is the rule's one-line summary (its flow's too).
+    as of `Situation.now`. `triggers` (`rules.triggers`) name what may change a decision, so
+    that a cycle judges only those contacts. `description` is the rule's one-line summary
+    (its flow's too).
     """
 
     name: RuleName
@@ -56,6 +59,17 @@ class RuleDef:
     event_based: bool = True
     history: tuple[str, ...] = ()
     engagement_kinds: tuple[EngagementKind, ...] = ()
+    triggers: tuple[Trigger, ...] = ()
+
+    @property
+    def incremental(self) -> bool:
+        """Whether a run may judge only what changed since the rule's watermark."""
+        return self.event_based or bool(self.triggers)
+
+    @property
+    def watches_contacts(self) -> bool:
+        """Whether contacts modified in the window are candidates (searched with the window)."""
+        return self.event_based or any(isinstance(t, ContactsModified) for t in self.triggers)
 
     @property
     def engagements(self) -> Mapping[EngagementKind, Sequence[str]]:

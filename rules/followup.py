@@ -35,6 +35,7 @@ from rules.kit import (
     touches_since,
 )
 from rules.tasks import has_open_task, task_change
+from rules.triggers import CONTACTS_MODIFIED, DeadlinePassed, EngagementsChanged
 
 RULE: RuleName = "followup"
 ENGAGEMENT_KINDS: tuple[EngagementKind, ...] = ("email", "call", "task")
@@ -91,6 +92,23 @@ def _next_attempt(
     ]
 
 
+def next_deadline(
+    record: Record, engagements: Sequence[Engagement], situation: Situation
+) -> datetime | None:
+    """When an Attempted lead's idle time reaches `after_days` (the next-attempt task falls
+    due), if it still has attempts left; None for every other contact."""
+    rules = situation.rules
+    new_at = became_new_at(record, rules)
+    if record.get("hs_lead_status") != rules.lead_status.attempted or new_at is None:
+        return None
+    config = rules.followup.next_attempt
+    touches = touches_since(engagements, new_at)
+    if len(touches) >= config.max_attempts:
+        return None
+    last = max((t.timestamp for t in touches if t.timestamp), default=new_at)
+    return last + timedelta(days=config.after_days)
+
+
 def _task(
     record: Record,
     rules: Rules,
@@ -125,4 +143,10 @@ DEFINITION = RuleDef(
     event_based=False,
     history=PROPERTIES_WITH_HISTORY,
     engagement_kinds=ENGAGEMENT_KINDS,
+    # A touch logged or a task completed may call for a task; time makes attempts fall due.
+    triggers=(
+        CONTACTS_MODIFIED,
+        EngagementsChanged(ENGAGEMENT_KINDS),
+        DeadlinePassed(next_deadline),
+    ),
 )

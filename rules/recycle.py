@@ -38,10 +38,12 @@ from rules.kit import (
     touches_since,
     update,
 )
+from rules.triggers import CONTACTS_MODIFIED, DeadlinePassed, EngagementsChanged
 
 RULE: RuleName = "recycle"
 ENGAGEMENT_KINDS: tuple[EngagementKind, ...] = ("email", "call", "meeting")
 PROPERTIES_WITH_HISTORY: tuple[str, ...] = common.LEAD_STATUS_HISTORY
+RESOLUTION = timedelta(milliseconds=1)  # HubSpot's timestamps are in milliseconds
 HOLD_PROPERTIES = ("hs_sequences_is_enrolled", "notes_next_activity_date", "num_associated_deals")
 
 
@@ -108,6 +110,11 @@ def _recycle_reason(
 
 def is_answer(engagement: Engagement, rules: Rules, since: datetime) -> bool:
     """A reply, a connected call or a meeting at or after `since`."""
+    return any(when >= since for when in answer_times(engagement, rules))
+
+
+def answer_times(engagement: Engagement, rules: Rules) -> tuple[datetime, ...]:
+    """The instants that make `engagement` an answer when recent (none: not an answer)."""
     times: tuple[datetime | None, ...] = ()
     reply = engagement.kind == "email" and engagement.get("hs_email_direction") == "INCOMING_EMAIL"
     if reply or is_connected_call(engagement, rules):
@@ -118,7 +125,24 @@ def is_answer(engagement: Engagement, rules: Rules, since: datetime) -> bool:
             parse_time(engagement.get("hs_meeting_start_time")),
             parse_time(engagement.get("hs_createdate")),
         )
-    return any(when is not None and when >= since for when in times)
+    return tuple(when for when in times if when is not None)
+
+
+def next_deadline(
+    record: Record, engagements: Sequence[Engagement], situation: Situation
+) -> datetime | None:
+    """The first instant after now at which time alone may change the decision: the latest
+    answer leaving the `no_reply_days` window, or a planned next activity's date passing."""
+    rules, now = situation.rules, situation.now
+    if record.get("hs_lead_status") != rules.lead_status.attempted:
+        return None
+    window = timedelta(days=rules.recycle.no_reply_days)
+    # An answer at `t` counts while now - window <= t: it stops counting just after t + window.
+    moments = [t + window + RESOLUTION for e in engagements for t in answer_times(e, rules)]
+    next_activity = parse_time(record.get("notes_next_activity_date"))
+    if next_activity is not None:
+        moments.append(next_activity)
+    return min((m for m in moments if m > now), default=None)
 
 
 def _held_back(record: Record, now: datetime) -> bool:
@@ -170,4 +194,10 @@ DEFINITION = RuleDef(
     event_based=False,
     history=PROPERTIES_WITH_HISTORY,
     engagement_kinds=ENGAGEMENT_KINDS,
+    # Replies, calls and meetings logged, and answers growing old or holds ending with time.
+    triggers=(
+        CONTACTS_MODIFIED,
+        EngagementsChanged(ENGAGEMENT_KINDS),
+        DeadlinePassed(next_deadline),
+    ),
 )

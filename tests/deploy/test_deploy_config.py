@@ -33,7 +33,7 @@ PROJECT = load_project()
 ENTRIES = {entry["name"]: entry for entry in PROJECT["deployments"]}
 
 
-def test_one_deployment_for_the_cycle_each_rule_the_backfill_and_undo() -> None:
+def test_one_deployment_for_the_cycle_each_rule_and_the_ops_flows() -> None:
     assert set(ENTRIES) == {
         "cycle",
         "promote",
@@ -45,6 +45,7 @@ def test_one_deployment_for_the_cycle_each_rule_the_backfill_and_undo() -> None:
         "followup",
         "bad-timing",
         "recycle",
+        "reconcile",
         "backfill",
         "lead-report",
         "undo",
@@ -85,10 +86,11 @@ def test_no_entry_carries_schedules_so_redeploys_keep_ui_edits() -> None:
     assert all("schedules" not in e and "schedule" not in e for e in PROJECT["deployments"])
 
 
-def test_the_cycle_runs_every_15_minutes_and_the_lead_report_weekly_by_default() -> None:
+def test_the_cycle_runs_every_15_minutes_the_reconcile_daily_the_report_weekly() -> None:
     defaults = default_schedules(PROJECT, DeployTarget())
     assert defaults == {
         "cycle": [{"cron": "*/15 * * * *", "timezone": "UTC"}],
+        "reconcile": [{"cron": "30 3 * * *", "timezone": "UTC"}],
         "lead-report": [{"cron": "0 7 * * 1", "timezone": "UTC"}],
     }
     schedule = to_schedule(defaults["cycle"][0])
@@ -128,7 +130,11 @@ def test_rendering_for_a_portal_suffixes_names_and_sets_its_env() -> None:
         "HUBSPOT_GLOBAL_LIMIT": "hubspot-777",
         "HUBSPOT_PORTAL_ID": "777",
     }
-    assert list(default_schedules(PROJECT, target)) == ["cycle-777", "lead-report-777"]
+    assert list(default_schedules(PROJECT, target)) == [
+        "cycle-777",
+        "reconcile-777",
+        "lead-report-777",
+    ]
     assert ENTRIES["cycle"]["name"] == "cycle"  # the loaded project is left as it was
 
 

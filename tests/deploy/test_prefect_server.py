@@ -50,7 +50,7 @@ from prefect.states import Cancelling
 from bench.state import snapshot, told
 from config.rules import load_rules
 from config.settings import Settings
-from leadops.deploy import PREFECT_YAML, PROJECT_ROOT, DeployReport, deploy_all
+from leadops.deploy import PREFECT_YAML, PROJECT_ROOT, DeployReport, deploy_all, load_project
 from rules.registry import RULES
 from runstate.watermark import advance_watermark, read_watermark, variable_name
 from sandbox.server import SandboxHandle, running_sandbox
@@ -62,6 +62,7 @@ PORTAL = "12345"
 CYCLE = "lifecycle-cycle/cycle"
 BACKFILL = "backfill/backfill"
 REPORT = "lead-report/lead-report"
+RECONCILE = "reconcile/reconcile"
 RUN_TIMEOUT = 120.0
 T = TypeVar("T")
 
@@ -330,8 +331,8 @@ def test_deploy_creates_pool_limit_block_and_every_deployment(
 ) -> None:
     assert deployed.pool_created and deployed.token_saved
     assert set(deployed.created) == set(deployed.deployments)
-    assert {CYCLE, BACKFILL, REPORT} <= set(deployed.deployments)
-    assert len(deployed.deployments) == 9  # the cycle, five rules, backfill, lead report, undo
+    assert {CYCLE, BACKFILL, REPORT, RECONCILE} <= set(deployed.deployments)
+    assert len(deployed.deployments) == len(load_project()["deployments"])
     assert client.read_work_pool("leadops").type == "process"
     limit = client.read_global_concurrency_limit_by_name("hubspot")
     assert (limit.limit, limit.slot_decay_per_second) == (100, 100.0)
@@ -352,7 +353,7 @@ def test_scheduler_creates_runs_for_the_default_schedule(
     first_deploy: tuple[DeployReport, list[DeploymentSchedule]], client: SyncPrefectClient
 ) -> None:
     deployed, [schedule] = first_deploy
-    assert sorted(deployed.scheduled) == [REPORT, CYCLE]  # the report weekly
+    assert set(deployed.scheduled) == {CYCLE, RECONCILE, REPORT}  # daily, weekly
     assert (schedule.schedule.cron, schedule.active) == ("*/15 * * * *", True)
     cycle = client.read_deployment_by_name(CYCLE)
     # The worker fixture switches schedules off: switch the cycle's back on for this test.

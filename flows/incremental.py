@@ -1,0 +1,139 @@
+"""Incremental cycles: which window a rule judges in this run, and the contacts its triggers
+name there (`rules.triggers`).
+
+A rule with triggers (or an event-based one) judges only what changed since its watermark,
+unless it has no full judgment on record for its current config: the first run, a changed
+rules file (lowering the promote threshold promotes old MQLs), a run asked to judge in full
+(the reconcile) or a lost run-state database. Then it judges its whole population once.
+
+Example:
+    ```python
+    from flows.incremental import describe_window
+
+    print(describe_window("followup", None))  # followup: whole population (full judgment)
+    ```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from config.rules import Rules
+from gateway.client import HubSpotGateway
+from model.changes import ChangeResult, Outcome
+from model.records import Engagement, EngagementKind, Record
+from rules.definition import RuleDef, Situation
+from rules.triggers import DeadlinePassed, engagement_kinds, next_deadlines, rule_config_hash
+from runstate.deadlines import RunStateStore
+from runstate.watermark import read_watermark, window_start
+from tasks.changes import any_contact_modified, contacts_of_changed_engagements
+
+
+@dataclass
+class ChangeFeed:
+    """What changed in a window, read once per run and shared by the rules that watch it."""
+
+    gateway: HubSpotGateway
+    until: datetime
+    _engagements: dict[tuple[EngagementKind, datetime], list[str]] = field(default_factory=dict)
+    _contacts: dict[datetime, bool] = field(default_factory=dict)
+
+    def any_contact_modified(self, since: datetime) -> bool:
+        """Whether any contact changed in the window: when none did, the rules' windowed
+        searches would all come back empty, so they are not sent."""
+        if since not in self._contacts:
+            self._contacts[since] = any_contact_modified(self.gateway, since, self.until)
+        return self._contacts[since]
+
+    def contacts_of_engagements(self, kind: EngagementKind, since: datetime) -> list[str]:
+        key = (kind, since)
+        if key not in self._engagements:
+            self._engagements[key] = contacts_of_changed_engagements(
+                self.gateway, kind, since, self.until
+            )
+        return self._engagements[key]
+
+
+def config_hash(rules: Rules, rule: RuleDef, all_rules: Iterable[str]) -> str:
+    return rule_config_hash(rules, rule.name, all_rules)
+
+
+def rule_window(
+    rule: RuleDef,
+    rules: Rules,
+    portal: str,
+    store: RunStateStore,
+    *,
+    all_rules: Iterable[str],
+    since: datetime | None,
+    full: bool,
+) -> datetime | None:
+    """Where `rule`'s window starts in this run; None: judge its whole population.
+
+    An explicit `since` (a backfill, a manual run) bounds an event-based rule's window and,
+    as before incremental cycles, leaves the others judging their whole population; `full`
+    (the reconcile) judges all. Otherwise the watermark (less the overlap) when the rule's
+    last full judgment used the rules as they are now; without one on record, the whole
+    population.
+    """
+    if since is not None:
+        return since if rule.event_based else None
+    if full or not rule.incremental:
+        return None
+    if store.baseline(portal, rule.name) != config_hash(rules, rule, all_rules):
+        return None
+    if read_watermark(portal, rule.name) is None:
+        return None
+    return window_start(portal, rule.name)
+
+
+def describe_window(rule: str, since: datetime | None) -> str:
+    if since is None:
+        return f"{rule}: whole population (full judgment)"
+    return f"{rule}: what changed since {since.isoformat()}"
+
+
+def triggered_contacts(
+    rule: RuleDef,
+    feed: ChangeFeed,
+    store: RunStateStore,
+    portal: str,
+    since: datetime,
+    earlier: Sequence[ChangeResult],
+) -> list[str]:
+    """Contacts the rule's triggers name besides the window's searches: those of engagements
+    changed in the window, those whose deadline has passed, and those this run's earlier
+    rules changed (a full cycle's searches would find them in their new state)."""
+    found: list[str] = [
+        r.change.contact_id for r in earlier if r.outcome in (Outcome.APPLIED, Outcome.PLANNED)
+    ]
+    for kind in engagement_kinds(rule.triggers):
+        found += feed.contacts_of_engagements(kind, since)
+    if any(isinstance(t, DeadlinePassed) for t in rule.triggers):
+        found += store.due(portal, rule.name, feed.until)
+    return list(dict.fromkeys(found))
+
+
+def keep_deadlines(
+    rule: RuleDef,
+    store: RunStateStore,
+    portal: str,
+    requested: Sequence[str],
+    contacts: Sequence[Record],
+    engagements: Mapping[str, Sequence[Engagement]],
+    situation: Situation,
+    results: Sequence[ChangeResult],
+) -> None:
+    """Store each judged contact's next deadline (a requested contact HubSpot no longer has
+    gets none). A contact whose change failed stays due now: the next run judges it again
+    even if nothing about it changes meanwhile."""
+    if not any(isinstance(t, DeadlinePassed) for t in rule.triggers):
+        return
+    found: dict[str, datetime | None] = dict.fromkeys(requested)
+    found |= next_deadlines(rule.triggers, contacts, engagements, situation)
+    for result in results:
+        if result.outcome is Outcome.FAILED:
+            found[result.change.contact_id] = situation.now
+    store.keep_deadlines(portal, rule.name, found)

@@ -1,0 +1,57 @@
+"""What changed in a window: the change feed of incremental cycles (a search or two each,
+so plain functions rather than Prefect tasks: a task run would cost more than the call).
+
+Example:
+    ```python
+    from datetime import UTC, datetime, timedelta
+
+    from config.settings import Settings
+    from gateway.client import HubSpotGateway
+    from tasks.changes import contacts_of_changed_engagements
+
+    gateway = HubSpotGateway(Settings())
+    now = datetime.now(UTC)
+    print(contacts_of_changed_engagements(gateway, "email", now - timedelta(hours=1), now))
+    ```
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from gateway.client import Filter, HubSpotGateway
+from model.records import EngagementKind
+from tasks.crm import OBJECT_TYPES
+
+
+def _ms(moment: datetime) -> str:
+    return str(int(moment.timestamp() * 1000))
+
+
+def modified_between(prop: str, since: datetime, until: datetime) -> list[Filter]:
+    """`prop` in `[since, until)`, as HubSpot's search wants dates (epoch ms strings)."""
+    return [
+        {"propertyName": prop, "operator": "GTE", "value": _ms(since)},
+        {"propertyName": prop, "operator": "LT", "value": _ms(until)},
+    ]
+
+
+def any_contact_modified(gateway: HubSpotGateway, since: datetime, until: datetime) -> bool:
+    """Whether any contact's `lastmodifieddate` falls in `[since, until)` (one search)."""
+    window = modified_between("lastmodifieddate", since, until)
+    return any(gateway.search("contacts", window, ["hs_object_id"], page_size=1))
+
+
+def contacts_of_changed_engagements(
+    gateway: HubSpotGateway, kind: EngagementKind, since: datetime, until: datetime
+) -> list[str]:
+    """The contacts associated with every engagement of `kind` created or modified in
+    `[since, until)` (`hs_lastmodifieddate`; HubSpot sets it on create too), in id order."""
+    object_type = OBJECT_TYPES[kind]
+    window = modified_between("hs_lastmodifieddate", since, until)
+    ids = [r.id for page in gateway.search(object_type, window, ["hs_object_id"]) for r in page]
+    if not ids:
+        return []
+    links = gateway.associations(object_type, "contacts", ids)
+    contacts = {contact for found in links.values() for contact in found}
+    return sorted(contacts, key=lambda i: (len(i), i))

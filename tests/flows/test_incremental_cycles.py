@@ -1,0 +1,90 @@
+"""Incremental cycles on the demo portal: an idle cycle costs a few calls, a changed rules
+file makes the affected rules judge everything once, and every run reports its cost."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from config.rules import DEFAULT_RULES
+from config.settings import Settings
+from flows.cycle import lifecycle_cycle
+from flows.params import RunParams
+from sandbox.server import SandboxHandle, running_sandbox
+
+from support import RECORDING_NOW, portal_settings, sandbox_settings
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+DAY_MS = 24 * 3_600_000
+
+
+@pytest.fixture
+def portal(tmp_path: Path) -> Iterator[tuple[SandboxHandle, Settings, dict[str, int]]]:
+    """The demo portal with a clock that moves only when the test moves it."""
+    with running_sandbox(seed="demo", now=RECORDING_NOW) as handle:
+        clock = {"ms": int(RECORDING_NOW.timestamp() * 1000)}
+        handle.store.clock = lambda: clock["ms"]  # type: ignore[method-assign]
+        settings = portal_settings(sandbox_settings(handle.url, handle.token), tmp_path / "out")
+        yield handle, settings, clock
+
+
+def _cycle(settings: Settings, clock: dict[str, int], hours: float, **params: object) -> dict:
+    at = RECORDING_NOW + timedelta(hours=hours)
+    clock["ms"] = int(at.timestamp() * 1000)
+    return lifecycle_cycle(RunParams(until=at, notify=False, **params), settings)
+
+
+def test_a_cycle_with_nothing_changed_costs_a_few_calls(
+    portal: tuple[SandboxHandle, Settings, dict[str, int]],
+) -> None:
+    _, settings, clock = portal
+    first = _cycle(settings, clock, 0)
+    assert first["changes"] > 100 and "followup: whole population (full judgment)" in first["notes"]
+    _cycle(settings, clock, 1)  # judges again what the first cycle wrote
+    idle = _cycle(settings, clock, 2)
+    assert idle["changes"] == 0
+    assert idle["api_calls"] <= 25, idle
+    assert any(n.startswith("followup: what changed since") for n in idle["notes"])
+    assert any("HubSpot API calls:" in n and "a day" in n for n in idle["notes"])
+
+
+def test_a_changed_rules_file_makes_its_rules_judge_everything_once(
+    portal: tuple[SandboxHandle, Settings, dict[str, int]], tmp_path: Path
+) -> None:
+    handle, settings, clock = portal
+    _cycle(settings, clock, 0, rules=["promote"])
+    old = handle.store.insert(
+        "contacts",
+        {"lifecyclestage": "marketingqualifiedlead", "lead_score": "45", "firstname": "Old"},
+        clock["ms"] - 3 * DAY_MS,
+    )
+    assert _cycle(settings, clock, 1, rules=["promote"])["changes"] == 0  # 45 < 50, and old
+
+    rules = yaml.safe_load(DEFAULT_RULES.read_text())
+    rules["promote"]["threshold"] = 40
+    (tmp_path / "lower.yaml").write_text(yaml.safe_dump(rules))
+    lower = settings.model_copy(update={"lifecycle_config": tmp_path / "lower.yaml"})
+    changed = _cycle(lower, clock, 2, rules=["promote"])
+    assert "promote: contacts modified since the beginning" in changed["notes"]
+    assert handle.store.get("contacts", old.id).props["lifecyclestage"] == "salesqualifiedlead"
+    again = _cycle(lower, clock, 3, rules=["promote"])
+    assert not any("since the beginning" in note for note in again["notes"])
+
+
+def test_the_reconcile_finds_nothing_after_incremental_cycles(
+    portal: tuple[SandboxHandle, Settings, dict[str, int]],
+) -> None:
+    from flows.reconcile import reconcile
+
+    _, settings, clock = portal
+    _cycle(settings, clock, 0)
+    clock["ms"] += 3_600_000
+    at = datetime.fromtimestamp(clock["ms"] / 1000, UTC)
+    checked = reconcile(RunParams(until=at, notify=False), settings)
+    assert checked["missed"] == 0
+    assert checked["catch_up"]["failed"] == 0
+    assert any("whole population" in note for note in checked["notes"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -47,6 +48,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict, Sandbo
 def test_tables_equal_the_checked_in_expected_json(run: tuple[dict, SandboxHandle]) -> None:
     summary, _ = run
     found = json.loads(Path(summary["files"]["json"]).read_text())
+    if os.environ.get("LEADOPS_UPDATE_EXPECTED"):  # after a deliberate change of the demo seed
+        EXPECTED.write_text(json.dumps(found, indent=2, sort_keys=True) + "\n")
     expected = json.loads(EXPECTED.read_text())
     for name, rows in expected["tables"].items():
         assert found["tables"][name] == rows, f"table {name} differs from {EXPECTED.name}"
@@ -66,7 +69,8 @@ def test_nothing_is_written_to_hubspot(run: tuple[dict, SandboxHandle]) -> None:
     summary, handle = run
     assert handle.stats()["writes_total"] == 0
     assert summary["calls"] and all(READS.match(endpoint) for endpoint in summary["calls"])
-    assert summary["calls"]["POST /crm/v3/objects/contacts/batch/read"] == 4  # 194 / 50 a call
+    reads = summary["calls"]["POST /crm/v3/objects/contacts/batch/read"]
+    assert reads == -(-summary["contacts"] // 50)  # history reads: 50 contacts a call
 
 
 def messages(summary: dict) -> dict[str, object]:

@@ -70,6 +70,17 @@ def _promoted(results: list[ChangeResult]) -> list[str]:
     ]
 
 
+def _written(results: list[ChangeResult], rule: RuleName) -> list[str]:
+    """Contacts `rule` updated (or would have, in a dry run) in this run."""
+    return [
+        r.change.contact_id
+        for r in results
+        if r.change.rule == rule
+        and r.outcome in (Outcome.APPLIED, Outcome.PLANNED)
+        and r.change.properties
+    ]
+
+
 def run_cycle(
     params: RunParams, flow_name: str = "lifecycle-cycle", settings: Settings | None = None
 ) -> RunSummary:
@@ -144,6 +155,8 @@ def _run_rule(name: RuleName, ctx: RunContext, summary: RunSummary) -> list[Chan
         start = since.isoformat() if since else "the beginning"
         summary.notes.append(f"{name}: contacts modified since {start}")
     extra = _promoted(summary.results) if name == "followup" else ()
+    if name == "promote":  # just-qualified MQLs: search may not show them yet
+        extra = _written(summary.results, "qualify")
     results = run_rule(rule, ctx, since=since, extra_ids=extra)
     get_run_logger().info("%s: %d change(s)", name, len(results))
     return results
@@ -188,5 +201,6 @@ def _owners_or_empty(ctx: RunContext) -> dict[str, Owner]:
 
 @flow(name="lifecycle-cycle", on_failure=[alert_ops_on_failure], on_crashed=[alert_ops_on_failure])
 def lifecycle_cycle(params: RunParams = RunParams(), settings: RunSettings = None) -> dict:
-    """Promote, new lead, attempted, follow-up and recycle, then notify owners."""
+    """Qualify (when enabled), promote, new lead, attempted, follow-up and recycle, then
+    notify owners."""
     return run_cycle(params, "lifecycle-cycle", settings).as_dict()

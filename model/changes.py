@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal, get_args
 
-RuleName = Literal["promote", "new_lead", "attempted", "followup", "recycle"]
+RuleName = Literal["qualify", "promote", "new_lead", "attempted", "followup", "recycle"]
 # In cycle order; `rules.registry.RULES` holds their definitions.
 ALL_RULES: tuple[RuleName, ...] = get_args(RuleName)
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from model.changes import RuleName
-from rules import attempted, followup, new_lead, promote, recycle
+from rules import attempted, followup, new_lead, promote, qualify, recycle
 from rules.definition import RuleDef
 
 RULES: dict[RuleName, RuleDef] = {
     rule.name: rule
     for rule in (
+        qualify.DEFINITION,
         promote.DEFINITION,
         new_lead.DEFINITION,
         attempted.DEFINITION,

@@ -1,8 +1,9 @@
 """Promote: an MQL matching `promote.when` becomes an SQL with lead status New.
 
-Without `when`, the condition is `score_property ≥ threshold`. The conditions are judged by `rules.conditions`: no matching group is no change; a property
-compared as a number that holds something else ("n/a", "12abc", "nan", "inf") is a skip
-naming the property and the value. Contacts past MQL are never touched.
+Without `when`, the condition is `score_property ≥ threshold`. The conditions are judged by
+`rules.conditions`: no matching group is no change; a property compared as a number that
+holds something else ("n/a", "12abc", "nan", "inf") is a skip naming the property and the
+value. Contacts past MQL are never touched.
 """
 
 from __future__ import annotations

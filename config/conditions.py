@@ -20,6 +20,7 @@ Evaluation is in `rules.conditions`; `config.check` checks the properties agains
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
@@ -143,6 +144,6 @@ def check_groups(groups: tuple[Group, ...]) -> tuple[Group, ...]:
     return groups
 
 
-def condition_properties(groups: tuple[Group, ...]) -> list[str]:
+def condition_properties(groups: Sequence[Group]) -> list[str]:
     """Every property the conditions read, once, in order."""
     return list(dict.fromkeys(c.property for group in groups for c in group))

@@ -26,6 +26,7 @@ from prefect.utilities.annotations import quote
 from config.check import check_rules, errors
 from config.settings import Settings
 from flows.engine import RunContext, context_for, run_rule
+from flows.escalation import escalate, notices
 from flows.params import RunParams, RunSettings
 from flows.report import RunSummary, publish
 from gateway.client import DailyLimitReached, HubSpotError
@@ -109,6 +110,8 @@ def _run_cycle(ctx: RunContext, flow_name: str) -> RunSummary:
     try:
         for name in params.rules:
             summary.results += _run_rule(name, ctx, summary)
+        if ctx.rules.sla.enabled and "followup" in params.rules:
+            summary.escalation = escalate(ctx, summary.results)
         _settle_watermarks(ctx, summary)
     except DailyLimitReached as exc:
         summary.results += exc.results  # what the stopped rule did before the limit
@@ -183,6 +186,7 @@ def _tell_owners(
     forget the journal."""
     redone = {r.change.key for r in summary.results if r.outcome is Outcome.APPLIED}
     told = [r for r in earlier if r.change.key not in redone] + summary.results
+    told += notices(summary.escalation)  # new SLA breaches, on top of their owners' digests
     if ctx.params.notify and not ctx.params.dry_run and told:
         # quote(): Prefect would walk (and index) every change of the run first
         sent = notify_owners(quote(told), owners, ctx.rules, ctx.settings)

@@ -10,8 +10,10 @@ from typing import Any
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from flows.sla_report import sla_counts, sla_markdown
 from model.changes import ChangeResult, Outcome
 from model.records import Owner
+from rules.sla import Escalation
 
 OUTCOMES = (Outcome.APPLIED, Outcome.PLANNED, Outcome.FAILED, Outcome.SKIPPED)
 
@@ -27,6 +29,7 @@ class RunSummary:
     results: list[ChangeResult] = field(default_factory=list)
     api_calls: Mapping[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    escalation: Escalation | None = None  # first-touch SLA breaches, when `sla.enabled`
 
     def counts(self) -> dict[str, dict[str, int]]:
         table: dict[str, Counter[str]] = {}
@@ -53,6 +56,7 @@ class RunSummary:
             ],
             "api_calls": sum(self.api_calls.values()),
             "notes": self.notes,
+            **({"sla": sla_counts(self.escalation)} if self.escalation else {}),
         }
 
 
@@ -98,6 +102,8 @@ def summary_markdown(summary: RunSummary) -> str:
             f"- {r.change.rule} · {r.change.contact_name} ({r.change.contact_id}): {r.error}"
             for r in summary.failures
         ]
+    if summary.escalation:
+        lines += ["", *sla_markdown(summary.escalation)]
     if summary.notes:
         lines += ["", "## Notes", "", *[f"- {note}" for note in summary.notes]]
     return "\n".join(lines)

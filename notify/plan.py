@@ -41,7 +41,11 @@ from model.records import Owner
 
 RECORD_URL = "https://{domain}/contacts/{portal}/record/0-1/{contact}"
 NEW_SQLS, TASKS, ATTEMPTED, RECYCLED = "New SQLs", "Tasks created", "Moved to Attempted", "Recycled"
-COLUMNS: Mapping[str, tuple[str, ...]] = {
+BREACHED, NEW_MQLS = "First touch overdue", "New MQLs"
+SLA_NOTICE = "sla"  # the rule name of the notices `flows.escalation` adds for breaches
+COLUMNS: Mapping[str, tuple[str, ...]] = {  # in digest order: overdue first touches on top
+    BREACHED: ("Why",),
+    NEW_MQLS: ("Why",),
     NEW_SQLS: ("Score", "Why"),
     TASKS: ("Task", "Due", "Why"),
     ATTEMPTED: ("Change", "Why"),
@@ -51,7 +55,7 @@ OPS_NAME = "ops"
 MAX_TEXT = 200  # longest contact-controlled value shown (names, task subjects)
 MAX_ERROR = 2000  # longest error text in an alert
 SUMMARY_LIMIT = 50  # failures / skips listed in the ops summary
-_SCORE = re.compile(r"\bscore (\S+) ≥")
+_SCORE = re.compile(r"^\S+ (-?\d[\d.]*) [≥>≤<=≠]")  # the first number a reason compares
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]+")
 
@@ -230,6 +234,10 @@ def section_of(change: Change) -> str | None:
         return None
     if change.task is not None:
         return TASKS
+    if change.rule == SLA_NOTICE:
+        return BREACHED
+    if change.rule == "qualify" and change.properties:
+        return NEW_MQLS
     if change.rule in ("promote", "new_lead") and change.properties:
         return NEW_SQLS
     if change.rule == "attempted" and change.properties:
@@ -242,6 +250,8 @@ def section_of(change: Change) -> str | None:
 def _values(title: str, changes: Sequence[Change]) -> tuple[str, ...]:
     """The section's column values for one contact (several changes only for Recycled)."""
     first = changes[0]
+    if title in (BREACHED, NEW_MQLS):
+        return (one_line(first.reason),)
     if title == NEW_SQLS:
         score = _SCORE.search(first.reason)
         return (score.group(1) if score else "—", one_line(first.reason))

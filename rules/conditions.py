@@ -17,7 +17,8 @@ import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from config.conditions import SYMBOLS, Condition, Group, as_number, show
+from config.conditions import SYMBOLS, Condition, Group, as_number, condition_properties, show
+from config.rules import Rules
 from model.records import Record
 from rules.kit import CannotJudge, Filter
 
@@ -136,3 +137,19 @@ def search_groups(base: Sequence[Filter], groups: Sequence[Group]) -> list[list[
         unique = list({repr(sorted(f.items())): f for f in implied}.values())
         searches.append([*base, *unique[:room]])
     return searches
+
+
+def template_values(record: Record, rules: Rules) -> dict[str, str]:
+    """What task templates may use besides `contact`: every property the promote and qualify
+    conditions read, by name, and `score`: the first property compared as a number (the
+    score property with the old `score_property` key). Missing values are empty."""
+    groups = [*rules.promote.conditions, *rules.qualify.conditions]
+    values = {prop: record.get(prop) or "" for prop in condition_properties(groups)}
+    scored = next((c.property for group in groups for c in group if c.numeric), None)
+    values["score"] = (record.get(scored) or "") if scored else ""
+    return values
+
+
+def read_by_templates(rules: Rules) -> list[str]:
+    """The contact properties `template_values` reads."""
+    return condition_properties([*rules.promote.conditions, *rules.qualify.conditions])

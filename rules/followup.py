@@ -28,6 +28,7 @@ from config.rules import BusinessHours, Rules, TaskTemplate
 from model.changes import Change, RuleName, TaskSpec
 from model.records import Engagement, EngagementKind, Record
 from rules import kit as common
+from rules.conditions import read_by_templates, template_values
 from rules.definition import RuleDef, Situation
 from rules.kit import (
     SQL_DATE,
@@ -55,7 +56,7 @@ _jinja = SandboxedEnvironment(autoescape=False)
 
 
 def contact_properties(rules: Rules) -> list[str]:
-    return common.contact_properties(SQL_DATE)
+    return common.contact_properties(SQL_DATE, *read_by_templates(rules))
 
 
 def search_filter_groups(rules: Rules) -> list[list[Filter]]:
@@ -174,6 +175,7 @@ def _task(
 ) -> Change:
     template: TaskTemplate = getattr(rules.followup, kind)
     variables = {
+        **template_values(record, rules),  # `score` and the properties conditions read
         "contact": {
             "name": record.name,
             "id": record.id,

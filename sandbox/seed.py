@@ -198,6 +198,48 @@ def _first_touch(status: str, marker: bool = True) -> Callable[[Seeder, int, int
     return then
 
 
+# ---- qualification and escalation (issue #14): multi-criteria scores, Lead -> MQL, SLA ----
+# Judged with config/scoring-example.yaml (promote.when, qualify on, sla on); with the default
+# rules only sla_new_recent changes anything (a first-touch task).
+
+
+def _scored(stage: str, fit: str | None, engagement: str | None, label: str | None) -> Builder:
+    def build(s: Seeder, i: int) -> None:
+        s.contact(
+            stage,
+            lead_score="10" if stage == "marketingqualifiedlead" else None,
+            fit_score=fit,
+            engagement_score=engagement,
+            lead_score_label=label,
+        )
+
+    return build
+
+
+def _sla(new_hours: float, task_due_hours: float | None) -> Builder:
+    """NEW `new_hours` ago, untouched; with an open first-touch task due that long ago."""
+
+    def build(s: Seeder, i: int) -> None:
+        cid = s.contact("salesqualifiedlead", "NEW", status_at=s.ago(new_hours / 24))
+        if task_due_hours is not None:
+            body = "Reach out today.\n\n[leadops:first_touch]"
+            s.task(cid, s.ago(task_due_hours / 24), "First touch", body)
+
+    return build
+
+
+QUALIFICATION_GROUPS: tuple[Group, ...] = (
+    Group("mql_fit_engaged", 3, _scored("marketingqualifiedlead", "42", "25", "B2")),
+    Group("mql_top_label", 3, _scored("marketingqualifiedlead", None, None, "A1")),
+    Group("mql_fit_only", 2, _scored("marketingqualifiedlead", "42", "10", "C3")),
+    Group("lead_qualifies", 3, _scored("lead", "35", "15", None)),
+    Group("lead_unfit", 2, _scored("lead", "10", "15", None)),
+    Group("subscriber_qualifies", 2, _scored("subscriber", "35", "15", None)),
+    Group("sla_task_overdue", 2, _sla(1, 0.5)),
+    Group("sla_new_recent", 2, _sla(1, None)),
+)
+# ---- end of issue #14 groups ---------------------------------------------------------------
+
 UNQUALIFIED_INTERESTS = (
     "analytics",
     "analytics",
@@ -306,7 +348,7 @@ GROUPS: tuple[Group, ...] = (
     Group("mql_hot_archived_owner", 3, _mql(lambda i: "70", lambda i: ARCHIVED_OWNER)),
     Group("mql_hot_owner_no_email", 3, _mql(lambda i: "70", lambda i: NO_EMAIL_OWNER)),
     Group("mql_hot_odd_names", 3, _mql(lambda i: "60", names=True)),
-    Group("subscribers", 20, _plain("subscriber")),
+    Group("subscribers", 1, _plain("subscriber")),  # 20 before the 19 of QUALIFICATION_GROUPS
     Group("leads", 20, _plain("lead", score=lambda i: None if i % 2 else str(i * 2))),
     Group(
         "sql_other_status",
@@ -315,6 +357,7 @@ GROUPS: tuple[Group, ...] = (
     ),
     Group("customers", 5, lambda s, i: s.contact("customer" if i % 2 == 0 else "evangelist")),
     Group("other_stage", 3, _plain("other")),
+    *QUALIFICATION_GROUPS,
 )
 
 

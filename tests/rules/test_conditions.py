@@ -8,6 +8,7 @@ import pytest
 from config.conditions import Condition
 from config.rules import Rules
 from rules.conditions import SEARCH_FILTERS, evaluate, search_filter, search_groups
+from rules import followup
 from rules.definition import Situation
 from rules.kit import CannotJudge
 from rules.promote import plan_promote
@@ -180,3 +181,34 @@ def test_search_filter_per_operator(op: str, value: object, wire: tuple | None) 
 def test_identical_implied_filters_are_sent_once() -> None:
     group = (cond("label", "in", ["A1"]), cond("label", "has"))
     assert search_groups([], [group]) == [[{"propertyName": "label", "operator": "HAS_PROPERTY"}]]
+
+
+def test_task_templates_may_use_score_and_the_properties_conditions_read() -> None:
+    rules = Rules.model_validate(
+        {
+            "promote": {
+                "when": [
+                    [
+                        {"property": "lead_score_label", "op": "in", "value": ["A1"]},
+                        {"property": "fit_score", "op": ">=", "value": 30},
+                    ]
+                ]
+            },
+            "followup": {
+                "first_touch": {
+                    "subject": "{{ contact.name }}: score {{ score }}, label {{ lead_score_label }}"
+                }
+            },
+        }
+    )
+    record = contact(
+        stage=SQL,
+        status="NEW",
+        history=[("NEW", "2026-11-23 09:00")],
+        fit_score="42",
+        lead_score_label="A1",
+    )
+    [change] = followup.plan_followups([record], {}, Situation(rules, NOW))
+    assert change.task is not None
+    assert change.task.subject == "Ada Lovelace: score 42, label A1"
+    assert {"fit_score", "lead_score_label"} <= set(followup.contact_properties(rules))

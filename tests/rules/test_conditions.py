@@ -7,8 +7,8 @@ import pytest
 
 from config.conditions import Condition
 from config.rules import Rules
-from rules.conditions import SEARCH_FILTERS, evaluate, search_filter, search_groups
 from rules import followup
+from rules.conditions import SEARCH_FILTERS, evaluate, search_filter, search_groups
 from rules.definition import Situation
 from rules.kit import CannotJudge
 from rules.promote import plan_promote

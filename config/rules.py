@@ -28,6 +28,7 @@ from config.conditions import Condition, Group, check_groups
 DEFAULT_RULES = Path(__file__).with_name("lifecycle.yaml")
 _jinja = SandboxedEnvironment()
 _PROPERTY_NAME = re.compile(r"^[a-z0-9_]+$")
+_BLOCK_NAME = re.compile(r"^[a-z0-9-]+/\S(.*\S)?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -268,9 +269,12 @@ class Channels(_Strict):
     @field_validator("blocks")
     @classmethod
     def _names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        empty = [i for i, name in enumerate(value) if not name.strip()]
-        if empty:
-            raise ValueError(f"block names must not be empty (positions {empty})")
+        bad = [name for name in value if not _BLOCK_NAME.match(name)]
+        if bad:
+            raise ValueError(
+                f"blocks are named '<block type slug>/<block name>' (e.g. "
+                f"slack-webhook/sales-team, ms-teams-webhook/ops, custom-webhook/ops); not: {bad}"
+            )
         return value
 
 

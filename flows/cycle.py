@@ -5,7 +5,7 @@ Read top to bottom: check the portal, tell what an earlier run left untold, run 
 
 Example:
     ```python
-    from config.settings import Settings
+    from config.settings import DEFAULT_UI_DOMAIN, Settings
     from flows.cycle import lifecycle_cycle, run_cycle
     from flows.params import RunParams, RunSettings
 
@@ -24,7 +24,7 @@ from prefect import flow, get_run_logger
 from prefect.utilities.annotations import quote
 
 from config.check import check_rules, errors
-from config.settings import Settings
+from config.settings import DEFAULT_UI_DOMAIN, Settings
 from flows.engine import RunContext, context_for, run_rule
 from flows.escalation import escalate, notices
 from flows.params import RunParams, RunSettings
@@ -32,7 +32,9 @@ from flows.report import RunSummary, publish
 from gateway.client import DailyLimitReached, HubSpotError
 from model.changes import ChangeResult, Outcome, RuleName
 from model.records import Owner
+from notify.channels import plan_channel_post, post_to_channels
 from notify.deliver import alert_ops_on_failure, current_run_name, notify_owners
+from notify.outbox import secrets_of
 from rules.registry import RULES
 from runstate.journal import Journal
 from runstate.lock import portal_lock
@@ -124,6 +126,7 @@ def _run_cycle(ctx: RunContext, flow_name: str) -> RunSummary:
         summary.api_calls = dict(ctx.gateway.calls - ctx.calls_at_start)  # identity included
         if ctx.gateway.budget is not None:
             summary.notes.append(ctx.gateway.budget.describe())
+        _post_to_channels(ctx, summary)
         publish(summary, owners, flow_name.replace("_", "-"))
     return summary
 
@@ -193,6 +196,31 @@ def _tell_owners(
         summary.notes.append(f"notifications: {sent.describe()}")
     if ctx.journal is not None:
         ctx.journal.close()
+
+
+def _post_to_channels(ctx: RunContext, summary: RunSummary) -> None:
+    """The run's one message to the team channels (`channels.blocks`); a writing, notifying
+    run only. A channel that fails is reported in the run's notes, never fails the run."""
+    channels = ctx.rules.channels
+    if not channels.blocks or ctx.params.dry_run or not ctx.params.notify:
+        return
+    secrets = secrets_of(ctx.settings)
+    post = plan_channel_post(
+        run_name=current_run_name(),
+        counts=summary.counts(),
+        failures=summary.failures,
+        escalation=summary.escalation,
+        stopped=[note for note in summary.notes if note.startswith("stopped early")],
+        post=channels.post,
+        portal_id=ctx.settings.hubspot_portal_id or "0",
+        ui_domain=ctx.settings.hubspot_ui_domain or DEFAULT_UI_DOMAIN,
+        secrets=secrets,
+    )
+    if post is not None:
+        report = post_to_channels(post, channels.blocks, secrets)
+        summary.notes.append(report.describe())
+        if report.failed:
+            get_run_logger().warning(report.describe())
 
 
 def _owners_or_empty(ctx: RunContext) -> dict[str, Owner]:

@@ -43,7 +43,7 @@ def when(*conditions: dict) -> dict:
         ({"sla": {"first_touch_hours": 0}}, ["sla.first_touch_hours", "0"]),
         ({"sla": {"escalation_email": "ops"}}, ["sla.escalation_email", "'ops'"]),
         ({"channels": {"post": ["everything"]}}, ["channels.post", "'summary'"]),
-        ({"channels": {"blocks": [" "]}}, ["channels.blocks", "must not be empty"]),
+        ({"channels": {"blocks": ["sales-team"]}}, ["channels.blocks", "slack-webhook/"]),
     ],
 )
 def test_bad_conditions_name_field_value_and_allowed(data: dict, fragments: list[str]) -> None:

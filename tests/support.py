@@ -24,8 +24,25 @@ RECORDING_NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 # Changes one cycle (all rules, in order) makes on the 300-contact demo seed, written from
 # the seed's scenario table (sandbox/seed.py), never computed by the planners under test:
 # promote 20 + 4 + 3 + 3 + 3 hot MQLs; new_lead the 15 SQLs without status; attempted
-# 15 + 10 + 5 + 5 touched New leads; recycle 2 changes (stage, list) × (10 + 3 + 12).
-SEED_CYCLE_COUNTS = {"promote": 33, "new_lead": 15, "attempted": 35, "followup": 98, "recycle": 50}
+# 15 + 10 + 5 + 5 touched New leads; recycle 2 changes (stage, list) × (10 + 3 + 12);
+# followup 82 first-touch tasks (+ 2 for sla_new_recent) and 16 next-attempt tasks.
+SEED_CYCLE_COUNTS = {
+    "promote": 33,
+    "new_lead": 15,
+    "attempted": 35,
+    "followup": 100,
+    "recycle": 50,
+}
+# ---- qualification and escalation (issue #14) ------------------------------------------------
+# The same cycle with config/scoring-example.yaml: qualify 3 lead_qualifies + 2
+# subscriber_qualifies; promote also 3 mql_fit_engaged + 3 mql_top_label (39), which get
+# first-touch tasks too (106). First-touch SLA breaches: the New leads with no outbound touch
+# since they became New, days ago (new_inbound_only 8, new_forwarded 5, new_bounced 5,
+# new_touched_before 8, new_with_open_task 6, new_with_done_task 4, new_with_other_task 4),
+# plus sla_task_overdue 2 (New 1 h, first-touch task past due); sla_new_recent is within 4 h.
+SCORING_CONFIG = Path(__file__).parent.parent / "config" / "scoring-example.yaml"
+SEED_SCORING_COUNTS = {**SEED_CYCLE_COUNTS, "qualify": 5, "promote": 39, "followup": 106}
+SEED_SLA_BREACHES = 42
 
 
 def sandbox_settings(url: str, token: str, **overrides: object) -> Settings:

@@ -128,8 +128,10 @@ def show(value: object) -> str:
     return f"{number:g}" if number is not None else str(value)
 
 
-def check_groups(groups: tuple[Group, ...]) -> tuple[Group, ...]:
-    """At least one group, none empty, within HubSpot's search limits."""
+def check_groups(groups: tuple[Group, ...] | None) -> tuple[Group, ...] | None:
+    """At least one group, none empty, within HubSpot's search limits (None: not given)."""
+    if groups is None:
+        return None
     if not groups:
         raise ValueError("needs at least one group of conditions")
     if len(groups) > MAX_GROUPS:

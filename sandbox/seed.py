@@ -57,25 +57,43 @@ config/lifecycle.yaml). d = days before T; "touch" = outbound touch.
 | mql_hot_archived_owner | 3 | MQL, score 70, owner 70000004 (archived) | promote (notice → ops) |
 | mql_hot_owner_no_email | 3 | MQL, score 70, owner 70000005 (no email) | promote (notice → ops) |
 | mql_hot_odd_names | 3 | MQL, lead_score 60; odd names (***) | promote |
-| subscribers | 20 | subscriber | nothing |
+| subscribers | 1 | subscriber | nothing |
 | leads | 20 | lead; lead_score unset or < 50 | nothing |
 | sql_other_status | 16 | SQL; OPEN/IN_PROGRESS/CONNECTED/OPEN_DEAL/BAD_TIMING | nothing |
 | customers | 5 | customer (3) / evangelist (2) | nothing |
 | other_stage | 3 | lifecyclestage other | nothing |
+| mql_fit_engaged | 3 | MQL, lead_score 10, fit 42, engagement 25, label B2 | promote (†) |
+| mql_top_label | 3 | MQL, lead_score 10, label A1 | promote (†) |
+| mql_fit_only | 2 | MQL, lead_score 10, fit 42, engagement 10, label C3 | nothing |
+| lead_qualifies | 3 | lead, fit 35, engagement 15 | qualify → MQL (†) |
+| lead_unfit | 2 | lead, fit 10, engagement 15 | nothing |
+| subscriber_qualifies | 2 | subscriber, fit 35, engagement 15 | qualify → MQL (†) |
+| sla_task_overdue | 2 | NEW 1 h; open first-touch task due 30 min ago | no task; SLA breach (†) |
+| sla_new_recent | 2 | NEW 1 h; no task | first-touch task; no breach |
 
 (*) history gives the value at creation; hs_lifecyclestage_salesqualifiedlead_date = creation + 3 h.
 (**) analytics 3, crm 3, payments 3, unset 2, `hardware` 1 → lists Analytics 3, CRM 3,
 Payments 3, General 3 (unset and unknown go to the default list).
 (***) "Zoë 🚀" "Ünïcode"; "<b>Bold</b>" "& <i>Co</i>"; "Maximilian" x 15 + "Long" x 40.
+(†) with `config/scoring-example.yaml` (promote.when: fit ≥ 30 and engagement ≥ 20, or label
+A1/A2/B1, or lead_score ≥ 50; qualify on, with subscribers: fit ≥ 30; sla on, 4 hours). The
+properties `fit_score`, `engagement_score` and `lead_score_label` are set only in these groups.
 
 Totals at 300: promote 33 (mql_hot + the four mql_hot_* groups); new_lead 15; attempted 35
-(new_emailed, new_called, new_connected_call, new_imported); first-touch tasks 69 (all 75 NEW
-contacts but new_with_open_task); next-attempt tasks 16 (attempted_stale, attempted_four_old);
+(new_emailed, new_called, new_connected_call, new_imported); first-touch tasks 71 (all 79 NEW
+contacts but new_with_open_task and sla_task_overdue); next-attempt tasks 16 (attempted_stale,
+attempted_four_old);
 recycle 25 (unqualified, attempted_exhausted, attempted_exhausted_old_reply), nurture lists
 Analytics 7, CRM 7, Payments 6, General 5 (attempted groups cycle analytics, crm, payments,
 unset by position). A whole cycle in rule order (promote, new_lead, attempted, followup,
 recycle) sees earlier rules' changes: first-touch tasks then go to the 48 contacts promote and
-new_lead made NEW plus the 34 NEW contacts attempted leaves NEW (82), next-attempt stays 16.
+new_lead made NEW plus the 36 NEW contacts attempted leaves NEW (84), next-attempt stays 16.
+With `config/scoring-example.yaml` the cycle also qualifies 5 (lead_qualifies,
+subscriber_qualifies), promotes 6 more (39) and gives them first-touch tasks (90); the
+first-touch SLA finds 42 breaches: the 40 NEW contacts of the new_* groups with no outbound
+touch since they became New days ago (new_inbound_only, new_forwarded, new_bounced,
+new_touched_before, new_with_open_task, new_with_done_task, new_with_other_task) and
+sla_task_overdue.
 Every ATTEMPTED contact became NEW 2 d before its first touch and ATTEMPTED 1 h after it.
 All engagements are associated with their contact and carry its owner; the contact's
 roll-ups (notes_last_contacted, num_contacted_notes, hs_sales_email_last_replied,

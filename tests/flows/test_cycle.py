@@ -132,7 +132,7 @@ def test_tasks_for_archived_owners_are_created_unassigned(
 
 @pytest.mark.parametrize(
     ("rule", "expected"),
-    [("promote", 33), ("new_lead", 15), ("attempted", 35), ("followup", 85), ("recycle", 50)],
+    [("promote", 33), ("new_lead", 15), ("attempted", 35), ("followup", 87), ("recycle", 50)],
 )
 def test_each_rule_alone_on_the_seed(
     settings: Settings, portal: SandboxHandle, rule: str, expected: int

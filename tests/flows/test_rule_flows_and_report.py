@@ -36,7 +36,7 @@ def portal(sandbox: SandboxHandle, settings: Settings) -> SandboxHandle:
         (promote_flow, "promote", 33),
         (new_lead_flow, "new_lead", 15),
         (attempted_flow, "attempted", 35),
-        (followup_flow, "followup", 85),
+        (followup_flow, "followup", 87),  # 85 + 2 sla_new_recent
         (recycle_flow, "recycle", 50),
     ],
 )

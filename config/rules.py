@@ -240,6 +240,12 @@ class Sla(_Strict):
 
     _address = field_validator("escalation_email")(_check_email)
 
+    @field_validator("managers", mode="before")
+    @classmethod
+    def _owner_ids_as_text(cls, value: object) -> object:
+        """YAML reads an unquoted owner id (`70000002: …`) as a number."""
+        return {str(k): v for k, v in value.items()} if isinstance(value, dict) else value
+
     @field_validator("managers")
     @classmethod
     def _manager_addresses(cls, value: dict[str, str]) -> dict[str, str]:

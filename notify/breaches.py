@@ -7,11 +7,18 @@ recipient, so an alert re-rendered after a killed run is dropped by the outbox a
 
 Example:
     ```python
-    from config.rules import Rules
-    from notify.breaches import plan_breach_alerts, render_breach_alert
+    from datetime import UTC, datetime
 
-    alerts = plan_breach_alerts(escalation.new, owners, Rules(), portal_id="12345")
-    messages = [render_breach_alert(alert, Rules()) for alert in alerts]
+    from config.rules import Rules
+    from model.records import Owner
+    from notify.breaches import plan_breach_alerts, render_breach_alert
+    from rules.sla import Breach
+
+    now = datetime.now(UTC)
+    breach = Breach("101", "Ada Lovelace", "7", now, now, "no outbound touch 4 hour(s) …")
+    owners = {"7": Owner("7", "grace@example.com", "Grace", "Hopper")}
+    [alert] = plan_breach_alerts([breach], owners, Rules(), portal_id="12345")
+    print(render_breach_alert(alert, Rules())["To"])  # ops: no manager configured
     ```
 """
 

@@ -82,3 +82,6 @@ def test_qualify_is_off_by_default_and_sla_managers_match_case_insensitively() -
     ).sla
     assert sla.manager_of("7", "grace@example.com") == "boss@example.com"
     assert sla.manager_of("8", "other@example.com") == "ops@x.io"
+    by_id = parse_rules({"sla": {"managers": {70000002: "emea@example.com"}}}).sla
+    assert by_id.manager_of("70000002", None) == "emea@example.com"
+    assert by_id.manager_of("1", None) is None  # no escalation address: ops get it

@@ -24,11 +24,11 @@ from flows.params import RunParams
 from gateway.client import HubSpotGateway
 from sandbox.server import SandboxHandle, running_sandbox
 
-from support import RECORDING_NOW, sandbox_settings, use_portal
+from support import RECORDING_NOW, SEED_CYCLE_COUNTS, sandbox_settings, use_portal
 
 NOW = RECORDING_NOW  # the sandbox's clock starts here and every run judges at this instant
 PARAMS = RunParams(until=NOW)
-CLEAN_COUNTS = {"promote": 33, "new_lead": 15, "attempted": 35, "followup": 98, "recycle": 50}
+CLEAN_COUNTS = SEED_CYCLE_COUNTS
 __all__ = ["PortalState", "digest_items", "outbox_files", "snapshot", "told"]
 
 

@@ -379,7 +379,8 @@ def plan_ops_summary(
         return None
     counts: dict[str, Counter[Outcome]] = {}
     for result in results:
-        counts.setdefault(result.change.rule, Counter())[result.outcome] += 1
+        if result.change.rule != SLA_NOTICE:  # a breach notice is told, not applied
+            counts.setdefault(result.change.rule, Counter())[result.outcome] += 1
     failures = _summary_lines(results, Outcome.FAILED, portal_id, ui_domain)
     skipped = _summary_lines(results, Outcome.SKIPPED, portal_id, ui_domain)
     return OpsSummary(

@@ -176,3 +176,6 @@ def test_new_mqls_and_overdue_first_touches_lead_the_digest(rules: Rules) -> Non
     assert lines[BREACHED] == ("no outbound touch 4 hour(s) after …",)
     assert lines[NEW_MQLS] == ("fit 35 ≥ 30",)
     assert lines[NEW_SQLS] == ("42", "fit 42 ≥ 30 and engagement 25 ≥ 20")  # first number
+    summary = plan_ops_summary(results, [grace], rules, portal_id="1", run_name="r")
+    assert summary is not None
+    assert [c.rule for c in summary.counts] == ["promote", "qualify"]  # a notice is no change

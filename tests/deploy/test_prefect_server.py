@@ -322,7 +322,7 @@ def test_deploy_creates_pool_limit_block_and_every_deployment(
     assert deployed.pool_created and deployed.token_saved
     assert set(deployed.created) == set(deployed.deployments)
     assert {CYCLE, BACKFILL} <= set(deployed.deployments)
-    assert len(deployed.deployments) == 7
+    assert len(deployed.deployments) == 8
     assert client.read_work_pool("leadops").type == "process"
     limit = client.read_global_concurrency_limit_by_name("hubspot")
     assert (limit.limit, limit.slot_decay_per_second) == (100, 100.0)

@@ -30,11 +30,12 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "=": operator.eq,
     "!=": operator.ne,
 }
-# HubSpot search operators for the conditions search can check exactly. `in` only narrows to
-# contacts having a value (IN's case rules on enumerations are unsettled, HUBSPOT.md);
-# `!=` / `not-in` are left to the planner (whether NEQ matches contacts without the
-# property is undocumented).
-_SEARCH_OPERATORS = {">=": "GTE", ">": "GT", "<=": "LTE", "<": "LT", "=": "EQ"}
+# What search can narrow without hiding a contact the planner must see. A number compared as
+# a number only narrows to contacts having a value: a GTE filter would silently drop a value
+# that is not a number ("n/a"), which the planner reports as a skip. Texts compare exactly
+# (EQ). `in` only narrows to contacts having a value (IN's case rules on enumerations are
+# unsettled, HUBSPOT.md); `!=` / `not-in` are left to the planner (whether NEQ matches
+# contacts without the property is undocumented).
 # Filters one search may carry: HubSpot's 6 a group minus the gateway's keyset-paging filter,
 # minus the run window (`lastmodifieddate` from/to) event-based rules add.
 SEARCH_FILTERS = 6 - 1 - 2
@@ -112,18 +113,14 @@ def evaluate(groups: Sequence[Group], record: Record) -> Match | None:
 
 def search_filter(condition: Condition) -> Filter | None:
     """The HubSpot search filter a condition implies for every match, when there is one."""
-    if condition.op == "has" or condition.op == "in":
-        return {"propertyName": condition.property, "operator": "HAS_PROPERTY"}
-    if condition.op == "not-has":
-        return {"propertyName": condition.property, "operator": "NOT_HAS_PROPERTY"}
-    search_op = _SEARCH_OPERATORS.get(condition.op)
-    if search_op is None:
-        return None
-    return {
-        "propertyName": condition.property,
-        "operator": search_op,
-        "value": show(condition.value),
-    }
+    op, prop = condition.op, condition.property
+    if op in ("has", "in") or (condition.numeric and op != "!="):
+        return {"propertyName": prop, "operator": "HAS_PROPERTY"}
+    if op == "not-has":
+        return {"propertyName": prop, "operator": "NOT_HAS_PROPERTY"}
+    if op == "=":
+        return {"propertyName": prop, "operator": "EQ", "value": str(condition.value)}
+    return None
 
 
 def search_groups(base: Sequence[Filter], groups: Sequence[Group]) -> list[list[Filter]]:

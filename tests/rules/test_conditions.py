@@ -137,10 +137,10 @@ def test_search_filters_narrow_each_group_within_hubspots_limits() -> None:
             "promote": {
                 "when": [
                     [
-                        {"property": "fit", "op": ">=", "value": 30},
+                        {"property": "tier", "op": "=", "value": "gold"},
                         {"property": "label", "op": "!=", "value": "C3"},  # planner only
-                        {"property": "engagement", "op": ">", "value": 20},
-                        {"property": "tier", "op": "=", "value": "gold"},  # past the room
+                        {"property": "fit", "op": ">=", "value": 30},
+                        {"property": "engagement", "op": ">", "value": 20},  # past the room
                     ],
                     [{"property": "label", "op": "in", "value": ["A1", "A2"]}],
                 ]
@@ -151,8 +151,8 @@ def test_search_filters_narrow_each_group_within_hubspots_limits() -> None:
     stage = {"propertyName": "lifecyclestage", "operator": "EQ", "value": MQL}
     assert first == [
         stage,
-        {"propertyName": "fit", "operator": "GTE", "value": "30"},
-        {"propertyName": "engagement", "operator": "GT", "value": "20"},
+        {"propertyName": "tier", "operator": "EQ", "value": "gold"},
+        {"propertyName": "fit", "operator": "HAS_PROPERTY"},
     ]
     assert second == [stage, {"propertyName": "label", "operator": "HAS_PROPERTY"}]
     assert all(len(search) <= SEARCH_FILTERS for search in (first, second))
@@ -161,15 +161,18 @@ def test_search_filters_narrow_each_group_within_hubspots_limits() -> None:
 @pytest.mark.parametrize(
     ("op", "value", "wire"),
     [
-        (">=", 1.5, ("GTE", "1.5")),
-        (">", 0, ("GT", "0")),
-        ("<=", -3, ("LTE", "-3")),
-        ("<", 10, ("LT", "10")),
+        # numbers only narrow to "has a value": a GTE would hide "n/a", which is a skip
+        (">=", 1.5, ("HAS_PROPERTY", None)),
+        (">", 0, ("HAS_PROPERTY", None)),
+        ("<=", -3, ("HAS_PROPERTY", None)),
+        ("<", 10, ("HAS_PROPERTY", None)),
+        ("=", 30, ("HAS_PROPERTY", None)),
         ("=", "A1", ("EQ", "A1")),
         ("has", None, ("HAS_PROPERTY", None)),
         ("not-has", None, ("NOT_HAS_PROPERTY", None)),
         ("in", ["A1"], ("HAS_PROPERTY", None)),
         ("!=", "A1", None),
+        ("!=", 30, None),
         ("not-in", ["A1"], None),
     ],
 )

@@ -63,11 +63,11 @@ def test_unowned_contact_is_promoted_without_owner(rules: Rules) -> None:
     assert change.owner_id is None and not change.skip
 
 
-def test_search_finds_mqls_at_the_threshold(rules: Rules) -> None:
+def test_search_finds_scored_mqls_so_bad_scores_are_reported(rules: Rules) -> None:
     assert search_filter_groups(rules) == [
         [
             {"propertyName": "lifecyclestage", "operator": "EQ", "value": MQL},
-            {"propertyName": "lead_score", "operator": "GTE", "value": "50"},
+            {"propertyName": "lead_score", "operator": "HAS_PROPERTY"},
         ]
     ]
     assert {"lifecyclestage", "hs_lead_status", "lead_score", "hubspot_owner_id"} <= set(

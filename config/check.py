@@ -3,7 +3,8 @@
 Example:
     ```python
     from config.check import PortalFacts, check_rules
-    from config.rules import Rules
+    from config.conditions import Condition, Group, condition_properties
+from config.rules import Rules
 
     problems = check_rules(Rules(), PortalFacts(properties={}, owners=[], lists={}))
     print("\\n".join(p.message for p in problems))
@@ -13,9 +14,10 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from config.conditions import Condition, Group, condition_properties
 from config.rules import Rules
 from model.records import DealStage, Owner
 
@@ -55,13 +57,21 @@ class Finding:
     message: str
 
 
+def condition_sets(rules: Rules) -> dict[str, tuple[Group, ...]]:
+    """The conditions in force, by the config key that holds them (disabled rules' skipped)."""
+    sets = {"promote": rules.promote.conditions}
+    if rules.qualify.enabled:
+        sets["qualify"] = rules.qualify.conditions
+    return sets
+
+
 def required_properties(rules: Rules) -> list[str]:
-    return [
-        STAGE_PROPERTY,
-        STATUS_PROPERTY,
-        rules.promote.score_property,
-        rules.recycle.product_interest_property,
-    ]
+    read = [p for groups in condition_sets(rules).values() for p in condition_properties(groups)]
+    return list(
+        dict.fromkeys(
+            [STAGE_PROPERTY, STATUS_PROPERTY, *read, rules.recycle.product_interest_property]
+        )
+    )
 
 
 def _options(
@@ -90,7 +100,10 @@ def _property_exists(facts: PortalFacts, prop: str, numeric: bool = False) -> Fi
         return Finding("error", prop, f"contact property {prop!r} does not exist in the portal")
     if numeric and info.type not in NUMERIC_TYPES:
         return Finding(
-            "error", prop, f"{prop!r} has type {info.type!r}; the score must be a number property"
+            "error",
+            prop,
+            f"{prop!r} has type {info.type!r}; the score must be a number property "
+            "(a condition compares it as a number)",
         )
     return Finding("ok", prop, f"property exists ({info.type})")
 
@@ -100,7 +113,7 @@ def check_rules(rules: Rules, facts: PortalFacts) -> list[Finding]:
     findings = [Finding("error", "portal", p) for p in facts.problems_reading]
     findings.append(_property_exists(facts, STAGE_PROPERTY))
     findings.append(_property_exists(facts, STATUS_PROPERTY))
-    findings.append(_property_exists(facts, rules.promote.score_property, numeric=True))
+    findings += _check_conditions(rules, facts)
     findings.append(_property_exists(facts, rules.recycle.product_interest_property))
     stages = {f"stages.{k}": v for k, v in rules.stages.model_dump().items()}
     findings += _options(facts, STAGE_PROPERTY, stages)
@@ -143,6 +156,28 @@ def _check_deal_stages(rules: Rules, facts: PortalFacts) -> list[Finding]:
     pipelines = len({stage.pipeline_id for stage in stages})
     message = f"{pipelines} pipeline(s), {open_count} open stage(s) of {len(stages)}"
     return [Finding("ok", "deal pipelines", message)]
+def _check_conditions(rules: Rules, facts: PortalFacts) -> list[Finding]:
+    """Each condition's property exists, is a number where compared as one, and the values
+    it names are options of an enumeration property."""
+    findings: list[Finding] = []
+    for key, groups in condition_sets(rules).items():
+        for g, group in enumerate(groups):
+            for c, condition in enumerate(group):
+                found = _property_exists(facts, condition.property, numeric=condition.numeric)
+                if key != "promote" or rules.promote.when is not None:  # not the old score keys
+                    found = replace(found, subject=f"{key}.when[{g}][{c}] {condition.describe()}")
+                findings.append(found)
+                findings += _condition_options(facts, condition, found.subject)
+    return findings
+
+
+def _condition_options(facts: PortalFacts, condition: Condition, subject: str) -> list[Finding]:
+    info = facts.properties.get(condition.property)
+    if info is None or not info.options or condition.numeric or condition.value is None:
+        return []
+    values = condition.value if isinstance(condition.value, tuple) else (str(condition.value),)
+    wanted = {f"{subject} value {v!r}": v for v in values}
+    return _options(facts, condition.property, wanted)
 
 
 def _check_owners(owners: Sequence[Owner]) -> list[Finding]:

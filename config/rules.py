@@ -23,11 +23,14 @@ from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from config.conditions import Condition, Group, check_groups
 from config.report import ReportSettings
 
 DEFAULT_RULES = Path(__file__).with_name("lifecycle.yaml")
 _jinja = SandboxedEnvironment()
 _PROPERTY_NAME = re.compile(r"^[a-z0-9_]+$")
+_BLOCK_NAME = re.compile(r"^[a-z0-9-]+/\S(.*\S)?$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class _Strict(BaseModel):
@@ -53,6 +56,7 @@ def _check_property(value: str) -> str:
 class Stages(_Strict):
     """Lifecycle-stage internal values of the portal."""
 
+    subscriber: str = "subscriber"
     lead: str = "lead"
     mql: str = "marketingqualifiedlead"
     sql: str = "salesqualifiedlead"
@@ -83,11 +87,35 @@ class LeadStatusRoles(_Strict):
 
 
 class Promote(_Strict):
+    """MQL → SQL when `when` matches; without `when`, `score_property ≥ threshold`."""
+
     enabled: bool = True
     score_property: str = "lead_score"
-    threshold: float = Field(default=50, gt=0, le=100_000)
+    threshold: float = Field(default=50, ge=-100_000, le=100_000)
+    when: tuple[Group, ...] | None = None
 
     _name = field_validator("score_property")(_check_property)
+    _groups = field_validator("when")(check_groups)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Promote:
+        legacy = {"score_property", "threshold"} & self.model_fields_set
+        if self.when is not None and legacy:
+            raise ValueError(
+                f"give either `when` or score_property/threshold, not both (given "
+                f"{sorted(legacy)} with `when`): write the score as a condition of `when`"
+            )
+        return self
+
+    @property
+    def conditions(self) -> tuple[Group, ...]:
+        """The groups of conditions: `when`, or the one condition the old keys mean."""
+        if self.when is not None:
+            return self.when
+        legacy = Condition(
+            property=self.score_property, op=">=", value=self.threshold, label="score"
+        )
+        return ((legacy,),)
 
 
 class NewLead(_Strict):
@@ -247,11 +275,101 @@ class Notify(_Strict):
     _templates = field_validator("subject")(_check_template)
 
 
+# ---- qualify, first-touch SLA, team channels (issue #14) --------------------------------
+
+
+class Qualify(_Strict):
+    """Lead (and, with `subscribers`, subscriber) → MQL when `when` matches. Off by default."""
+
+    enabled: bool = False
+    subscribers: bool = False
+    when: tuple[Group, ...] | None = None
+
+    _groups = field_validator("when")(check_groups)
+
+    @model_validator(mode="after")
+    def _conditions_when_enabled(self) -> Qualify:
+        if self.enabled and self.when is None:
+            raise ValueError("qualify is enabled but has no `when` conditions")
+        return self
+
+    @property
+    def conditions(self) -> tuple[Group, ...]:
+        return self.when or ()
+
+
+def _check_email(value: str) -> str:
+    if value and not _EMAIL.match(value):
+        raise ValueError(f"{value!r} is not an email address")
+    return value
+
+
+class Sla(_Strict):
+    """First-touch SLA: a New lead untouched `first_touch_hours` after it became New (or with
+    its first-touch task past due) is a breach; its owner's manager is alerted once."""
+
+    enabled: bool = False
+    first_touch_hours: float = Field(default=4, gt=0, le=24 * 30)
+    managers: dict[str, str] = Field(default_factory=dict)  # owner id or email -> manager email
+    escalation_email: str = ""  # a team's ops address for owners without a manager
+
+    _address = field_validator("escalation_email")(_check_email)
+
+    @field_validator("managers", mode="before")
+    @classmethod
+    def _owner_ids_as_text(cls, value: object) -> object:
+        """YAML reads an unquoted owner id (`70000002: …`) as a number."""
+        return {str(k): v for k, v in value.items()} if isinstance(value, dict) else value
+
+    @field_validator("managers")
+    @classmethod
+    def _manager_addresses(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = {owner: email for owner, email in value.items() if not _EMAIL.match(email or "")}
+        if bad:
+            raise ValueError(f"manager addresses must be email addresses; not: {bad}")
+        return {owner.strip().lower(): email for owner, email in value.items()}
+
+    def manager_of(self, owner_id: str | None, owner_email: str | None) -> str | None:
+        """The owner's manager address (by owner id, then email), else the escalation one."""
+        for key in (owner_id, owner_email):
+            if key and key.lower() in self.managers:
+                return self.managers[key.lower()]
+        return self.escalation_email or None
+
+
+ChannelMessage = Literal["summary", "failures", "breaches"]
+
+
+class Channels(_Strict):
+    """Team channels: names of Prefect notification blocks (SlackWebhook,
+    MicrosoftTeamsWebhook, CustomWebhookNotificationBlock) that get one message per run."""
+
+    blocks: tuple[str, ...] = ()
+    post: tuple[ChannelMessage, ...] = ("summary", "failures", "breaches")
+
+    @field_validator("blocks")
+    @classmethod
+    def _names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [name for name in value if not _BLOCK_NAME.match(name)]
+        if bad:
+            raise ValueError(
+                f"blocks are named '<block type slug>/<block name>' (e.g. "
+                f"slack-webhook/sales-team, ms-teams-webhook/ops, custom-webhook/ops); not: {bad}"
+            )
+        return value
+
+
+# ---- end of issue #14 blocks ---------------------------------------------------------------
+
+
 class Rules(_Strict):
     """The whole `lifecycle.yaml`."""
 
     stages: Stages = Stages()
     lead_status: LeadStatusRoles = LeadStatusRoles()
+    qualify: Qualify = Qualify()
+    sla: Sla = Sla()
+    channels: Channels = Channels()
     promote: Promote = Promote()
     new_lead: NewLead = NewLead()
     attempted: Attempted = Attempted()

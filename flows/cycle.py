@@ -5,7 +5,7 @@ Read top to bottom: check the portal, tell what an earlier run left untold, run 
 
 Example:
     ```python
-    from config.settings import Settings
+    from config.settings import DEFAULT_UI_DOMAIN, Settings
     from flows.cycle import lifecycle_cycle, run_cycle
     from flows.params import RunParams, RunSettings
 
@@ -26,8 +26,9 @@ from prefect import flow, get_run_logger
 from prefect.utilities.annotations import quote
 
 from config.check import check_rules, errors
-from config.settings import Settings
+from config.settings import DEFAULT_UI_DOMAIN, Settings
 from flows.engine import RunContext, context_for, run_rule
+from flows.escalation import escalate, notices
 from flows.incremental import (
     ChangeFeed,
     config_hash,
@@ -42,7 +43,9 @@ from gateway.client import DailyLimitReached, HubSpotError
 from model.changes import ChangeResult, Outcome, RuleName
 from model.records import Owner
 from notify.alerts import ALERT_HOOKS
+from notify.channels import plan_channel_post, post_to_channels
 from notify.deliver import current_run_name, notify_owners
+from notify.outbox import secrets_of
 from rules.registry import RULES
 from runstate.deadlines import RunStateStore
 from runstate.journal import Journal
@@ -85,6 +88,17 @@ def _promoted(results: list[ChangeResult]) -> list[str]:
     ]
 
 
+def _written(results: list[ChangeResult], rule: RuleName) -> list[str]:
+    """Contacts `rule` updated (or would have, in a dry run) in this run."""
+    return [
+        r.change.contact_id
+        for r in results
+        if r.change.rule == rule
+        and r.outcome in (Outcome.APPLIED, Outcome.PLANNED)
+        and r.change.properties
+    ]
+
+
 def run_cycle(
     params: RunParams,
     flow_name: str = "lifecycle-cycle",
@@ -122,6 +136,8 @@ def _run_cycle(ctx: RunContext, flow_name: str) -> RunSummary:
     try:
         for name in params.rules:
             summary.results += _run_rule(name, ctx, summary)
+        if ctx.rules.sla.enabled and "followup" in params.rules:
+            summary.escalation = escalate(ctx, summary.results)
         _settle_watermarks(ctx, summary)
     except KeyboardInterrupt as exc:
         _stopped_midway(ctx, summary, exc)
@@ -139,6 +155,7 @@ def _run_cycle(ctx: RunContext, flow_name: str) -> RunSummary:
         if not params.dry_run:
             _keep_for_undo(ctx, summary, flow_name, started)
         note_spend(ctx, summary, flow_name)
+        _post_to_channels(ctx, summary)
         publish(summary, owners, flow_name.replace("_", "-"))
     return summary
 
@@ -217,6 +234,8 @@ def _run_rule(name: RuleName, ctx: RunContext, summary: RunSummary) -> list[Chan
         start = since.isoformat() if since else "the beginning"
         summary.notes.append(f"{name}: contacts modified since {start}")
     extra = _promoted(earlier) if name == "followup" else []
+    if name == "promote":  # just-qualified MQLs: search may not show them yet
+        extra = _written(earlier, "qualify")
     if since is not None and rule.triggers:
         extra += triggered_contacts(rule, ctx.feed, ctx.state, portal, since, earlier)
     results = run_rule(rule, ctx, since=since, extra_ids=extra)
@@ -252,12 +271,38 @@ def _tell_owners(
     forget the journal."""
     redone = {r.change.key for r in summary.results if r.outcome is Outcome.APPLIED}
     told = [r for r in earlier if r.change.key not in redone] + summary.results
+    told += notices(summary.escalation)  # new SLA breaches, on top of their owners' digests
     if ctx.params.notify and not ctx.params.dry_run and told:
         # quote(): Prefect would walk (and index) every change of the run first
         sent = notify_owners(quote(told), owners, ctx.rules, ctx.settings, labels=ctx.labels)
         summary.notes.append(f"notifications: {sent.describe()}")
     if ctx.journal is not None:
         ctx.journal.close()
+
+
+def _post_to_channels(ctx: RunContext, summary: RunSummary) -> None:
+    """The run's one message to the team channels (`channels.blocks`); a writing, notifying
+    run only. A channel that fails is reported in the run's notes, never fails the run."""
+    channels = ctx.rules.channels
+    if not channels.blocks or ctx.params.dry_run or not ctx.params.notify:
+        return
+    secrets = secrets_of(ctx.settings)
+    post = plan_channel_post(
+        run_name=current_run_name(),
+        counts=summary.counts(),
+        failures=summary.failures,
+        escalation=summary.escalation,
+        stopped=[note for note in summary.notes if note.startswith("stopped early")],
+        post=channels.post,
+        portal_id=ctx.settings.hubspot_portal_id or "0",
+        ui_domain=ctx.settings.hubspot_ui_domain or DEFAULT_UI_DOMAIN,
+        secrets=secrets,
+    )
+    if post is not None:
+        report = post_to_channels(post, channels.blocks, secrets)
+        summary.notes.append(report.describe())
+        if report.failed:
+            get_run_logger().warning(report.describe())
 
 
 def _owners_or_empty(ctx: RunContext) -> dict[str, Owner]:
@@ -270,6 +315,6 @@ def _owners_or_empty(ctx: RunContext) -> dict[str, Owner]:
 
 @flow(name="lifecycle-cycle", **ALERT_HOOKS)
 def lifecycle_cycle(params: RunParams = RunParams(), settings: RunSettings = None) -> dict:
-    """Every rule in cycle order (promote, new lead, the ladder, follow-up, bad timing,
-    recycle), then notify owners."""
+    """Every rule in cycle order (qualify when enabled, promote, new lead, the ladder,
+    follow-up, bad timing, recycle), then notify owners."""
     return run_cycle(params, "lifecycle-cycle", settings).as_dict()

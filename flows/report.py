@@ -10,9 +10,11 @@ from typing import Any
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from flows.sla_report import sla_counts, sla_markdown
 from model.changes import ChangeResult, Outcome
 from model.records import Owner
 from notify.plan import MAX_CELL, one_line
+from rules.sla import Escalation
 
 OUTCOMES = (Outcome.APPLIED, Outcome.PLANNED, Outcome.FAILED, Outcome.SKIPPED)
 
@@ -31,6 +33,7 @@ class RunSummary:
     interrupted: str | None = None  # "interrupted after N change(s); …" (Ctrl-C, cancellation)
     # Each rule's window start this run (None: it judged its whole population)
     windows: dict[str, datetime | None] = field(default_factory=dict)
+    escalation: Escalation | None = None  # first-touch SLA breaches, when `sla.enabled`
 
     def counts(self) -> dict[str, dict[str, int]]:
         table: dict[str, Counter[str]] = {}
@@ -58,6 +61,7 @@ class RunSummary:
             "api_calls": sum(self.api_calls.values()),
             "notes": self.notes,
             "interrupted": self.interrupted,
+            **({"sla": sla_counts(self.escalation)} if self.escalation else {}),
         }
 
 
@@ -102,6 +106,8 @@ def summary_markdown(summary: RunSummary) -> str:
             f"- {r.change.rule} · {r.change.contact_name} ({r.change.contact_id}): {r.error}"
             for r in summary.failures
         ]
+    if summary.escalation:
+        lines += ["", *sla_markdown(summary.escalation)]
     if summary.notes:
         lines += ["", "## Notes", "", *[f"- {note}" for note in summary.notes]]
     return "\n".join(lines)

@@ -39,6 +39,7 @@ def rule_flow(definition: RuleDef) -> Flow:
 
 
 # prefect.yaml's entrypoints name these (`flows/rule_flows.py:promote_flow`).
+qualify_flow = rule_flow(RULES["qualify"])
 promote_flow = rule_flow(RULES["promote"])
 new_lead_flow = rule_flow(RULES["new_lead"])
 open_deal_flow = rule_flow(RULES["open_deal"])

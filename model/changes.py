@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Literal, get_args
 
 RuleName = Literal[
+    "qualify",
     "promote",
     "new_lead",
     "open_deal",

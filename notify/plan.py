@@ -46,7 +46,11 @@ RECORD_URL = "https://{domain}/contacts/{portal}/record/0-1/{contact}"
 NEW_SQLS, TASKS, ATTEMPTED, RECYCLED = "New SQLs", "Tasks created", "Moved to Attempted", "Recycled"
 LADDER = "Moved up the ladder"
 LADDER_RULES = ("open_deal", "meeting_scheduled", "connected")
-COLUMNS: Mapping[str, tuple[str, ...]] = {
+BREACHED, NEW_MQLS = "First touch overdue", "New MQLs"
+SLA_NOTICE = "sla"  # the rule name of the notices `flows.escalation` adds for breaches
+COLUMNS: Mapping[str, tuple[str, ...]] = {  # in digest order: overdue first touches on top
+    BREACHED: ("Why",),
+    NEW_MQLS: ("Why",),
     NEW_SQLS: ("Score", "Why"),
     TASKS: ("Task", "Due", "Why"),
     ATTEMPTED: ("Change", "Why"),
@@ -61,7 +65,7 @@ MAX_CELL = 80  # characters per table cell: one long name must not push every co
 MAX_ERROR = 2000  # longest error text in an alert
 SUMMARY_LIMIT = 50  # failures / skips listed in the ops summary
 SECTION_LIMIT = 50  # lines per digest section in the mail; every line is in the attached CSV
-_SCORE = re.compile(r"\bscore (\S+) ≥")
+_SCORE = re.compile(r"^\S+ (-?\d[\d.]*) [≥>≤<=≠]")  # the first number a reason compares
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]+")
 
@@ -264,6 +268,10 @@ def section_of(change: Change) -> str | None:
         return None
     if change.task is not None:
         return TASKS
+    if change.rule == SLA_NOTICE:
+        return BREACHED
+    if change.rule == "qualify" and change.properties:
+        return NEW_MQLS
     if change.rule in ("promote", "new_lead") and change.properties:
         return NEW_SQLS
     if change.rule == "attempted" and change.properties:
@@ -295,6 +303,8 @@ def _values(
     """The section's column values for one contact (several changes only for Recycled);
     due times in the portal's timezone."""
     first = changes[0]
+    if title in (BREACHED, NEW_MQLS):
+        return (one_line(first.reason),)
     if title == NEW_SQLS:
         score = _SCORE.search(first.reason)
         return (score.group(1) if score else "—", one_line(first.reason))
@@ -435,7 +445,8 @@ def plan_ops_summary(
         return None
     counts: dict[str, Counter[Outcome]] = {}
     for result in results:
-        counts.setdefault(result.change.rule, Counter())[result.outcome] += 1
+        if result.change.rule != SLA_NOTICE:  # a breach notice is told, not applied
+            counts.setdefault(result.change.rule, Counter())[result.outcome] += 1
     failures = _summary_lines(results, Outcome.FAILED, portal_id, ui_domain)
     skipped = _summary_lines(results, Outcome.SKIPPED, portal_id, ui_domain)
     return OpsSummary(

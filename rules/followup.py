@@ -22,6 +22,7 @@ from config.rules import Rules, TaskTemplate
 from model.changes import Change, RuleName
 from model.records import Engagement, EngagementKind, Record
 from rules import kit as common
+from rules.conditions import read_by_templates, template_values
 from rules.definition import RuleDef, Situation
 from rules.kit import (
     SQL_DATE,
@@ -45,7 +46,7 @@ FollowupKind = Literal["first_touch", "next_attempt"]
 
 
 def contact_properties(rules: Rules) -> list[str]:
-    return common.contact_properties(SQL_DATE)
+    return common.contact_properties(SQL_DATE, *read_by_templates(rules))
 
 
 def search_filter_groups(rules: Rules) -> list[list[Filter]]:
@@ -130,7 +131,7 @@ def _task(
         due_from=now,
         business_hours=rules.followup.business_hours,
         tz=tz,
-        variables={"days": days, "attempts": attempts},
+        variables={**template_values(record, rules), "days": days, "attempts": attempts},
     )
 
 

@@ -1,22 +1,24 @@
-"""Promote: an MQL whose score reaches the threshold becomes an SQL with lead status New.
+"""Promote: an MQL matching `promote.when` becomes an SQL with lead status New.
 
-A missing score or one below the threshold is no change; a score that is not a finite number
-("n/a", "12abc", "nan", "inf") is a skip naming the property and the value. Contacts past MQL
-are never touched.
+Without `when`, the condition is `score_property ≥ threshold`. The conditions are judged by
+`rules.conditions`: no matching group is no change; a property compared as a number that
+holds something else ("n/a", "12abc", "nan", "inf") is a skip naming the property and the
+value. Contacts past MQL are never touched.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
+from config.conditions import condition_properties
 from config.rules import Rules
 from model.changes import Change, RuleName
 from model.records import EngagementKind, Record
 from rules import kit as common
 from rules import ladder
+from rules.conditions import evaluate, search_groups
 from rules.definition import RuleDef, Situation
-from rules.kit import CannotJudge, Engagements, Filter, eq, has, plan_each, update
+from rules.kit import Engagements, Filter, eq, plan_each, update
 
 RULE: RuleName = "promote"
 ENGAGEMENT_KINDS: tuple[EngagementKind, ...] = ()
@@ -24,22 +26,12 @@ PROPERTIES_WITH_HISTORY: tuple[str, ...] = ()
 
 
 def contact_properties(rules: Rules) -> list[str]:
-    return common.contact_properties(rules.promote.score_property)
+    return common.contact_properties(*condition_properties(rules.promote.conditions))
 
 
-def search_filters(rules: Rules) -> list[Filter]:
-    """One AND group: MQLs that have a score (the threshold is checked here, so bad scores
-    are reported instead of silently filtered out)."""
-    return [eq("lifecyclestage", rules.stages.mql), has(rules.promote.score_property)]
-
-
-def parse_score(value: str) -> float | None:
-    """The score as a finite float, or None when it is not one."""
-    try:
-        score = float(value)
-    except ValueError:
-        return None
-    return score if math.isfinite(score) else None
+def search_filter_groups(rules: Rules) -> list[list[Filter]]:
+    """One search per condition group: MQLs, narrowed by what the group's conditions imply."""
+    return search_groups([eq("lifecyclestage", rules.stages.mql)], rules.promote.conditions)
 
 
 def plan_promote(
@@ -49,25 +41,21 @@ def plan_promote(
 
 
 def _decide(record: Record, rules: Rules) -> list[Change]:
-    prop, threshold = rules.promote.score_property, rules.promote.threshold
-    raw = record.get(prop)
-    if record.get("lifecyclestage") != rules.stages.mql or raw is None:
+    if record.get("lifecyclestage") != rules.stages.mql:
         return []
-    score = parse_score(raw)
-    if score is None:
-        raise CannotJudge(f"{prop} is not a number: {raw!r}")
-    if score < threshold:
+    match = evaluate(rules.promote.conditions, record)
+    if match is None:
         return []
     properties = {"lifecyclestage": rules.stages.sql}
     if ladder.can_move(record, rules.lead_status.new, rules):  # a status set by hand stays
         properties["hs_lead_status"] = rules.lead_status.new
-    return [update(RULE, record, properties, f"score {score:g} ≥ {threshold:g}")]
+    return [update(RULE, record, properties, match.reason)]
 
 
 DEFINITION = RuleDef(
     name=RULE,
     description=__doc__.splitlines()[0],
-    searches=lambda rules: [search_filters(rules)],
+    searches=search_filter_groups,
     properties=contact_properties,
     plan=plan_promote,
 )

@@ -12,6 +12,7 @@ from rules import (
     new_lead,
     open_deal,
     promote,
+    qualify,
     recycle,
 )
 from rules.definition import RuleDef
@@ -19,6 +20,7 @@ from rules.definition import RuleDef
 RULES: dict[RuleName, RuleDef] = {
     rule.name: rule
     for rule in (
+        qualify.DEFINITION,
         promote.DEFINITION,
         new_lead.DEFINITION,
         # the ladder, top rung first: a contact moved up is not judged again lower down

@@ -139,7 +139,7 @@ class PropertyDef:
             "externalOptions": False,
             "hasUniqueValue": False,
             "hidden": False,
-            "hubspotDefined": self.name != "lead_score" and self.name != "product_interest",
+            "hubspotDefined": self.group != "leadops",
             "modificationMetadata": {
                 "archivable": not self.read_only,
                 "readOnlyDefinition": True,
@@ -201,6 +201,19 @@ _CONTACT = (
         field_type="radio",
     ),
     PropertyDef("lead_score", "Lead score", "number", "number", group="leadops"),
+    # HubSpot's lead-scoring tool (which replaced `hubspotscore`, frozen since 2025-08-31) gives
+    # a portal fit, engagement and combined scores as number properties, and threshold labels
+    # A1 (best fit, most engaged) to C3 as an enumeration (HubSpot knowledge base, "Understand
+    # the lead scoring tool"; the A1-C3 framework: nettly.co/blog/lead-scoring). Real portals
+    # get generated internal names; the demo names them plainly.
+    PropertyDef("fit_score", "Fit score", "number", "number", group="leadops"),
+    PropertyDef("engagement_score", "Engagement score", "number", "number", group="leadops"),
+    _enum(
+        "lead_score_label",
+        "Lead score threshold",
+        tuple((f"{fit}{level}", f"{fit}{level}") for fit in "ABC" for level in "123"),
+        group="leadops",
+    ),
     _enum(
         "product_interest",
         "Product interest",

@@ -25,7 +25,7 @@ config/lifecycle.yaml). d = days before T; "touch" = outbound touch.
 | group | n | data | expected |
 |---|---|---|---|
 | mql_hot | 20 | MQL, lead_score 50..95 (first exactly 50) | promote → SQL + NEW |
-| mql_cold | 15 | MQL, lead_score 0..49.5 (one 49.5, one 49) | nothing |
+| mql_cold | 8 | MQL, lead_score 0..49.5 (one 49.5, one 49) | nothing |
 | mql_no_score | 10 | MQL, lead_score unset | nothing |
 | late_stage_high_score | 10 | 5 opportunity + 5 customer, lead_score 90 | nothing |
 | lead_high_score | 5 | lead, lead_score 80 | nothing |
@@ -58,11 +58,11 @@ config/lifecycle.yaml). d = days before T; "touch" = outbound touch.
 | mql_hot_archived_owner | 3 | MQL, score 70, owner 70000004 (archived) | promote (notice → ops) |
 | mql_hot_owner_no_email | 3 | MQL, score 70, owner 70000005 (no email) | promote (notice → ops) |
 | mql_hot_odd_names | 3 | MQL, lead_score 60; odd names (***) | promote |
-| subscribers | 5 | subscriber | nothing |
-| leads | 5 | lead; lead_score unset or < 50 | nothing |
+| subscribers | 1 | subscriber | nothing |
+| leads | 1 | lead; lead_score 0 | nothing |
 | sql_other_status | 16 | SQL; OPEN/IN_PROGRESS/CONNECTED/OPEN_DEAL/BAD_TIMING | nothing |
-| customers | 5 | customer (3) / evangelist (2) | nothing |
-| other_stage | 3 | lifecyclestage other | nothing |
+| customers | 3 | customer (2) / evangelist (1) | nothing |
+| other_stage | 1 | lifecyclestage other | nothing |
 | **ladder** | | (`LADDER_GROUPS`; "CONNECTED 2 d" = status since 2 d, NEW before) | |
 | ladder_replied | 3 | NEW 3 d; email 2 d; reply 1 d | connected (alone: attempted) |
 | ladder_attempted_replied | 3 | ATTEMPTED; 2 touches, last 3 d; reply 1 d | connected |
@@ -78,11 +78,23 @@ config/lifecycle.yaml). d = days before T; "touch" = outbound touch.
 | ladder_bad_timing_due | 2 | BAD_TIMING 40 d | re-approach task |
 | ladder_bad_timing_tasked | 1 | BAD_TIMING 40 d + its COMPLETED re-approach task | nothing |
 | ladder_no_step_back | 1 | OPEN_DEAL 5 d; email 3 d, reply 2 d, meeting T+3 d | nothing |
+| **qualification** | | (`QUALIFICATION_GROUPS`; `config/scoring-example.yaml`) | |
+| mql_fit_engaged | 3 | MQL, lead_score 10, fit 42, engagement 25, label B2 | promote (†) |
+| mql_top_label | 3 | MQL, lead_score 10, label A1 | promote (†) |
+| mql_fit_only | 2 | MQL, lead_score 10, fit 42, engagement 10, label C3 | nothing |
+| lead_qualifies | 3 | lead, fit 35, engagement 15 | qualify → MQL (†) |
+| lead_unfit | 2 | lead, fit 10, engagement 15 | nothing |
+| subscriber_qualifies | 2 | subscriber, fit 35, engagement 15 | qualify → MQL (†) |
+| sla_task_overdue | 2 | NEW 1 h; open first-touch task due 30 min ago | no task; SLA breach (†) |
+| sla_new_recent | 2 | NEW 1 h; no task | first-touch task; no breach |
 
 (*) history gives the value at creation; hs_lifecyclestage_salesqualifiedlead_date = creation + 3 h.
 (**) analytics 3, crm 3, payments 3, unset 2, `hardware` 1 → lists Analytics 3, CRM 3,
 Payments 3, General 3 (unset and unknown go to the default list).
 (***) "Zoë 🚀" "Ünïcode"; "<b>Bold</b>" "& <i>Co</i>"; "Maximilian" x 15 + "Long" x 40.
+(†) with `config/scoring-example.yaml` (promote.when: fit ≥ 30 and engagement ≥ 20, or label
+A1/A2/B1, or lead_score ≥ 50; qualify on, with subscribers: fit ≥ 30; sla on, 4 hours). The
+properties `fit_score`, `engagement_score` and `lead_score_label` are set only in these groups.
 
 Totals at 300, each rule alone: promote 33 (mql_hot + the four mql_hot_* groups); new_lead 15;
 open_deal 5 (ladder_open_deal, ladder_open_deal_meeting); meeting_scheduled 9 (6 moves:
@@ -100,6 +112,22 @@ new_connected_call and ladder_replied before attempted (30 left) and new_inbound
 ladder_attempted_replied and attempted_exhausted_old_reply before follow-up and recycle;
 first-touch tasks go to the 48 contacts promote and new_lead made NEW plus the 28 NEW contacts
 nothing moved (76), next-attempt 16; recycle 22 contacts (44 changes).
+
+Totals at 300: promote 33 (mql_hot + the four mql_hot_* groups); new_lead 15; attempted 35
+(new_emailed, new_called, new_connected_call, new_imported); first-touch tasks 71 (all 79 NEW
+contacts but new_with_open_task and sla_task_overdue); next-attempt tasks 16 (attempted_stale,
+attempted_four_old);
+recycle 25 (unqualified, attempted_exhausted, attempted_exhausted_old_reply), nurture lists
+Analytics 7, CRM 7, Payments 6, General 5 (attempted groups cycle analytics, crm, payments,
+unset by position). A whole cycle in rule order (promote, new_lead, attempted, followup,
+recycle) sees earlier rules' changes: first-touch tasks then go to the 48 contacts promote and
+new_lead made NEW plus the 36 NEW contacts attempted leaves NEW (84), next-attempt stays 16.
+With `config/scoring-example.yaml` the cycle also qualifies 5 (lead_qualifies,
+subscriber_qualifies), promotes 6 more (39) and gives them first-touch tasks (90); the
+first-touch SLA finds 42 breaches: the 40 NEW contacts of the new_* groups with no outbound
+touch since they became New days ago (new_inbound_only, new_forwarded, new_bounced,
+new_touched_before, new_with_open_task, new_with_done_task, new_with_other_task) and
+sla_task_overdue.
 Every ATTEMPTED contact became NEW 2 d before its first touch and ATTEMPTED 1 h after it.
 All engagements are associated with their contact and carry its owner; the contact's
 roll-ups (notes_last_contacted, num_contacted_notes, hs_sales_email_last_replied,
@@ -224,6 +252,48 @@ def _first_touch(status: str, marker: bool = True) -> Callable[[Seeder, int, int
 
     return then
 
+
+# ---- qualification and escalation (issue #14): multi-criteria scores, Lead -> MQL, SLA ----
+# Judged with config/scoring-example.yaml (promote.when, qualify on, sla on); with the default
+# rules only sla_new_recent changes anything (a first-touch task).
+
+
+def _scored(stage: str, fit: str | None, engagement: str | None, label: str | None) -> Builder:
+    def build(s: Seeder, i: int) -> None:
+        s.contact(
+            stage,
+            lead_score="10" if stage == "marketingqualifiedlead" else None,
+            fit_score=fit,
+            engagement_score=engagement,
+            lead_score_label=label,
+        )
+
+    return build
+
+
+def _sla(new_hours: float, task_due_hours: float | None) -> Builder:
+    """NEW `new_hours` ago, untouched; with an open first-touch task due that long ago."""
+
+    def build(s: Seeder, i: int) -> None:
+        cid = s.contact("salesqualifiedlead", "NEW", status_at=s.ago(new_hours / 24))
+        if task_due_hours is not None:
+            body = "Reach out today.\n\n[leadops:first_touch]"
+            s.task(cid, s.ago(task_due_hours / 24), "First touch", body)
+
+    return build
+
+
+QUALIFICATION_GROUPS: tuple[Group, ...] = (
+    Group("mql_fit_engaged", 3, _scored("marketingqualifiedlead", "42", "25", "B2")),
+    Group("mql_top_label", 3, _scored("marketingqualifiedlead", None, None, "A1")),
+    Group("mql_fit_only", 2, _scored("marketingqualifiedlead", "42", "10", "C3")),
+    Group("lead_qualifies", 3, _scored("lead", "35", "15", None)),
+    Group("lead_unfit", 2, _scored("lead", "10", "15", None)),
+    Group("subscriber_qualifies", 2, _scored("subscriber", "35", "15", None)),
+    Group("sla_task_overdue", 2, _sla(1, 0.5)),
+    Group("sla_new_recent", 2, _sla(1, None)),
+)
+# ---- end of issue #14 groups ---------------------------------------------------------------
 
 UNQUALIFIED_INTERESTS = (
     "analytics",
@@ -358,7 +428,7 @@ LADDER_GROUPS: tuple[Group, ...] = (
 
 GROUPS: tuple[Group, ...] = (
     Group("mql_hot", 20, _mql(lambda i: "50" if i == 0 else str(50 + (i * 7) % 46))),
-    Group("mql_cold", 15, _mql(lambda i: ("49.5", "49")[i] if i < 2 else str((i * 13) % 49))),
+    Group("mql_cold", 8, _mql(lambda i: ("49.5", "49")[i] if i < 2 else str((i * 13) % 49))),
     Group("mql_no_score", 10, _mql(lambda i: None)),
     Group(
         "late_stage_high_score",
@@ -452,16 +522,17 @@ GROUPS: tuple[Group, ...] = (
     Group("mql_hot_archived_owner", 3, _mql(lambda i: "70", lambda i: ARCHIVED_OWNER)),
     Group("mql_hot_owner_no_email", 3, _mql(lambda i: "70", lambda i: NO_EMAIL_OWNER)),
     Group("mql_hot_odd_names", 3, _mql(lambda i: "60", names=True)),
-    Group("subscribers", 5, _plain("subscriber")),
-    Group("leads", 5, _plain("lead", score=lambda i: None if i % 2 else str(i * 2))),
+    Group("subscribers", 1, _plain("subscriber")),  # room for the ladder and qualification groups
+    Group("leads", 1, _plain("lead", score=lambda i: None if i % 2 else str(i * 2))),
     Group(
         "sql_other_status",
         16,
         _plain("salesqualifiedlead", lambda i: OTHER_STATUSES[i % len(OTHER_STATUSES)]),
     ),
-    Group("customers", 5, lambda s, i: s.contact("customer" if i % 2 == 0 else "evangelist")),
-    Group("other_stage", 3, _plain("other")),
+    Group("customers", 3, lambda s, i: s.contact("customer" if i % 2 == 0 else "evangelist")),
+    Group("other_stage", 1, _plain("other")),
     *LADDER_GROUPS,
+    *QUALIFICATION_GROUPS,
 )
 
 

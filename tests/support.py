@@ -39,6 +39,16 @@ SEED_CYCLE_COUNTS = {
     "bad_timing": 2,
     "recycle": 44,
 }
+# ---- qualification and escalation (issue #14) ------------------------------------------------
+# The same cycle with config/scoring-example.yaml: qualify 3 lead_qualifies + 2
+# subscriber_qualifies; promote also 3 mql_fit_engaged + 3 mql_top_label (39), which get
+# first-touch tasks too (106). First-touch SLA breaches: the New leads with no outbound touch
+# since they became New, days ago (new_inbound_only 8, new_forwarded 5, new_bounced 5,
+# new_touched_before 8, new_with_open_task 6, new_with_done_task 4, new_with_other_task 4),
+# plus sla_task_overdue 2 (New 1 h, first-touch task past due); sla_new_recent is within 4 h.
+SCORING_CONFIG = Path(__file__).parent.parent / "config" / "scoring-example.yaml"
+SEED_SCORING_COUNTS = {**SEED_CYCLE_COUNTS, "qualify": 5, "promote": 39, "followup": 106}
+SEED_SLA_BREACHES = 42
 
 
 def sandbox_settings(url: str, token: str, **overrides: object) -> Settings:

@@ -48,11 +48,11 @@ def test_bad_config_is_reported_before_touching_the_portal(
     portal: SandboxHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     config = tmp_path / "rules.yaml"
-    config.write_text("promote:\n  threshold: -1\n")
+    config.write_text("promote:\n  threshold: -500000\n")
     monkeypatch.setenv("LIFECYCLE_CONFIG", str(config))
     result = runner.invoke(app, ["check"])
     assert result.exit_code == 2
-    assert "promote.threshold: -1 is not allowed" in result.output
+    assert "promote.threshold: -500000 is not allowed" in result.output
     assert portal.stats()["requests_total"] == 0
 
 

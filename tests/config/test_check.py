@@ -91,3 +91,42 @@ def test_deal_pipelines_are_summarised_when_open_deal_runs() -> None:
     findings = check_rules(Rules(), portal(deal_stages=stages))
     [finding] = [f for f in findings if f.subject == "deal pipelines"]
     assert finding.message == "1 pipeline(s), 1 open stage(s) of 2"
+
+
+def test_conditions_are_checked_against_the_portal() -> None:
+    rules = parse_rules(
+        {
+            "promote": {
+                "when": [
+                    [
+                        {"property": "fit_score", "op": ">=", "value": 30},
+                        {"property": "score_label", "op": "in", "value": ["A1", "Z9"]},
+                    ],
+                    [{"property": "missing_score", "op": "has"}],
+                ]
+            },
+            "qualify": {
+                "enabled": True,
+                "when": [[{"property": "product_interest", "op": ">", "value": 3}]],
+            },
+        }
+    )
+    facts = portal(
+        properties={
+            "fit_score": PropertyFacts("fit_score", "number"),
+            "score_label": PropertyFacts("score_label", "enumeration", ("A1", "A2", "B1")),
+        }
+    )
+    problems = {p.subject: p.message for p in errors(check_rules(rules, facts))}
+    assert problems == {
+        "promote.when[0][1] score_label in A1, Z9 value 'Z9'": (
+            "'Z9' is not an option of score_label; allowed: A1, A2, B1"
+        ),
+        "promote.when[1][0] missing_score has value": (
+            "contact property 'missing_score' does not exist in the portal"
+        ),
+        "qualify.when[0][0] product_interest > 3": (
+            "'product_interest' has type 'enumeration'; the score must be a number property "
+            "(a condition compares it as a number)"
+        ),
+    }

@@ -30,7 +30,7 @@ def test_unknown_key_is_named_with_its_path() -> None:
 @pytest.mark.parametrize(
     ("data", "path", "fragment"),
     [
-        ({"promote": {"threshold": -5}}, "promote.threshold", "greater than 0"),
+        ({"promote": {"threshold": -200_000}}, "promote.threshold", "greater than or equal"),
         ({"promote": {"threshold": "high"}}, "promote.threshold", "'high'"),
         ({"followup": {"first_touch": {"type": "SMS"}}}, "followup.first_touch.type", "'CALL'"),
         ({"followup": {"next_attempt": {"max_attempts": 0}}}, "next_attempt.max_attempts", "1"),
@@ -61,7 +61,7 @@ def test_recycled_status_must_not_make_contacts_candidates_again() -> None:
 
 
 def test_every_problem_is_reported_at_once() -> None:
-    problems = problems_of({"promote": {"threshold": 0}, "recycle": {"min_attempts": 0}})
+    problems = problems_of({"promote": {"threshold": -1e9}, "recycle": {"min_attempts": 0}})
     assert len(problems) == 2
 
 

@@ -57,6 +57,7 @@ def test_params_default_to_day_windows_all_rules_no_email() -> None:
     params = BackfillParams(start="2026-11-01", end="2026-11-03")
     assert params.window_hours == 24 and not params.notify and not params.dry_run
     assert params.rules == [
+        "qualify",
         "promote",
         "new_lead",
         "open_deal",

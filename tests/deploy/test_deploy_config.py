@@ -36,6 +36,7 @@ ENTRIES = {entry["name"]: entry for entry in PROJECT["deployments"]}
 def test_one_deployment_for_the_cycle_each_rule_and_the_ops_flows() -> None:
     assert set(ENTRIES) == {
         "cycle",
+        "qualify",
         "promote",
         "new-lead",
         "open-deal",

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from config.rules import Rules
-from model.changes import ChangeResult, Outcome
+from model.changes import Change, ChangeResult, Outcome
 from model.records import Owner
 from notify.plan import (
     ATTEMPTED,
+    BREACHED,
+    NEW_MQLS,
     NEW_SQLS,
     RECYCLED,
     TASKS,
@@ -187,3 +189,27 @@ def test_ladder_moves_show_the_portals_labels_and_unlabelled_values_as_themselve
         "Lead status: Connected → OPEN_DEAL; "
         "Lifecycle stage: Marketing qualified lead → opportunity",
     ]
+
+
+def test_new_mqls_and_overdue_first_touches_lead_the_digest(rules: Rules) -> None:
+    qualified = Change(
+        "qualify",
+        "201",
+        "Lin Lead",
+        "7",
+        "fit 35 ≥ 30",
+        before={"lifecyclestage": "lead"},
+        properties={"lifecyclestage": "marketingqualifiedlead"},
+    )
+    overdue = Change("sla", "202", "Otto Overdue", "7", "no outbound touch 4 hour(s) after …")
+    multi = replace(promote("203", "Mia Multi", "7"), reason="fit 42 ≥ 30 and engagement 25 ≥ 20")
+    results = [ChangeResult(c, Outcome.APPLIED) for c in (multi, qualified, overdue)]
+    grace = by_recipient(plan(results, rules))["grace@example.com"]
+    assert [s.title for s in grace.sections] == [BREACHED, NEW_MQLS, NEW_SQLS]
+    lines = {s.title: s.lines[0].values for s in grace.sections}
+    assert lines[BREACHED] == ("no outbound touch 4 hour(s) after …",)
+    assert lines[NEW_MQLS] == ("fit 35 ≥ 30",)
+    assert lines[NEW_SQLS] == ("42", "fit 42 ≥ 30 and engagement 25 ≥ 20")  # first number
+    summary = plan_ops_summary(results, [grace], rules, portal_id="1", run_name="r")
+    assert summary is not None
+    assert [c.rule for c in summary.counts] == ["promote", "qualify"]  # a notice is no change

@@ -13,10 +13,12 @@ from config.rules import Rules
 from insights.build import ReportBuilder
 from model.changes import ChangeResult, Outcome
 from model.records import Owner, Record
+from notify.breaches import plan_breach_alerts, render_breach_alert
 from notify.plan import FailureAlert, one_line, plan_digests, plan_ops_summary
 from notify.render import TEMPLATES, render_digest, render_failure_alert, render_ops_summary
 from notify.report_charts import draw_charts
 from notify.report_render import report_messages
+from rules.sla import Breach
 
 from notify_builders import (
     LABELS,
@@ -117,15 +119,31 @@ def lead_report(rules: Rules) -> EmailMessage:
     return roundtrip(msg)
 
 
+def breach_alerts(rules: Rules) -> list[EmailMessage]:
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    breaches = [
+        Breach(f"5{n}", name, "7", now, now, f"no outbound touch {name}")
+        for n, name in enumerate(HOSTILE)
+    ]
+    planned = plan_breach_alerts(breaches, {"7": EVIL_OWNER}, rules, portal_id="12345")
+    return [roundtrip(render_breach_alert(a, rules)) for a in planned]
+
+
 def all_messages(rules: Rules) -> list[EmailMessage]:
-    return [*digests(rules), ops_summary(rules), alert(rules), lead_report(rules)]
+    return [
+        *digests(rules),
+        ops_summary(rules),
+        alert(rules),
+        lead_report(rules),
+        *breach_alerts(rules),
+    ]
 
 
 def test_every_template_is_exercised() -> None:
     names = {p.name for p in Path(TEMPLATES).glob("*.j2") if not p.name.startswith("_")}
     assert names == {
         f"{kind}.{ext}.j2"
-        for kind in ("digest", "ops_summary", "failure_alert", "lead_report")
+        for kind in ("digest", "ops_summary", "failure_alert", "lead_report", "breach_alert")
         for ext in ("txt", "html")
     }
 

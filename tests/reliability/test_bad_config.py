@@ -29,9 +29,9 @@ CASES = [
         id="wrong-type",
     ),
     pytest.param(
-        "promote:\n  threshold: -5\n",
+        "promote:\n  threshold: -500000\n",
         ConfigError,
-        ["promote.threshold: -5 is not allowed", "greater than 0"],
+        ["promote.threshold: -500000 is not allowed", "greater than or equal to -100000"],
         id="threshold-out-of-range",
     ),
     pytest.param(

@@ -6,7 +6,7 @@ import pytest
 
 from config.rules import Rules
 from rules.definition import Situation
-from rules.promote import contact_properties, plan_promote, search_filters
+from rules.promote import contact_properties, plan_promote, search_filter_groups
 
 from rule_builders import LEAD, MQL, NOW, SQL, contact
 
@@ -63,10 +63,12 @@ def test_unowned_contact_is_promoted_without_owner(rules: Rules) -> None:
     assert change.owner_id is None and not change.skip
 
 
-def test_search_filters_find_scored_mqls(rules: Rules) -> None:
-    assert search_filters(rules) == [
-        {"propertyName": "lifecyclestage", "operator": "EQ", "value": MQL},
-        {"propertyName": "lead_score", "operator": "HAS_PROPERTY"},
+def test_search_finds_scored_mqls_so_bad_scores_are_reported(rules: Rules) -> None:
+    assert search_filter_groups(rules) == [
+        [
+            {"propertyName": "lifecyclestage", "operator": "EQ", "value": MQL},
+            {"propertyName": "lead_score", "operator": "HAS_PROPERTY"},
+        ]
     ]
     assert {"lifecyclestage", "hs_lead_status", "lead_score", "hubspot_owner_id"} <= set(
         contact_properties(rules)

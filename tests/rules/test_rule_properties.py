@@ -28,6 +28,37 @@ EAGER = Rules.model_validate(  # reaches the time- and count-based branches more
         "recycle": {"min_attempts": 1, "no_reply_days": 2, "lead_status": "BAD_TIMING"},
     }
 )
+MULTI = Rules.model_validate(  # promote and qualify on groups of conditions, every operator
+    {
+        "promote": {
+            "when": [
+                [
+                    {"property": "lead_score", "op": ">=", "value": 30},
+                    {"property": "product_interest", "op": "not-in", "value": ["hardware"]},
+                ],
+                [
+                    {"property": "lead_score", "op": "<", "value": 0},
+                    {"property": "product_interest", "op": "has"},
+                ],
+                [{"property": "product_interest", "op": "in", "value": ["crm", "payments"]}],
+                [{"property": "lead_score", "op": "=", "value": 49.9}],
+            ]
+        },
+        "qualify": {
+            "enabled": True,
+            "subscribers": True,
+            "when": [
+                [
+                    {"property": "lead_score", "op": ">", "value": 10},
+                    {"property": "lead_score", "op": "<=", "value": 60},
+                    {"property": "product_interest", "op": "!=", "value": "hardware"},
+                ],
+                [{"property": "lead_score", "op": "not-has"}, {"property": "email", "op": "has"}],
+                [{"property": "lead_score", "op": "!=", "value": 50}],
+            ],
+        },
+    }
+)
 TZ = ZoneInfo("Europe/Berlin")
 PLANNERS = {name: rule.plan for name, rule in RULES.items()}
 DEAL_STAGES = {
@@ -153,7 +184,7 @@ def worlds(draw: st.DrawFn) -> tuple[list[Record], dict[str, list[Engagement]]]:
 
 
 World = tuple[list[Record], dict[str, list[Engagement]]]
-rule_sets = st.sampled_from([DEFAULT, EAGER])
+rule_sets = st.sampled_from([DEFAULT, EAGER, MULTI])
 
 
 @settings(max_examples=200, deadline=None)

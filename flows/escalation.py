@@ -1,0 +1,95 @@
+"""First-touch SLA escalation in a cycle: find the breaches, alert managers once, remember.
+
+After the rules ran (with follow-up among them) and when `sla.enabled`: every New lead is read
+with its lead-status history, emails, calls and tasks, in batches; `rules.sla` says which are
+in breach and compares them with the breaches already told (`runstate.breaches`). A writing,
+notifying run then writes one alert per new breach to the outbox, records the breaches as
+told, and delivers; owners get the new breaches at the top of their digest (`notices`). The
+outbox write comes first and the alert's Message-ID depends only on the breach: a run killed
+between the two re-renders the same alert, which the outbox drops as a copy. Dry runs and
+runs with notify off report the breaches and tell no one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from prefect.utilities.annotations import quote
+
+from config.settings import DEFAULT_UI_DOMAIN
+from flows.engine import RunContext
+from model.changes import Change, ChangeResult, Outcome
+from notify.breaches import plan_breach_alerts, render_breach_alert
+from notify.outbox import deliver_outbox, write_outbox
+from notify.plan import SLA_NOTICE
+from rules import followup
+from rules.kit import eq
+from rules.sla import Breach, Escalation, escalation, find_breaches, late_touches
+from runstate.breaches import BreachBook
+from tasks.crm import load_engagements, read_contacts, search_contacts
+
+ENGAGEMENTS = {kind: followup.DEFINITION.engagements[kind] for kind in ("email", "call", "task")}
+
+
+def escalate(ctx: RunContext, results: Sequence[ChangeResult]) -> Escalation:
+    """This run's breaches compared with those told; alerts sent when the run notifies.
+
+    `results` are the rules' results: a lead attempted moved this run was touched (late, if
+    its breach was told), which closes the breach with the touch named.
+    """
+    breaches: list[Breach] = []
+    touched = {
+        r.change.contact_id: r.change.reason
+        for r in results
+        if r.change.rule == "attempted" and r.outcome in (Outcome.APPLIED, Outcome.PLANNED)
+    }
+    situation, properties = ctx.situation, followup.contact_properties(ctx.rules)
+    new = [eq("hs_lead_status", ctx.rules.lead_status.new)]
+    for batch in search_contacts(ctx.gateway, new, properties):
+        ids = quote([r.id for r in batch])
+        records = read_contacts(ctx.gateway, ids, properties, followup.PROPERTIES_WITH_HISTORY)
+        activity = load_engagements(ctx.gateway, ids, ENGAGEMENTS)
+        breaches += find_breaches(records, activity, situation)
+        touched.update(late_touches(records, activity, situation))
+    book = BreachBook(ctx.settings)
+    told = book.read()
+    result = escalation(breaches, told, touched)
+    if ctx.params.dry_run or not ctx.params.notify:
+        return result
+    alerts = plan_breach_alerts(
+        result.new,
+        ctx.owners(),
+        ctx.rules,
+        portal_id=ctx.settings.hubspot_portal_id or "0",
+        ui_domain=ctx.settings.hubspot_ui_domain or DEFAULT_UI_DOMAIN,
+    )
+    if alerts:
+        write_outbox(ctx.settings, [render_breach_alert(alert, ctx.rules) for alert in alerts])
+    closed = {c.key for c in result.closed}
+    still = {key: fields for key, fields in told.items() if key not in closed}
+    book.write(still | {b.key: _fields(b) for b in result.new})
+    if alerts:
+        deliver_outbox(ctx.settings)
+    return result
+
+
+def _fields(breach: Breach) -> dict[str, str]:
+    return {
+        "contact_id": breach.contact_id,
+        "contact_name": breach.contact_name,
+        "owner_id": breach.owner_id or "",
+        "new_since": breach.new_since.isoformat(),
+    }
+
+
+def notices(result: Escalation | None) -> list[ChangeResult]:
+    """The new breaches as digest notices for their owners (nothing is written to HubSpot)."""
+    if result is None:
+        return []
+    return [
+        ChangeResult(
+            Change(SLA_NOTICE, b.contact_id, b.contact_name, b.owner_id, b.reason),
+            Outcome.APPLIED,
+        )
+        for b in result.new
+    ]

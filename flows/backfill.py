@@ -100,8 +100,9 @@ class BackfillParams(BaseModel):
     rules: list[RuleName] = Field(
         default_factory=lambda: list(ALL_RULES),
         min_length=1,
-        description="Rules to run: promote and new_lead replay each window; attempted, "
-        "followup and recycle are judged once, as of now, after the windows.",
+        description="Rules to run: qualify, promote and new_lead replay "
+        "each window; the ladder, attempted, followup, bad_timing and recycle are judged "
+        "once, as of now, after the windows.",
     )
     dry_run: bool = Field(default=False, description="Plan and report only; write nothing.")
     notify: bool = Field(

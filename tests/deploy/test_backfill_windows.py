@@ -169,9 +169,17 @@ def test_summary_of_a_failed_window_shows_how_far_it_got() -> None:
 
 def test_windows_replay_event_rules_and_time_rules_run_once_as_of_now() -> None:
     params = BackfillParams(start=at(1), end=at(3), dry_run=True)
-    assert params.run_params((at(1), at(2))).rules == ["promote", "new_lead"]
+    assert params.run_params((at(1), at(2))).rules == ["qualify", "promote", "new_lead"]
     final = params.final_params()
-    assert final.rules == ["attempted", "followup", "recycle"]
+    assert final.rules == [
+        "open_deal",
+        "meeting_scheduled",
+        "connected",
+        "attempted",
+        "followup",
+        "bad_timing",
+        "recycle",
+    ]
     assert final.since is None and final.until is None and final.dry_run
     assert BackfillParams(start=at(1), end=at(3), rules=["followup"]).event_rules == []
 

@@ -156,6 +156,8 @@ def _check_deal_stages(rules: Rules, facts: PortalFacts) -> list[Finding]:
     pipelines = len({stage.pipeline_id for stage in stages})
     message = f"{pipelines} pipeline(s), {open_count} open stage(s) of {len(stages)}"
     return [Finding("ok", "deal pipelines", message)]
+
+
 def _check_conditions(rules: Rules, facts: PortalFacts) -> list[Finding]:
     """Each condition's property exists, is a number where compared as one, and the values
     it names are options of an enumeration property."""

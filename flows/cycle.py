@@ -181,6 +181,8 @@ def _stopped_midway(ctx: RunContext, summary: RunSummary, exc: BaseException) ->
         doubt = ctx.journal.in_doubt if ctx.journal is not None else 0
         kept = f"; {doubt} change(s) in flight kept in the journal for the next run to check"
         summary.notes.append(f"{summary.interrupted} ({type(exc).__name__}{kept if doubt else ''})")
+
+
 def _keep_for_undo(ctx: RunContext, summary: RunSummary, flow_name: str, started: datetime) -> None:
     """Record what the run applied (`runstate.runlog`), and say how to take it back."""
     finished = datetime.now(UTC)

@@ -43,13 +43,21 @@ def escalate(ctx: RunContext, results: Sequence[ChangeResult]) -> Escalation:
         for r in results
         if r.change.rule == "attempted" and r.outcome in (Outcome.APPLIED, Outcome.PLANNED)
     }
+    # Leads this run moved (or, dry, would move) off New: search may still show them as New.
+    moved = {
+        r.change.contact_id
+        for r in results
+        if r.outcome in (Outcome.APPLIED, Outcome.PLANNED)
+        and r.change.properties.get("hs_lead_status", ctx.rules.lead_status.new)
+        != ctx.rules.lead_status.new
+    }
     situation, properties = ctx.situation, followup.contact_properties(ctx.rules)
     new = [eq("hs_lead_status", ctx.rules.lead_status.new)]
     for batch in search_contacts(ctx.gateway, new, properties):
         ids = quote([r.id for r in batch])
         records = read_contacts(ctx.gateway, ids, properties, followup.PROPERTIES_WITH_HISTORY)
         activity = load_engagements(ctx.gateway, ids, ENGAGEMENTS)
-        breaches += find_breaches(records, activity, situation)
+        breaches += find_breaches([r for r in records if r.id not in moved], activity, situation)
         touched.update(late_touches(records, activity, situation))
     book = BreachBook(ctx.settings)
     told = book.read()

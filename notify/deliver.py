@@ -106,9 +106,7 @@ def compose_lazily(
         "ui_domain": settings.hubspot_ui_domain or DEFAULT_UI_DOMAIN,
         "run_name": run_name,
     }
-    digests = plan_digests(
-        clean, owners, rules, **links, timezone=settings.timezone, labels=labels
-    )
+    digests = plan_digests(clean, owners, rules, **links, timezone=settings.timezone, labels=labels)
     summary = plan_ops_summary(clean, digests, rules, **links)
     del clean
     ops = [summary] if summary is not None else []

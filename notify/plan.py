@@ -297,9 +297,7 @@ def labelled(change: Change, labels: Labels) -> str:
     )
 
 
-def _values(
-    title: str, changes: Sequence[Change], tz: tzinfo, labels: Labels
-) -> tuple[str, ...]:
+def _values(title: str, changes: Sequence[Change], tz: tzinfo, labels: Labels) -> tuple[str, ...]:
     """The section's column values for one contact (several changes only for Recycled);
     due times in the portal's timezone."""
     first = changes[0]

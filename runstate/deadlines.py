@@ -116,9 +116,7 @@ class RunStateStore:
         with self.engine.connect() as conn:
             return [row[0] for row in conn.execute(query.order_by(deadlines.c.due_ms))]
 
-    def keep_deadlines(
-        self, portal: str, rule: str, found: Mapping[str, datetime | None]
-    ) -> None:
+    def keep_deadlines(self, portal: str, rule: str, found: Mapping[str, datetime | None]) -> None:
         """Replace the given contacts' deadlines (None removes one)."""
         if not found:
             return

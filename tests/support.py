@@ -26,8 +26,8 @@ RECORDING_NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 # promote 20 + 4 + 3 + 3 + 3 hot MQLs; new_lead the 15 SQLs without status; the ladder: open_deal
 # 3 + 2, meeting_scheduled 3 + 3 moves and 3 record-outcome tasks, connected 5 + 8 + 5 + 3 + 3 +
 # 3 + 3; attempted 15 + 10 + 5 (the 5 connected calls went to connected); followup 76 first-touch
-# + 16 next-attempt tasks; bad_timing 2 re-approach tasks; recycle 2 changes (stage, list) ×
-# (10 + 12): the 3 old-reply contacts are Connected by then.
+# + 16 next-attempt tasks + 2 first-touch tasks for sla_new_recent; bad_timing 2 re-approach
+# tasks; recycle 2 changes (stage, list) × (10 + 12): the 3 old-reply contacts are Connected.
 SEED_CYCLE_COUNTS = {
     "promote": 33,
     "new_lead": 15,
@@ -35,20 +35,21 @@ SEED_CYCLE_COUNTS = {
     "meeting_scheduled": 9,
     "connected": 30,
     "attempted": 30,
-    "followup": 92,
+    "followup": 94,
     "bad_timing": 2,
     "recycle": 44,
 }
 # ---- qualification and escalation (issue #14) ------------------------------------------------
 # The same cycle with config/scoring-example.yaml: qualify 3 lead_qualifies + 2
 # subscriber_qualifies; promote also 3 mql_fit_engaged + 3 mql_top_label (39), which get
-# first-touch tasks too (106). First-touch SLA breaches: the New leads with no outbound touch
-# since they became New, days ago (new_inbound_only 8, new_forwarded 5, new_bounced 5,
-# new_touched_before 8, new_with_open_task 6, new_with_done_task 4, new_with_other_task 4),
-# plus sla_task_overdue 2 (New 1 h, first-touch task past due); sla_new_recent is within 4 h.
+# first-touch tasks too (100). First-touch SLA breaches: the New leads with no outbound touch
+# since they became New, days ago (new_forwarded 5, new_bounced 5, new_touched_before 8,
+# new_with_open_task 6, new_with_done_task 4, new_with_other_task 4, ladder_reply_unprompted 2),
+# plus sla_task_overdue 2 (New 1 h, first-touch task past due); sla_new_recent is within 4 h,
+# and new_inbound_only's 8 replied leads are Connected by then.
 SCORING_CONFIG = Path(__file__).parent.parent / "config" / "scoring-example.yaml"
-SEED_SCORING_COUNTS = {**SEED_CYCLE_COUNTS, "qualify": 5, "promote": 39, "followup": 106}
-SEED_SLA_BREACHES = 42
+SEED_SCORING_COUNTS = {**SEED_CYCLE_COUNTS, "qualify": 5, "promote": 39, "followup": 100}
+SEED_SLA_BREACHES = 36
 
 
 def sandbox_settings(url: str, token: str, **overrides: object) -> Settings:

@@ -142,7 +142,7 @@ def test_tasks_for_archived_owners_are_created_unassigned(
         ("meeting_scheduled", 9),
         ("connected", 30),
         ("attempted", 38),
-        ("followup", 93),
+        ("followup", 95),
         ("bad_timing", 2),
         ("recycle", 50),
     ],

@@ -43,7 +43,7 @@ def portal(sandbox: SandboxHandle, settings: Settings) -> SandboxHandle:
         (meeting_scheduled_flow, "meeting_scheduled", 9),
         (connected_flow, "connected", 30),
         (attempted_flow, "attempted", 38),
-        (followup_flow, "followup", 93),
+        (followup_flow, "followup", 95),
         (bad_timing_flow, "bad_timing", 2),
         (recycle_flow, "recycle", 50),
     ],

@@ -27,7 +27,13 @@ from rules.definition import RuleDef, Situation
 from runstate.deadlines import RunStateStore
 from runstate.journal import Journal
 from tasks.apply import apply_changes
-from tasks.crm import ENRICH_BATCH, load_engagements, read_contacts, search_contacts
+from tasks.crm import (
+    ENRICH_BATCH,
+    load_engagements,
+    read_contacts,
+    search_contacts,
+    unique_batches,
+)
 
 
 @dataclass
@@ -141,24 +147,19 @@ def _candidates(
 ) -> Iterator[list[Record]]:
     """Every search group's matches, each contact once, in batches of `ENRICH_BATCH` across
     groups (a small group does not cost its own partial batch of reads and writes)."""
-    batch: list[Record] = []
     searches = rule.searches(ctx.rules)
     if since is not None and not rule.watches_contacts:
         searches = []  # an incremental run of a rule whose triggers ignore contact edits
     elif since is not None and ctx.feed is not None and not ctx.feed.any_contact_modified(since):
         searches = []  # nothing was modified in the window: no search would find anything
-    for filters in searches:
-        if rule.event_based or since is not None:
-            filters = [*filters, *window_filters(since, ctx.now)]
-        for found in search_contacts(ctx.gateway, filters, properties):
-            fresh = [record for record in found if record.id not in seen]
-            seen.update(record.id for record in fresh)
-            batch += fresh
-            if len(batch) >= ENRICH_BATCH:
-                yield batch[:ENRICH_BATCH]
-                batch = batch[ENRICH_BATCH:]
-    if batch:
-        yield batch
+
+    def pages() -> Iterator[Sequence[Record]]:
+        for filters in searches:
+            if rule.event_based or since is not None:
+                filters = [*filters, *window_filters(since, ctx.now)]
+            yield from search_contacts(ctx.gateway, filters, properties)
+
+    return unique_batches(pages(), seen)
 
 
 def run_rule(

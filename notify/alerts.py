@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from prefect import Flow
@@ -28,6 +29,7 @@ from prefect.client.schemas.objects import FlowRun, State
 
 from config.rules import ConfigError, Notify, Rules, load_rules
 from config.settings import Settings
+from notify.channels import ChannelPost, post_to_channels
 from notify.outbox import (
     DeliveryReport,
     deliver_outbox,
@@ -71,10 +73,13 @@ def portal_of(settings: Settings) -> str:
 
 
 def alert_rules(settings: Settings, streaks: AlertStreaks) -> Rules:
-    """Rules carrying the alert's sender and ops address. Rules that load are remembered;
-    when the file has an error, the last ones that loaded stand in (or `LEADOPS_OPS_EMAIL`)."""
+    """Rules carrying the alert's sender, ops address and team channels. Rules that load are
+    remembered; when the file has an error, the last notify section that loaded stands in (or
+    `LEADOPS_OPS_EMAIL`), and no channel is posted to."""
+    channels = Rules().channels  # none, unless the file loads
     try:
-        notify = load_rules(settings.lifecycle_config).notify
+        loaded = load_rules(settings.lifecycle_config)
+        notify, channels = loaded.notify, loaded.channels
         streaks.remember_notify(notify)
     except (ConfigError, OSError) as exc:
         remembered = streaks.last_good_notify()
@@ -87,7 +92,7 @@ def alert_rules(settings: Settings, streaks: AlertStreaks) -> Rules:
         notify = remembered or Notify()
     if settings.leadops_ops_email:
         notify = notify.model_copy(update={"ops_email": settings.leadops_ops_email})
-    return Rules(notify=notify)
+    return Rules(notify=notify, channels=channels)
 
 
 def _alert(
@@ -143,12 +148,27 @@ def send_failure_alert(
         write_outbox(settings, [render_failure_alert(alert, rules)])
         streaks.alerted(deployment)
         report = deliver_outbox(settings)
+        _post_failure(rules, alert, secrets)
     except Exception as exc:  # a hook must never raise: it would hide the real failure
         run_logger().warning("could not send the failure alert: %s", scrub(repr(exc), secrets))
         return None
     if report.errors:
         run_logger().warning("failure alert not delivered yet: %s", report.describe())
     return report
+
+
+def _post_failure(rules: Rules, alert: FailureAlert, secrets: Sequence[str]) -> None:
+    """The failure, once per streak like the mail, to the team channels that want failures."""
+    channels = rules.channels
+    if not channels.blocks or "failures" not in channels.post:
+        return
+    post = ChannelPost(
+        f"leadops: {alert.flow_name} run {alert.run_name} {alert.state} on {alert.portal}",
+        f"Deployment: {alert.deployment}\nError: {alert.error}\n{alert.url}",
+    )
+    report = post_to_channels(post, channels.blocks, secrets)
+    if report.failed:
+        run_logger().warning(report.describe())
 
 
 def send_recovery_notice(

@@ -14,6 +14,7 @@ from notify.alerts import ALERT_HOOKS
 from runstate.alert_streak import AlertStreaks, Streak
 
 from smtp_support import SmtpServer
+from webhook_receiver import webhook_receiver
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -119,3 +120,30 @@ def test_streaks_survive_a_restart_and_are_kept_per_deployment(tmp_path: Path) -
     assert other_portal.read("cycle/cycle") == Streak()
     assert again.succeeded("cycle/cycle") == Streak(failures=2, alerted=True)
     assert again.read("cycle/cycle") == Streak()
+
+
+def test_a_failed_run_is_posted_to_the_team_channels_once_per_streak(
+    smtp: SmtpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+
+    deployment_env(monkeypatch, smtp, tmp_path / "outbox")
+    with webhook_receiver() as receiver:
+        CustomWebhookNotificationBlock(
+            name="ops", url=f"{receiver.url}/ops", json_data={"text": "{{subject}}\n{{body}}"}
+        ).save("leadops-test-failures", overwrite=True)
+        channels = "channels:\n  blocks: [custom-webhook/leadops-test-failures]\n"
+        monkeypatch.setenv("LIFECYCLE_CONFIG", str(rules_file(tmp_path, channels)))
+
+        @flow(name="doomed", **ALERT_HOOKS)
+        def doomed() -> None:
+            raise RuntimeError("HubSpot said no")
+
+        assert doomed(return_state=True).is_failed()
+        assert doomed(return_state=True).is_failed()  # the same streak: no second post
+
+    [got] = receiver.requests
+    text = got.json()["text"]
+    assert text.startswith("leadops: doomed run ") and "on portal 4242" in text
+    assert "HubSpot said no" in text and "never-used" not in text  # no token, ever
+    assert len(smtp.messages) == 1

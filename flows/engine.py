@@ -159,7 +159,7 @@ def _candidates(
                 filters = [*filters, *window_filters(since, ctx.now)]
             yield from search_contacts(ctx.gateway, filters, properties)
 
-    return unique_batches(pages(), seen)
+    return unique_batches(pages(), seen, ENRICH_BATCH)
 
 
 def run_rule(

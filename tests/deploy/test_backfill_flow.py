@@ -39,7 +39,7 @@ class FakeCycle:
         self.passes.append((params, flow_name, len(prior)))
         if params.since is not None and params.since == self.fail_at:
             raise RuntimeError("HubSpot said no")
-        rule = params.rules[0]
+        rule = "promote" if "promote" in params.rules else params.rules[0]
         change = Change(rule, "1", "Ada", None, "because", properties={"hs_lead_status": "NEW"})
         result = ChangeResult(change, Outcome.PLANNED if params.dry_run else Outcome.APPLIED)
         summary = RunSummary(flow_name, params.dry_run, params.since, params.now(), [result])
@@ -75,7 +75,15 @@ def test_windows_run_oldest_first_then_the_time_rules_once(
     final, name, handed = fake.passes[-1]
     assert (name, final.rules, final.since, final.until) == (
         "backfill-time-rules",
-        ["attempted", "followup", "recycle"],
+        [
+            "open_deal",
+            "meeting_scheduled",
+            "connected",
+            "attempted",
+            "followup",
+            "bad_timing",
+            "recycle",
+        ],
         None,
         None,
     )

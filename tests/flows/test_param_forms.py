@@ -39,7 +39,7 @@ def server_accepts(flow: Any, params: dict[str, Any]) -> bool:
 @pytest.mark.parametrize("flow", [promote_flow, followup_flow])
 def test_single_rule_forms_have_no_rules_field(flow: Any) -> None:
     assert "rules" not in fields(flow)
-    assert {"dry_run", "since", "until", "notify"} == set(fields(flow))
+    assert {"dry_run", "since", "until", "notify", "full"} == set(fields(flow))
     assert not server_accepts(flow, {"rules": ["recycle"]})
 
 

@@ -13,6 +13,7 @@ import io
 import re
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from sandbox.server import SandboxHandle
 
 _SECTION = re.compile(r"^([A-Z][A-Z ]+) \((\d+)\)$")
 _PORTAL_IN_URL = re.compile(r"(/contacts/)\d+(/record/)")
+_SINCE = re.compile(r"since (\d{4}-\d\d-\d\d \d\d:\d\d) UTC")
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class PortalState:
 
 def snapshot(handle: SandboxHandle) -> PortalState:
     store = handle.store
+    started = datetime.fromtimestamp(store.anchor_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
     contacts = {
         str(r.id): (r.props.get("lifecyclestage") or None, r.props.get("hs_lead_status") or None)
         for r in store.tables["contacts"].records.values()
@@ -48,7 +51,7 @@ def snapshot(handle: SandboxHandle) -> PortalState:
         if "[leadops:" not in body:
             continue
         row = (
-            body,
+            _written_at_masked(body, started),
             task.props.get("hs_task_subject") or "",
             task.props.get("hs_timestamp") or "",
             task.props.get("hs_task_status") or "",
@@ -58,6 +61,12 @@ def snapshot(handle: SandboxHandle) -> PortalState:
             tasks.setdefault(str(contact_id), []).append(row)
     lists = {lst.name: tuple(sorted(lst.members)) for lst in store.lists.values()}
     return PortalState(contacts, {c: tuple(sorted(t)) for c, t in tasks.items()}, lists)
+
+
+def _written_at_masked(body: str, started: str) -> str:
+    """A task body whose "since" instant the run itself wrote (a status set at the sandbox's
+    running clock) compares equal across runs: a slower run crosses a minute boundary."""
+    return _SINCE.sub(lambda m: "since <this run>" if m.group(1) >= started else m.group(0), body)
 
 
 def digest_items(path: Path) -> list[tuple[str, ...]]:

@@ -71,6 +71,17 @@ def _settings() -> Settings:
     return settings
 
 
+def _quiet_unless_verbose(ctx: typer.Context) -> bool:
+    """Drop Prefect's error tracebacks from the console (the command says what failed in one
+    line) unless `-v` asked for them. True when verbose."""
+    verbose = bool(ctx.obj and ctx.obj.get("verbose"))
+    if not verbose:
+        from leadops.console import quiet_prefect_tracebacks
+
+        quiet_prefect_tracebacks()
+    return verbose
+
+
 def print_summary(summary: dict) -> None:
     """The run's counts per rule and its failures, as a table."""
     mode = "[yellow]dry run: nothing written[/]" if summary["dry_run"] else "[green]applied[/]"
@@ -113,7 +124,7 @@ def run(
 
     from flows.cycle import RunInterrupted, lifecycle_cycle
     from flows.params import RunParams
-    from leadops.console import failure_message, quiet_prefect_tracebacks, shown_progress
+    from leadops.console import failure_message, shown_progress
 
     try:
         params = RunParams(
@@ -126,9 +137,7 @@ def run(
         )
     except ValidationError as exc:
         raise _fail("; ".join(e["msg"] for e in exc.errors())) from None
-    verbose = bool(ctx.obj and ctx.obj.get("verbose"))
-    if not verbose:
-        quiet_prefect_tracebacks()
+    verbose = _quiet_unless_verbose(ctx)
     try:
         with shown_progress(console, f"{rule}{' (dry run)' if dry_run else ''}"):
             summary = lifecycle_cycle(params)
@@ -233,6 +242,7 @@ app.command(name="deploy")(deploy_command)
 
 @app.command()
 def backfill(
+    ctx: typer.Context,
     start: Annotated[
         str, typer.Option(help="First day (2026-10-01 = midnight UTC) or an ISO date and time.")
     ],
@@ -265,6 +275,7 @@ def backfill(
         params = BackfillParams(start=since, end=until, window_hours=window_hours, dry_run=dry_run)
     except ValidationError as exc:
         raise _fail("; ".join(option_error(e) for e in exc.errors())) from None
+    _quiet_unless_verbose(ctx)
     with pass_bar(console, "Backfill (dry run)" if dry_run else "Backfill") as show:
         listening = on_progress.set(show)
         try:
@@ -282,6 +293,7 @@ def backfill(
 
 @app.command()
 def undo(
+    ctx: typer.Context,
     run: Annotated[
         str,
         typer.Argument(
@@ -311,6 +323,7 @@ def undo(
     except (HubSpotError, UnknownRun) as exc:
         raise _fail(str(exc), 1) from None
 
+    _quiet_unless_verbose(ctx)
     with console.status(f"Undoing {run}{' (dry run)' if dry_run else ''}…"):
         state = undo_run(UndoParams(run=run, dry_run=dry_run), return_state=True)
     if not state.is_completed():
@@ -331,6 +344,7 @@ def undo(
 
 @app.command()
 def report(
+    ctx: typer.Context,
     since: Annotated[
         datetime | None,
         typer.Option(
@@ -353,8 +367,16 @@ def report(
         params = ReportParams(since=since, until=until, email=email)
     except ValidationError as exc:
         raise _fail("; ".join(e["msg"] for e in exc.errors())) from None
-    with console.status("Reading contacts and their histories (batches of 1,000)…"):
-        summary = lead_report(params)
+    from leadops.console import failure_message
+
+    verbose = _quiet_unless_verbose(ctx)
+    try:
+        with console.status("Reading contacts and their histories (batches of 1,000)…"):
+            summary = lead_report(params)
+    except Exception as exc:
+        if verbose:
+            raise
+        raise _fail(failure_message(exc), 1) from None
     print_report(console, summary)
 
 

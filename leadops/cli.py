@@ -195,9 +195,7 @@ def check(
     console.print(table)
     problems = errors(findings)
     if problems:
-        raise _fail(
-            f"{len(problems)} problem(s): fix {settings.lifecycle_config} or the portal", 1
-        )
+        raise _fail(f"{len(problems)} problem(s): fix {settings.lifecycle_config} or the portal", 1)
     console.print(f"[green]Config matches the portal.[/] Rules: {settings.lifecycle_config}")
 
 

@@ -27,6 +27,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -125,6 +126,18 @@ def load_project(path: Path = PREFECT_YAML) -> dict[str, Any]:
         return yaml.safe_load(path.read_text())
     except FileNotFoundError:
         raise DeployError(f"{path} not found: run leadops from its repository") from None
+
+
+def only_entries(project: dict[str, Any], only: Collection[str]) -> dict[str, Any]:
+    """`project` with just the deployments named in `only` (all of them when empty)."""
+    entries = project.get("deployments", [])
+    unknown = sorted(set(only) - {entry["name"] for entry in entries})
+    if unknown:
+        known = ", ".join(entry["name"] for entry in entries)
+        raise DeployError(f"no deployment named {', '.join(unknown)} in prefect.yaml ({known})")
+    if not only:
+        return project
+    return {**project, "deployments": [e for e in entries if e["name"] in set(only)]}
 
 
 def render_project(project: dict[str, Any], target: DeployTarget) -> dict[str, Any]:
@@ -353,6 +366,7 @@ def deploy_all(
     rotate_token: bool = False,
     shared_limit: bool = True,
     rules: Path | None = None,
+    only: Collection[str] = (),
     prefect_file: Path = PREFECT_YAML,
     settings: Settings | None = None,
 ) -> DeployReport:
@@ -364,13 +378,14 @@ def deploy_all(
     it is, unless `rotate_token`.
     `shared_limit=False` creates no global concurrency limit and leaves HUBSPOT_GLOBAL_LIMIT
     unset: on a SQLite server each slot costs ~0.5 s (see the README, "The shared rate limit").
+    `only` names the prefect.yaml entries to deploy (default: every one).
     """
     from prefect import get_client
 
     settings = settings or Settings()
     root = prefect_file.resolve().parent
     target = target_for(settings, pool, portal, shared_limit, rules, root)
-    project = load_project(prefect_file)
+    project = only_entries(load_project(prefect_file), only)
     rendered = render_project(project, target)
     names = {entry["name"] for entry in rendered.get("deployments", [])}
     url = prefect_api_url()

@@ -22,6 +22,7 @@ from leadops.deploy import (
     deploy_command,
     keep_paused,
     load_project,
+    only_entries,
     prefect_api_url,
     rate_budget,
     render_project,
@@ -273,3 +274,11 @@ def test_unreachable_api_exits_2_with_next_step_and_no_token() -> None:
 def test_missing_prefect_yaml_is_named(tmp_path: Path) -> None:
     with pytest.raises(DeployError, match=r"prefect\.yaml not found"):
         load_project(tmp_path / "prefect.yaml")
+
+
+def test_only_some_entries_are_deployed_and_an_unknown_one_is_named() -> None:
+    picked = only_entries(PROJECT, ["cycle", "backfill"])
+    assert [entry["name"] for entry in picked["deployments"]] == ["cycle", "backfill"]
+    assert only_entries(PROJECT, []) is PROJECT
+    with pytest.raises(DeployError, match=r"no deployment named cycel in prefect\.yaml \(cycle, "):
+        only_entries(PROJECT, ["cycel"])

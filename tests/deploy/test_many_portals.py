@@ -92,7 +92,12 @@ def deployed(
             outbox_dir=outbox_root,
         )
         reports[portal] = deploy_all(
-            pool=POOL, portal=portal, rules=rules, settings=settings, prefect_file=PREFECT_YAML
+            pool=POOL,
+            portal=portal,
+            rules=rules,
+            only=("cycle", "backfill"),  # what the tests run: `prefect deploy` is slow
+            settings=settings,
+            prefect_file=PREFECT_YAML,
         )
         for name in reports[portal].deployments:
             quiet(client, client.read_deployment_by_name(name).id)

@@ -50,7 +50,7 @@ from rules.registry import RULES
 from runstate.watermark import advance_watermark, read_watermark, variable_name
 from sandbox.server import SandboxHandle, running_sandbox
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]  # the first starts the server
 
 PORTAL = "12345"
 CYCLE = "lifecycle-cycle/cycle"

@@ -453,6 +453,13 @@ def deploy_command(
         bool,
         typer.Option(help="Share one HubSpot rate limit across runs (a global concurrency limit)."),
     ] = True,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Deploy only this prefect.yaml entry (repeatable, e.g. --only cycle); "
+            "default: every one."
+        ),
+    ] = None,
 ) -> None:
     """Create the work pool, rate limit and token block, then deploy every flow. Safe to rerun."""
     try:
@@ -462,6 +469,7 @@ def deploy_command(
             rotate_token=rotate_token,
             shared_limit=shared_limit,
             rules=rules,
+            only=only or (),
         )
     except (DeployError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -175,6 +175,7 @@ def test_deploy_creates_pool_limit_block_and_every_deployment(
     assert client.read_work_pool("leadops").type == "process"
     limit = client.read_global_concurrency_limit_by_name("hubspot")
     assert (limit.limit, limit.slot_decay_per_second) == (100, 100.0)
+    assert client.read_global_concurrency_limit_by_name("leadops-run").limit == 1
     assert Secret.load("hubspot-token").get() == demo.token
     cycle = client.read_deployment_by_name(CYCLE)
     assert cycle.global_concurrency_limit.limit == 1
@@ -182,6 +183,7 @@ def test_deploy_creates_pool_limit_block_and_every_deployment(
     assert cycle.job_variables["env"] == {
         "HUBSPOT_TOKEN_BLOCK": "hubspot-token",
         "HUBSPOT_GLOBAL_LIMIT": "hubspot",
+        "LEADOPS_RUN_LIMIT": "leadops-run",
         "HUBSPOT_BASE_URL": demo.url,
         "HUBSPOT_PORTAL_ID": PORTAL,
     }

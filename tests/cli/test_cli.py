@@ -119,3 +119,18 @@ def test_check_takes_another_rules_file(portal: SandboxHandle, tmp_path: Path) -
     missing = runner.invoke(app, ["check", "--rules", str(tmp_path / "nowhere.yaml")])
     assert missing.exit_code == 2
     assert "cannot read file" in missing.output
+
+
+def test_check_for_a_deployed_portal_uses_the_rules_its_deployment_records(
+    portal: SandboxHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    portal.set_config(portal_id=12345)
+    recorded = tmp_path / "acme.yaml"
+    recorded.write_text("lead_status:\n  unqualified: NOT_A_FIT\n")
+    deployed = {"HUBSPOT_BASE_URL": portal.url, "LIFECYCLE_CONFIG": str(recorded)}
+    monkeypatch.setattr("leadops.portals.deployed_env", lambda portal_id: deployed)
+    result = runner.invoke(app, ["check", "--portal", "12345"])
+    assert result.exit_code == 1
+    assert "portal 12345 (deployment lifecycle-cycle/cycle-12345" in result.output
+    assert "'NOT_A_FIT' is not an option of hs_lead_status" in result.output
+    assert f"fix {recorded}" in " ".join(result.output.split())

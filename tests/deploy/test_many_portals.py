@@ -35,10 +35,12 @@ from prefect_harness import (
     start_run,
     wait_for,
 )
+from typer.testing import CliRunner
 
 from bench.state import PortalState, snapshot
 from config.rules import load_rules
 from config.settings import Settings
+from leadops.cli import app
 from leadops.deploy import PREFECT_YAML, DeployReport, deploy_all
 from rules.registry import RULES
 from runstate.watermark import variable_name
@@ -197,6 +199,13 @@ def test_two_portals_run_at_once_each_with_its_own_rules_state_and_limits(
         assert all(f"/contacts/{other}/" not in text for text in digests)
         assert any(f"/contacts/{portal}/" in text for text in digests)
         assert not list((folder / "journal").rglob("*.jsonl"))
+
+        # `leadops check --portal` checks what the deployment records, against that portal.
+        checked = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["check", "--portal", portal])
+        assert checked.exit_code == 0, checked.output
+        source = f"deployment lifecycle-cycle/cycle-{portal}, token block hubspot-token-{portal}"
+        assert source in checked.output
+        assert f"portal-{portal}.yaml" in checked.output
 
 
 def locked_spans(client: SyncPrefectClient, runs: list[FlowRun]) -> dict[str, tuple[Any, Any]]:

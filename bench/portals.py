@@ -5,7 +5,7 @@
 Needs a running Prefect server (any database; the figures in BENCHMARKS.md are on
 PostgreSQL). Serves one sandbox per portal (the demo seed, HubSpot Professional's limits:
 190 requests per 10 s, 5 searches per second), deploys each as its own portal
-(`deploy_all(portal=...)` on the pool `bench-portals`, schedules off), starts one process
+(`leadops deploy --portal` on the pool `bench-portals`, schedules off), starts one process
 worker on the pool, then for each count N starts N portals' cycles at once (fresh data, no
 watermark) and reports the wall time from the first start to the last end, each run's own
 time, and the HubSpot requests each portal received.
@@ -24,8 +24,6 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import TYPE_CHECKING
 
-from config.settings import Settings
-from leadops.deploy import PROJECT_ROOT, deploy_all
 from rules.registry import RULES
 from runstate.watermark import variable_name
 from sandbox.server import SandboxHandle, running_sandbox
@@ -33,6 +31,7 @@ from sandbox.server import SandboxHandle, running_sandbox
 if TYPE_CHECKING:
     from prefect.client.orchestration import SyncPrefectClient
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 POOL = "bench-portals"
 FIRST_PORTAL = 7001
 RUN_TIMEOUT = 900
@@ -45,20 +44,23 @@ def _prefect_client() -> SyncPrefectClient:
 
 
 def _deploy(sandboxes: dict[str, SandboxHandle], outbox: Path) -> None:
+    """`leadops deploy --portal` for each sandbox, as ops would; then schedules off."""
+    leadops = str(Path(sys.executable).with_name("leadops"))
     for portal, sandbox in sandboxes.items():
-        settings = Settings(
-            _env_file=None,
-            hubspot_access_token=sandbox.token,
-            hubspot_base_url=sandbox.url,
-            hubspot_requests_per_10s=190,
-            outbox_dir=outbox,
-        )
-        report = deploy_all(pool=POOL, portal=portal, settings=settings, rotate_token=True)
+        env = {
+            **os.environ,
+            "HUBSPOT_ACCESS_TOKEN": sandbox.token,
+            "HUBSPOT_BASE_URL": sandbox.url,
+            "HUBSPOT_REQUESTS_PER_10S": "190",
+            "OUTBOX_DIR": str(outbox),
+        }
+        command = [leadops, "deploy", "--pool", POOL, "--portal", portal, "--rotate-token"]
+        subprocess.run(command, cwd=PROJECT_ROOT, env=env, check=True, capture_output=True)
         with _prefect_client() as client:
-            for name in report.deployments:
-                deployment = client.read_deployment_by_name(name)
-                for schedule in client.read_deployment_schedules(deployment.id):
-                    client.update_deployment_schedule(deployment.id, schedule.id, active=False)
+            for deployment in client.read_deployments():
+                if deployment.name.endswith(f"-{portal}"):
+                    for schedule in client.read_deployment_schedules(deployment.id):
+                        client.update_deployment_schedule(deployment.id, schedule.id, active=False)
 
 
 def _round(portals: list[str], sandboxes: dict[str, SandboxHandle], contacts: int) -> dict:

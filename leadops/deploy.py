@@ -78,9 +78,9 @@ class DeployReport:
     global_limit: str | None
     limit: int
     slot_decay_per_second: float
-    run_limit: str
     token_block: str
     token_saved: bool
+    run_limit: str = "leadops-run"
     token_rotated: bool = False
     deployments: list[str] = field(default_factory=list)
     created: list[str] = field(default_factory=list)

@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
@@ -176,6 +177,18 @@ def completed(client: SyncPrefectClient, run: FlowRun, context: Callable[[], str
         logs = "\n".join(log.message for log in client.read_logs(log_filter=only_this)[-40:])
         pytest.fail(f"{done.name} ended {done.state.name}: {done.state.message}\n{logs}")
     return done
+
+
+def two_past_windows() -> dict[str, Any]:
+    """Backfill parameters: 60 to 20 days ago (when the demo seed's MQLs and SQLs last
+    changed) in two 20-day windows, event-based rules only."""
+    now = datetime.now(UTC)
+    return {
+        "start": (now - timedelta(days=60)).isoformat(),
+        "end": (now - timedelta(days=20)).isoformat(),
+        "window_hours": 20 * 24,
+        "rules": ["promote", "new_lead"],
+    }
 
 
 # ---- PostgreSQL ---------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from prefect_harness import (
     quiet,
     running_worker,
     start_run,
+    two_past_windows,
     wait_for,
 )
 from typer.testing import CliRunner
@@ -246,16 +246,6 @@ def locked_spans(client: SyncPrefectClient, runs: list[FlowRun]) -> dict[str, tu
     return wait_for("the runs' task runs on the server", settled, 60, 1)
 
 
-def past_windows() -> dict[str, Any]:
-    now = datetime.now(UTC)
-    return {
-        "start": (now - timedelta(days=60)).isoformat(),
-        "end": (now - timedelta(days=20)).isoformat(),
-        "window_hours": 20 * 24,
-        "rules": ["promote", "new_lead"],
-    }
-
-
 def test_two_workers_on_postgresql_run_two_portals_and_a_backfill_one_writer_per_portal(
     database: Database,
     single_worker: dict[str, tuple[FlowRun, PortalState]],
@@ -281,7 +271,10 @@ def test_two_workers_on_postgresql_run_two_portals_and_a_backfill_one_writer_per
         runs = {
             "cycle-111": start_run(client, "lifecycle-cycle/cycle-111", {}, **machine("a", "111")),
             "backfill-111": start_run(
-                client, "backfill/backfill-111", {"params": past_windows()}, **machine("b", "111")
+                client,
+                "backfill/backfill-111",
+                {"params": two_past_windows()},
+                **machine("b", "111"),
             ),
             "cycle-222": start_run(client, "lifecycle-cycle/cycle-222", {}, **machine("b", "222")),
         }

@@ -38,6 +38,7 @@ from prefect_harness import (
     running_worker,
     scheduled_runs,
     start_run,
+    two_past_windows,
     until_final,
     wait_for,
 )
@@ -151,18 +152,6 @@ def hot_mqls(demo: SandboxHandle) -> list[str]:
         if mql and score and float(score) >= rules.promote.threshold:
             hot.append(str(record.id))
     return hot
-
-
-def two_past_windows() -> dict[str, Any]:
-    """Backfill parameters: 60 to 20 days ago (when the demo seed's MQLs and SQLs last
-    changed) in two 20-day windows, event-based rules only."""
-    now = datetime.now(UTC)
-    return {
-        "start": (now - timedelta(days=60)).isoformat(),
-        "end": (now - timedelta(days=20)).isoformat(),
-        "window_hours": 20 * 24,
-        "rules": ["promote", "new_lead"],
-    }
 
 
 def test_deploy_creates_pool_limit_block_and_every_deployment(

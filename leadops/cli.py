@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -156,22 +157,44 @@ def run(
 
 
 @app.command()
-def check() -> None:
-    """Validate config/lifecycle.yaml against the portal. Reads only; writes nothing."""
-    settings = _settings()
+def check(
+    portal: Annotated[
+        str | None,
+        typer.Option(
+            help="Check the set `leadops deploy --portal ID` made: its token block, base URL "
+            "and rules file, and that the token is this portal's.",
+        ),
+    ] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option(help="Check this rules file instead (e.g. an edit before redeploying)."),
+    ] = None,
+) -> None:
+    """Validate the rules file against the portal. Reads only; writes nothing."""
     from config.check import check_rules, errors
     from flows.engine import gateway_for
     from gateway.client import HubSpotError
+    from gateway.identity import PortalIdentityMismatch, settings_for_portal
     from tasks.portal import read_portal_facts
 
-    rules = load_rules(settings.lifecycle_config)
+    settings, source = _settings_to_check(portal, rules)
+    try:
+        rules_file = load_rules(settings.lifecycle_config)
+        settings.access_token()
+    except (ConfigError, MissingSettingError, ValueError) as exc:
+        raise _fail(str(exc)) from None
     try:
         with console.status("Reading the portal…"):
-            facts = read_portal_facts.fn(gateway_for(settings), rules)
-    except HubSpotError as exc:
-        raise _fail(f"could not read the portal: {exc}", 1) from None
-    findings = check_rules(rules, facts) + _schedule_findings(settings)
-    table = Table(title=f"leadops check — {settings.hubspot_base_url}", title_justify="left")
+            gateway = gateway_for(settings)
+            settings_for_portal(settings, gateway.portal_identity())
+            facts = read_portal_facts.fn(gateway, rules_file)
+    except (HubSpotError, PortalIdentityMismatch) as exc:
+        raise _fail(f"could not check the portal: {exc}", 1) from None
+    findings = check_rules(rules_file, facts) + _schedule_findings(settings)
+    title = f"leadops check — {settings.hubspot_base_url}"
+    if portal:
+        title += f" — portal {portal} ({source})"
+    table = Table(title=title, title_justify="left")
     table.add_column("", width=2)
     table.add_column("what")
     table.add_column("finding")
@@ -181,8 +204,23 @@ def check() -> None:
     console.print(table)
     problems = errors(findings)
     if problems:
-        raise _fail(f"{len(problems)} problem(s): fix config/lifecycle.yaml or the portal", 1)
-    console.print("[green]Config matches the portal.[/]")
+        raise _fail(f"{len(problems)} problem(s): fix {settings.lifecycle_config} or the portal", 1)
+    console.print(f"[green]Config matches the portal.[/] Rules: {settings.lifecycle_config}")
+
+
+def _settings_to_check(portal: str | None, rules: Path | None) -> tuple[Settings, str]:
+    from leadops.deploy import PROJECT_ROOT
+    from leadops.portals import PortalInputError, settings_to_check
+
+    try:
+        settings = Settings()
+        if portal is not None:
+            return settings_to_check(settings, portal, rules, PROJECT_ROOT)
+    except (PortalInputError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    if rules is not None:
+        settings = settings.model_copy(update={"lifecycle_config": rules})
+    return settings, "local settings"
 
 
 def _schedule_findings(settings: Settings) -> list:

@@ -2,7 +2,8 @@
 
 In order: check the Prefect API, save the token in a Secret block unless one exists (an
 existing block is replaced only with `--rotate-token`), create the process work pool, create
-or update the global concurrency limit for the portal's HubSpot request budget, run
+or update the global concurrency limits for the portal's HubSpot request budget and for its
+writing runs (one at a time, on any worker), run
 `prefect --no-prompt deploy --all` on `prefect.yaml` (rendered for the pool and portal), and
 give deployments it created their default schedule. Running it again changes nothing that ops
 set in the UI: existing schedules are never touched and paused deployments stay paused.
@@ -26,6 +27,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -35,6 +37,7 @@ import typer
 import yaml
 
 from config.settings import Settings
+from leadops.portals import checked_rules, portal_names
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import SyncPrefectClient
@@ -43,7 +46,7 @@ if TYPE_CHECKING:
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PREFECT_YAML = PROJECT_ROOT / "prefect.yaml"
 SECRET_ENV = ("HUBSPOT_ACCESS_TOKEN", "SMTP_PASSWORD")  # never handed to the deploy subprocess
-PASSED_THROUGH_ENV = ("LIFECYCLE_CONFIG", "HUBSPOT_PORTAL_TIMEZONE")  # only when set explicitly
+PASSED_THROUGH_ENV = ("HUBSPOT_PORTAL_TIMEZONE",)  # only when set explicitly
 
 
 class DeployError(RuntimeError):
@@ -58,6 +61,7 @@ class DeployTarget:
     portal: str | None = None
     token_block: str = "hubspot-token"
     global_limit: str | None = "hubspot"  # None: no shared limit, in-process pacing only
+    run_limit: str = "leadops-run"  # one writing run of the portal at a time, on any worker
     env: dict[str, str] = field(default_factory=dict)
 
     def deployment_name(self, base: str) -> str:
@@ -76,6 +80,7 @@ class DeployReport:
     slot_decay_per_second: float
     token_block: str
     token_saved: bool
+    run_limit: str = "leadops-run"
     token_rotated: bool = False
     deployments: list[str] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
@@ -96,6 +101,7 @@ class DeployReport:
             f"Prefect API: {self.api_url}",
             f"Work pool {self.pool!r} (process): {'created' if self.pool_created else 'exists'}",
             self._limit_line(),
+            f"Run limit {self.run_limit!r}: 1 writing run of the portal at a time",
             f"Secret block {self.token_block!r}: {token}",
             *(
                 f"Deployment {name}: {'created' if name in created else 'updated'}"
@@ -122,6 +128,18 @@ def load_project(path: Path = PREFECT_YAML) -> dict[str, Any]:
         raise DeployError(f"{path} not found: run leadops from its repository") from None
 
 
+def only_entries(project: dict[str, Any], only: Collection[str]) -> dict[str, Any]:
+    """`project` with just the deployments named in `only` (all of them when empty)."""
+    entries = project.get("deployments", [])
+    unknown = sorted(set(only) - {entry["name"] for entry in entries})
+    if unknown:
+        known = ", ".join(entry["name"] for entry in entries)
+        raise DeployError(f"no deployment named {', '.join(unknown)} in prefect.yaml ({known})")
+    if not only:
+        return project
+    return {**project, "deployments": [e for e in entries if e["name"] in set(only)]}
+
+
 def render_project(project: dict[str, Any], target: DeployTarget) -> dict[str, Any]:
     """prefect.yaml for `target`: pool, names, tags and job env set; schedules never included."""
     rendered = copy.deepcopy(project)
@@ -133,7 +151,9 @@ def render_project(project: dict[str, Any], target: DeployTarget) -> dict[str, A
         pool = entry.setdefault("work_pool", {})
         pool["name"] = target.pool
         env = pool.setdefault("job_variables", {}).setdefault("env", {})
-        env.update(HUBSPOT_TOKEN_BLOCK=target.token_block, **target.env)
+        env.update(
+            HUBSPOT_TOKEN_BLOCK=target.token_block, LEADOPS_RUN_LIMIT=target.run_limit, **target.env
+        )
         if target.global_limit:
             env["HUBSPOT_GLOBAL_LIMIT"] = target.global_limit
         else:
@@ -314,19 +334,29 @@ def add_default_schedules(
 
 
 def target_for(
-    settings: Settings, pool: str, portal: str | None, shared_limit: bool = True
+    settings: Settings,
+    pool: str,
+    portal: str | None,
+    shared_limit: bool = True,
+    rules: Path | None = None,
+    root: Path = PROJECT_ROOT,
 ) -> DeployTarget:
-    """Block and limit names (suffixed per portal) and the non-secret env the flows need."""
+    """Block and limit names (suffixed per portal), and the non-secret env the flows need: a
+    portal's set gets its own outbox and report folders; `rules` (relative to `root`, where
+    runs start) is recorded as LIFECYCLE_CONFIG. Bad input is refused here, before any write."""
+    names = portal_names(settings, portal)
     env = {"HUBSPOT_BASE_URL": settings.hubspot_base_url}
     if portal or settings.hubspot_portal_id:
         env["HUBSPOT_PORTAL_ID"] = portal or settings.hubspot_portal_id
     env.update({k: os.environ[k] for k in PASSED_THROUGH_ENV if os.environ.get(k)})
+    if rules is None and os.environ.get("LIFECYCLE_CONFIG"):
+        rules = Path(os.environ["LIFECYCLE_CONFIG"])
+    if rules is not None:
+        env["LIFECYCLE_CONFIG"] = checked_rules(rules, root)
     if portal:
-        token_block, global_limit = f"hubspot-token-{portal}", f"hubspot-{portal}"
-    else:
-        token_block = settings.hubspot_token_block or "hubspot-token"
-        global_limit = settings.hubspot_global_limit or "hubspot"
-    return DeployTarget(pool, portal, token_block, global_limit if shared_limit else None, env)
+        env.update(OUTBOX_DIR=str(names.outbox_dir), REPORT_DIR=str(names.report_dir))
+    rate_limit = names.rate_limit if shared_limit else None
+    return DeployTarget(pool, portal, names.token_block, rate_limit, names.run_limit, env)
 
 
 def deploy_all(
@@ -335,22 +365,27 @@ def deploy_all(
     portal: str | None = None,
     rotate_token: bool = False,
     shared_limit: bool = True,
+    rules: Path | None = None,
+    only: Collection[str] = (),
     prefect_file: Path = PREFECT_YAML,
     settings: Settings | None = None,
 ) -> DeployReport:
     """Pool, rate limit, token block and every deployment in `prefect_file`; safe to rerun.
 
-    `portal` deploys a separate set for that portal (names, block and limit suffixed with it).
+    `portal` deploys a separate set for that portal (names, block, limits and folders
+    suffixed with it); `rules` is the rules file its runs use (LIFECYCLE_CONFIG).
     The token block is created from HUBSPOT_ACCESS_TOKEN when missing and otherwise kept as
     it is, unless `rotate_token`.
     `shared_limit=False` creates no global concurrency limit and leaves HUBSPOT_GLOBAL_LIMIT
     unset: on a SQLite server each slot costs ~0.5 s (see the README, "The shared rate limit").
+    `only` names the prefect.yaml entries to deploy (default: every one).
     """
     from prefect import get_client
 
     settings = settings or Settings()
-    target = target_for(settings, pool, portal, shared_limit)
-    project = load_project(prefect_file)
+    root = prefect_file.resolve().parent
+    target = target_for(settings, pool, portal, shared_limit, rules, root)
+    project = only_entries(load_project(prefect_file), only)
     rendered = render_project(project, target)
     names = {entry["name"] for entry in rendered.get("deployments", [])}
     url = prefect_api_url()
@@ -364,9 +399,10 @@ def deploy_all(
         pool_created = ensure_pool(client, pool)
         if target.global_limit:
             client.upsert_global_concurrency_limit_by_name(target.global_limit, limit, decay)
+        client.upsert_global_concurrency_limit_by_name(target.run_limit, 1)
         before = _our_deployments(client, pool, names)
         paused = {d.name for d in before.values() if d.paused}
-        run_prefect_deploy(keep_paused(rendered, paused), cwd=prefect_file.resolve().parent)
+        run_prefect_deploy(keep_paused(rendered, paused), cwd=root)
         after = _our_deployments(client, pool, names)
         created = {name: d for name, d in after.items() if name not in before}
         scheduled = add_default_schedules(client, created, default_schedules(project, target))
@@ -377,6 +413,7 @@ def deploy_all(
         global_limit=target.global_limit,
         limit=limit,
         slot_decay_per_second=decay,
+        run_limit=target.run_limit,
         token_block=target.token_block,
         token_saved=token_saved,
         token_rotated=token_saved and rotate_token,
@@ -392,7 +429,17 @@ def deploy_command(
     ),
     portal: Annotated[
         str | None,
-        typer.Option(help="Deploy a separate set for this portal id (names suffixed with it)."),
+        typer.Option(
+            help="Deploy a separate set for this portal (its HubSpot hub id): names, token "
+            "block, limits and outbox folder suffixed with it."
+        ),
+    ] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option(
+            help="Rules file the deployments' runs use (recorded as LIFECYCLE_CONFIG); "
+            "default: LIFECYCLE_CONFIG if set, else config/lifecycle.yaml.",
+        ),
     ] = None,
     rotate_token: Annotated[
         bool,
@@ -406,11 +453,23 @@ def deploy_command(
         bool,
         typer.Option(help="Share one HubSpot rate limit across runs (a global concurrency limit)."),
     ] = True,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Deploy only this prefect.yaml entry (repeatable, e.g. --only cycle); "
+            "default: every one."
+        ),
+    ] = None,
 ) -> None:
     """Create the work pool, rate limit and token block, then deploy every flow. Safe to rerun."""
     try:
         report = deploy_all(
-            pool=pool, portal=portal, rotate_token=rotate_token, shared_limit=shared_limit
+            pool=pool,
+            portal=portal,
+            rotate_token=rotate_token,
+            shared_limit=shared_limit,
+            rules=rules,
+            only=only or (),
         )
     except (DeployError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)

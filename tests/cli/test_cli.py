@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from prefect.settings import PREFECT_API_URL, temporary_settings
 from typer.testing import CliRunner
 
 from leadops.cli import app
@@ -89,3 +90,47 @@ def test_an_inverted_window_is_refused(portal: SandboxHandle) -> None:
     )
     assert result.exit_code == 2
     assert "must be after since" in result.output
+
+
+def test_check_for_a_portal_expects_the_token_to_be_that_portals(portal: SandboxHandle) -> None:
+    portal.set_config(portal_id=12345)
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):  # not deployed: local settings
+        matching = runner.invoke(app, ["check", "--portal", "12345"])
+        other = runner.invoke(app, ["check", "--portal", "999"])
+        not_an_id = runner.invoke(app, ["check", "--portal", "acme"])
+    assert matching.exit_code == 0, matching.output
+    assert "portal 12345 (local settings (not deployed yet)" in matching.output
+    assert "Config matches the portal." in matching.output
+    assert other.exit_code == 1
+    assert "HUBSPOT_PORTAL_ID is '999' but HubSpot says the token's portal has '12345'" in (
+        " ".join(other.output.split())
+    )
+    assert not_an_id.exit_code == 2
+    assert "--portal 'acme' is not a HubSpot portal id" in not_an_id.output
+    assert portal.stats()["writes_total"] == 0
+
+
+def test_check_takes_another_rules_file(portal: SandboxHandle, tmp_path: Path) -> None:
+    config = tmp_path / "acme.yaml"
+    config.write_text("lead_status:\n  unqualified: NOT_A_FIT\n")
+    result = runner.invoke(app, ["check", "--rules", str(config)])
+    assert result.exit_code == 1
+    assert "'NOT_A_FIT' is not an option of hs_lead_status" in result.output
+    missing = runner.invoke(app, ["check", "--rules", str(tmp_path / "nowhere.yaml")])
+    assert missing.exit_code == 2
+    assert "cannot read file" in missing.output
+
+
+def test_check_for_a_deployed_portal_uses_the_rules_its_deployment_records(
+    portal: SandboxHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    portal.set_config(portal_id=12345)
+    recorded = tmp_path / "acme.yaml"
+    recorded.write_text("lead_status:\n  unqualified: NOT_A_FIT\n")
+    deployed = {"HUBSPOT_BASE_URL": portal.url, "LIFECYCLE_CONFIG": str(recorded)}
+    monkeypatch.setattr("leadops.portals.deployed_env", lambda portal_id: deployed)
+    result = runner.invoke(app, ["check", "--portal", "12345"])
+    assert result.exit_code == 1
+    assert "portal 12345 (deployment lifecycle-cycle/cycle-12345" in result.output
+    assert "'NOT_A_FIT' is not an option of hs_lead_status" in result.output
+    assert f"fix {recorded}" in " ".join(result.output.split())

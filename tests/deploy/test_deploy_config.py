@@ -22,6 +22,7 @@ from leadops.deploy import (
     deploy_command,
     keep_paused,
     load_project,
+    only_entries,
     prefect_api_url,
     rate_budget,
     render_project,
@@ -120,6 +121,7 @@ def test_rendering_for_a_portal_suffixes_names_and_sets_its_env() -> None:
         portal="777",
         token_block="hubspot-token-777",
         global_limit="hubspot-777",
+        run_limit="leadops-run-777",
         env={"HUBSPOT_PORTAL_ID": "777"},
     )
     rendered = render_project(PROJECT, target)
@@ -129,6 +131,7 @@ def test_rendering_for_a_portal_suffixes_names_and_sets_its_env() -> None:
     assert cycle["work_pool"]["job_variables"]["env"] == {
         "HUBSPOT_TOKEN_BLOCK": "hubspot-token-777",
         "HUBSPOT_GLOBAL_LIMIT": "hubspot-777",
+        "LEADOPS_RUN_LIMIT": "leadops-run-777",
         "HUBSPOT_PORTAL_ID": "777",
     }
     assert list(default_schedules(PROJECT, target)) == [
@@ -156,22 +159,62 @@ def test_rendering_drops_schedules_someone_added_to_the_yaml() -> None:
     assert "schedules" not in render_project(project, DeployTarget())["deployments"][0]
 
 
-def test_target_names_blocks_and_limits_per_portal_and_never_carries_the_token() -> None:
+def test_target_names_blocks_limits_and_folders_per_portal_and_never_carries_the_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("LIFECYCLE_CONFIG", raising=False)
     settings = Settings(
         _env_file=None,
         hubspot_access_token="pat-secret",
         hubspot_base_url="http://127.0.0.1:8765",
         hubspot_portal_id="12345",
+        outbox_dir="/srv/outbox",
     )
     single = target_for(settings, "leadops", None)
     assert (single.token_block, single.global_limit) == ("hubspot-token", "hubspot")
-    assert single.env["HUBSPOT_BASE_URL"] == "http://127.0.0.1:8765"
-    assert single.env["HUBSPOT_PORTAL_ID"] == "12345"
+    assert single.run_limit == "leadops-run"
+    assert single.env == {"HUBSPOT_BASE_URL": "http://127.0.0.1:8765", "HUBSPOT_PORTAL_ID": "12345"}
     per_portal = target_for(settings, "leadops", "777")
     assert (per_portal.token_block, per_portal.global_limit) == ("hubspot-token-777", "hubspot-777")
+    assert per_portal.run_limit == "leadops-run-777"
     assert per_portal.env["HUBSPOT_PORTAL_ID"] == "777"
+    assert per_portal.env["OUTBOX_DIR"] == "/srv/outbox/777"
+    assert per_portal.env["REPORT_DIR"] == "reports/777"
     assert "pat-secret" not in repr(single) + repr(per_portal)
     assert target_for(settings, "leadops", None, shared_limit=False).global_limit is None
+
+
+def test_a_portals_rules_file_is_recorded_relative_to_the_checkout(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None)
+    rules = tmp_path / "config" / "acme.yaml"
+    rules.parent.mkdir()
+    rules.write_text("promote:\n  threshold: 80\n")
+    target = target_for(settings, "leadops", "777", rules=rules, root=tmp_path)
+    assert target.env["LIFECYCLE_CONFIG"] == "config/acme.yaml"
+    elsewhere = target_for(settings, "leadops", "777", rules=rules, root=PROJECT_ROOT)
+    assert elsewhere.env["LIFECYCLE_CONFIG"] == str(rules)
+
+
+@pytest.mark.parametrize(
+    ("portal", "rules", "message"),
+    [
+        ("acme", None, "--portal 'acme' is not a HubSpot portal id: give the portal's hub id"),
+        ("0777", None, "--portal '0777' is not a HubSpot portal id"),
+        ("777", "nowhere.yaml", "--rules 'nowhere.yaml': no such file"),
+        ("777", "bad.yaml", "promote.threshold: -500000 is not allowed"),
+    ],
+)
+def test_bad_portal_or_rules_is_refused_before_anything_is_written(
+    portal: str, rules: str | None, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.yaml").write_text("promote:\n  threshold: -500000\n")
+    args = ["--portal", portal, *(["--rules", rules] if rules else [])]
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        result = CliRunner().invoke(cli(), args, env={"HUBSPOT_ACCESS_TOKEN": "pat-secret"})
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+    assert "unreachable" not in result.output  # refused before the server is even asked
 
 
 def test_rate_limit_is_the_request_rate_with_slot_decay() -> None:
@@ -187,6 +230,7 @@ def test_report_says_what_was_created_and_how_to_start_a_worker() -> None:
         global_limit="hubspot",
         limit=4,
         slot_decay_per_second=4.0,
+        run_limit="leadops-run",
         token_block="hubspot-token",
         token_saved=True,
         deployments=["backfill/backfill", "lifecycle-cycle/cycle"],
@@ -199,6 +243,7 @@ def test_report_says_what_was_created_and_how_to_start_a_worker() -> None:
     assert "Deployment backfill/backfill: updated" in text
     assert "prefect worker start --pool leadops" in text
     assert "Global concurrency limit 'hubspot': 4 slot(s), decay 4/s" in text
+    assert "Run limit 'leadops-run': 1 writing run of the portal at a time" in text
     report.global_limit = None
     assert "Global concurrency limit: none" in "\n".join(report.lines())
 
@@ -229,3 +274,11 @@ def test_unreachable_api_exits_2_with_next_step_and_no_token() -> None:
 def test_missing_prefect_yaml_is_named(tmp_path: Path) -> None:
     with pytest.raises(DeployError, match=r"prefect\.yaml not found"):
         load_project(tmp_path / "prefect.yaml")
+
+
+def test_only_some_entries_are_deployed_and_an_unknown_one_is_named() -> None:
+    picked = only_entries(PROJECT, ["cycle", "backfill"])
+    assert [entry["name"] for entry in picked["deployments"]] == ["cycle", "backfill"]
+    assert only_entries(PROJECT, []) is PROJECT
+    with pytest.raises(DeployError, match=r"no deployment named cycel in prefect\.yaml \(cycle, "):
+        only_entries(PROJECT, ["cycel"])

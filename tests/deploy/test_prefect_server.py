@@ -1,27 +1,19 @@
 """leadops on a real Prefect server: deploy, schedules, a worker, cycle and backfill runs.
 
-One server, one demo sandbox and one worker per module (slow to start), but no test relies on
-another having run: each sets up the state it asserts on (reseeds the sandbox, clears
-watermarks, switches a schedule on), so they pass alone and in any order. Everything started
-here is stopped by the fixtures' finalizers, also on failure.
+One server per session (`conftest.py`), one demo sandbox and one worker per module (slow to
+start), but no test relies on another having run: each sets up the state it asserts on
+(reseeds the sandbox, clears watermarks, switches a schedule on), so they pass alone and in
+any order. Everything started here is stopped by the fixtures' finalizers, also on failure.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -31,161 +23,41 @@ from prefect.client.schemas.actions import DeploymentUpdate
 from prefect.client.schemas.filters import (
     ArtifactFilter,
     ArtifactFilterFlowRunId,
-    DeploymentFilter,
-    DeploymentFilterId,
     FlowRunFilter,
     FlowRunFilterParentFlowRunId,
-    FlowRunFilterState,
-    FlowRunFilterStateType,
-    LogFilter,
-    LogFilterFlowRunId,
 )
-from prefect.client.schemas.objects import DeploymentSchedule, FlowRun, StateType
+from prefect.client.schemas.objects import DeploymentSchedule, FlowRun
 from prefect.client.schemas.schedules import CronSchedule
-from prefect.events.worker import EventsWorker
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
-from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.states import Cancelling
+from prefect_harness import (
+    RUN_TIMEOUT,
+    Service,
+    completed,
+    quiet,
+    running_worker,
+    scheduled_runs,
+    start_run,
+    two_past_windows,
+    until_final,
+    wait_for,
+)
 
 from bench.state import snapshot, told
 from config.rules import load_rules
 from config.settings import Settings
-from leadops.deploy import PREFECT_YAML, PROJECT_ROOT, DeployReport, deploy_all, load_project
+from leadops.deploy import PREFECT_YAML, DeployReport, deploy_all, load_project
 from rules.registry import RULES
 from runstate.watermark import advance_watermark, read_watermark, variable_name
 from sandbox.server import SandboxHandle, running_sandbox
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]  # the first starts the server
 
-PREFECT = str(Path(sys.executable).with_name("prefect"))
 PORTAL = "12345"
 CYCLE = "lifecycle-cycle/cycle"
 BACKFILL = "backfill/backfill"
 REPORT = "lead-report/lead-report"
 RECONCILE = "reconcile/reconcile"
-RUN_TIMEOUT = 120.0
-T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(
-    what: str,
-    check: Callable[[], T],
-    timeout: float,
-    every: float = 0.5,
-    context: Callable[[], str] = str,
-) -> T:
-    """Poll `check` until it returns something truthy; fail naming `what` after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(every)
-    pytest.fail(f"{what}: not within {timeout:.0f} s\n{context()}")
-
-
-@dataclass
-class Service:
-    """A child process in its own process group, logging to a file."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @classmethod
-    def start(cls, name: str, command: list[str], env: dict[str, str], logs: Path) -> Service:
-        log = logs / f"{name}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                command,
-                cwd=PROJECT_ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        return cls(name, process, log)
-
-    def tail(self, lines: int = 40) -> str:
-        text = self.log.read_text(errors="replace").splitlines()[-lines:]
-        return f"--- last lines of the {self.name} log ---\n" + "\n".join(text)
-
-    def stop(self) -> None:
-        """TERM the whole group, wait, then KILL what is left."""
-        for sig, grace in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-            if self.process.poll() is not None:
-                return
-            try:
-                os.killpg(self.process.pid, sig)
-                self.process.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                continue
-            except ProcessLookupError:
-                return
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
-@pytest.fixture(scope="module")
-def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("logs")
-
-
-@pytest.fixture(scope="module")
-def prefect_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Environment for every Prefect command started here: own home, own server, no telemetry."""
-    secrets = ("HUBSPOT_ACCESS_TOKEN", "HUBSPOT_TOKEN_BLOCK", "SMTP_PASSWORD")
-    env = {k: v for k, v in os.environ.items() if k not in secrets}
-    env.update(
-        PREFECT_HOME=str(tmp_path_factory.mktemp("prefect-home")),
-        PREFECT_API_URL=f"http://127.0.0.1:{free_port()}/api",
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        DO_NOT_TRACK="1",
-        PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="5",
-        PREFECT_WORKER_QUERY_SECONDS="2",
-    )
-    return env
-
-
-@pytest.fixture(scope="module")
-def prefect_api(prefect_env: dict[str, str], logs: Path) -> Iterator[str]:
-    """A `prefect server start` on a free port, healthy; this process and its children use it."""
-    url = prefect_env["PREFECT_API_URL"]
-    port = url.rsplit(":", 1)[1].split("/")[0]
-    command = [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", port]
-    server = Service.start("server", command, prefect_env, logs)
-    try:
-        wait_for(
-            f"Prefect server health at {url}",
-            lambda: healthy(url) or server.process.poll() is not None,
-            timeout=120,
-            context=server.tail,
-        )
-        assert server.process.poll() is None, f"the server exited\n{server.tail()}"
-        with pytest.MonkeyPatch.context() as patch, temporary_settings({PREFECT_API_URL: url}):
-            for name in ("PREFECT_HOME", "PREFECT_API_URL", "PREFECT_SERVER_ANALYTICS_ENABLED"):
-                patch.setenv(name, prefect_env[name])
-            yield url
-            EventsWorker.drain_all(timeout=5, at_exit=False)  # send this process's events now
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def client(prefect_api: str) -> Iterator[SyncPrefectClient]:
-    with get_client(sync_client=True) as prefect_client:
-        yield prefect_client
 
 
 @pytest.fixture(scope="module")
@@ -245,54 +117,22 @@ def worker(
         "HUBSPOT_SEARCHES_PER_SECOND": "5",
         "OUTBOX_DIR": str(worker_outbox),
     }
-    service = Service.start("worker", [PREFECT, "worker", "start", "--pool", "leadops"], env, logs)
-    try:
+    with running_worker("worker", "leadops", env, logs) as service:
         yield service
-    finally:
-        service.stop()
-
-
-def quiet(client: SyncPrefectClient, deployment_id: UUID) -> None:
-    """Switch a deployment's schedules off and drop its scheduled runs."""
-    for schedule in client.read_deployment_schedules(deployment_id):
-        client.update_deployment_schedule(deployment_id, schedule.id, active=False)
-    for run in scheduled_runs(client, deployment_id):
-        client.delete_flow_run(run.id)
-
-
-def scheduled_runs(client: SyncPrefectClient, deployment_id: UUID) -> list[FlowRun]:
-    return client.read_flow_runs(
-        deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
-        flow_run_filter=FlowRunFilter(
-            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))
-        ),
-    )
 
 
 def run_until_final(
     client: SyncPrefectClient, worker: Service, deployment: str, parameters: dict[str, Any]
 ) -> FlowRun:
     """Start a run of `deployment` on the worker and wait until its state is final."""
-    deployment_id = client.read_deployment_by_name(deployment).id
-    run = client.create_flow_run_from_deployment(deployment_id, parameters=parameters)
-
-    def final() -> FlowRun | None:
-        current = client.read_flow_run(run.id)
-        return current if current.state and current.state.is_final() else None
-
-    return wait_for(f"{deployment} run {run.id}", final, RUN_TIMEOUT, 1, worker.tail)
+    return until_final(client, start_run(client, deployment, parameters), worker.tail)
 
 
 def run_to_the_end(
     client: SyncPrefectClient, worker: Service, deployment: str, parameters: dict[str, Any]
 ) -> FlowRun:
     """A run of `deployment` that must complete; a failure shows the run's logs."""
-    done = run_until_final(client, worker, deployment, parameters)
-    if not done.state.is_completed():
-        only_this = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[done.id]))
-        logs = "\n".join(log.message for log in client.read_logs(log_filter=only_this)[-40:])
-        pytest.fail(f"{deployment} ended {done.state.name}: {done.state.message}\n{logs}")
-    return done
+    return completed(client, start_run(client, deployment, parameters), worker.tail)
 
 
 def artifacts_of(client: SyncPrefectClient, run_id: UUID) -> dict[str, Any]:
@@ -314,18 +154,6 @@ def hot_mqls(demo: SandboxHandle) -> list[str]:
     return hot
 
 
-def two_past_windows() -> dict[str, Any]:
-    """Backfill parameters: 60 to 20 days ago (when the demo seed's MQLs and SQLs last
-    changed) in two 20-day windows, event-based rules only."""
-    now = datetime.now(UTC)
-    return {
-        "start": (now - timedelta(days=60)).isoformat(),
-        "end": (now - timedelta(days=20)).isoformat(),
-        "window_hours": 20 * 24,
-        "rules": ["promote", "new_lead"],
-    }
-
-
 def test_deploy_creates_pool_limit_block_and_every_deployment(
     deployed: DeployReport, client: SyncPrefectClient, demo: SandboxHandle
 ) -> None:
@@ -336,6 +164,7 @@ def test_deploy_creates_pool_limit_block_and_every_deployment(
     assert client.read_work_pool("leadops").type == "process"
     limit = client.read_global_concurrency_limit_by_name("hubspot")
     assert (limit.limit, limit.slot_decay_per_second) == (100, 100.0)
+    assert client.read_global_concurrency_limit_by_name("leadops-run").limit == 1
     assert Secret.load("hubspot-token").get() == demo.token
     cycle = client.read_deployment_by_name(CYCLE)
     assert cycle.global_concurrency_limit.limit == 1
@@ -343,6 +172,7 @@ def test_deploy_creates_pool_limit_block_and_every_deployment(
     assert cycle.job_variables["env"] == {
         "HUBSPOT_TOKEN_BLOCK": "hubspot-token",
         "HUBSPOT_GLOBAL_LIMIT": "hubspot",
+        "LEADOPS_RUN_LIMIT": "leadops-run",
         "HUBSPOT_BASE_URL": demo.url,
         "HUBSPOT_PORTAL_ID": PORTAL,
     }

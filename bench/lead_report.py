@@ -11,7 +11,8 @@ Two processes, so the figure is the report's own:
   SMTP), and notes the peak RSS (`ru_maxrss`) when each phase ends.
 
 With `BENCH_TRACEMALLOC=<frames>` it also notes the traced Python memory after each phase and
-writes the largest allocation sites at the end of the read (a dev aid: slow).
+writes the largest live allocation sites after each phase to `tracemalloc-<phase>.txt` in its
+temp folder (a dev aid: slow).
 """
 
 from __future__ import annotations
@@ -48,8 +49,9 @@ def _serve_sandbox(conn: Any, contacts: int, limited: bool) -> None:
 class PhasePeaks:
     """Peak RSS (MB) when each wrapped phase of the flow ends, in the order they end."""
 
-    def __init__(self) -> None:
+    def __init__(self, work_dir: Path) -> None:
         self.peaks: dict[str, Any] = {}
+        self.work_dir = work_dir
         self.traced = bool(os.environ.get("BENCH_TRACEMALLOC"))
 
     def wrap(self, owner: Any, name: str, phase: str) -> None:
@@ -71,6 +73,13 @@ class PhasePeaks:
             now, top = (round(x / 1e6, 1) for x in tracemalloc.get_traced_memory())
             self.peaks[f"{phase} (traced now, traced peak)"] = [now, top]
             tracemalloc.reset_peak()
+            sites = tracemalloc.take_snapshot().statistics("traceback")[:15]
+            path = self.work_dir / f"tracemalloc-{phase.replace(' ', '-')}.txt"
+            path.write_text(
+                "\n\n".join(
+                    f"{s.size / 1e6:.1f} MB\n" + "\n".join(s.traceback.format()) for s in sites
+                )
+            )
 
 
 def install(peaks: PhasePeaks) -> None:
@@ -132,7 +141,7 @@ def _report(info: dict[str, Any], contacts: int, work_dir: Path, limited: bool) 
 
     warm_up()
     baseline = _rss_mb()
-    peaks = PhasePeaks()
+    peaks = PhasePeaks(work_dir)
     install(peaks)
     if peaks.traced:
         import tracemalloc
@@ -155,6 +164,7 @@ def _report(info: dict[str, Any], contacts: int, work_dir: Path, limited: bool) 
         "peak_rss_by_phase": peaks.peaks,
         "file_bytes": files,
         "load_average": list(os.getloadavg()),
+        "work_dir": str(work_dir),
     }
 
 

@@ -20,11 +20,12 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
-from prefect import flow, get_run_logger
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -100,23 +101,34 @@ def candidates(gateway: HubSpotGateway, searches: list[list[Filter]]) -> Iterato
     return unique_batches(pages, set())
 
 
+@task(name="report-batch", cache_policy=NO_CACHE)
+def report_batch(
+    gateway: HubSpotGateway, ids: Sequence[str], builder: ReportBuilder, history: Sequence[str]
+) -> int:
+    """Read one batch of contacts with history (and the touches of its New leads) and count
+    it into the builder; returns how many were read. The records never leave the task:
+    Prefect keeps a link to every element of a list a task returns until the flow run ends
+    (~25 MB at 100,000 contacts)."""
+    rules = builder.rules
+    properties = contact_properties(SQL_DATE, rules.promote.score_property)
+    records = read_contacts.fn(gateway, ids, properties, history)
+    fresh = [r.id for r in records if builder.needs_touches(r)]
+    touches = load_engagements.fn(gateway, fresh, TOUCH_PROPERTIES) if fresh else {}
+    builder.add(records, touches)
+    return len(records)
+
+
 def read_report(
     gateway: HubSpotGateway, builder: ReportBuilder, rules: Rules, since: datetime, until: datetime
 ) -> None:
     """Feed the builder batch by batch: contacts with history, touches of New leads, MQLs."""
     logger = get_run_logger()
-    properties = contact_properties(SQL_DATE, rules.promote.score_property)
     searches = candidate_searches(rules, since, until)
+    history = [*HISTORY, rules.promote.score_property]
     for number, found in enumerate(candidates(gateway, searches), start=1):
-        ids = quote([record.id for record in found])
-        history = [*HISTORY, rules.promote.score_property]
-        records: list[Record] = read_contacts(gateway, ids, properties, history)
-        fresh = [r.id for r in records if builder.needs_touches(r)]
-        touches = load_engagements(gateway, quote(fresh), TOUCH_PROPERTIES) if fresh else {}
-        builder.add(records, touches)
-        logger.info(
-            "batch %d: %d contacts read (%d in all)", number, len(records), builder.contacts
-        )
+        ids = [record.id for record in found]
+        read = report_batch(gateway, quote(ids), quote(builder), history)
+        logger.info("batch %d: %d contacts read (%d in all)", number, read, builder.contacts)
     mqls = [eq("lifecyclestage", rules.stages.mql)]
     for page in gateway.search("contacts", mqls, ["lifecyclestage", rules.promote.score_property]):
         builder.add_mqls(page)

@@ -95,12 +95,17 @@ def install(peaks: PhasePeaks) -> None:
     peaks.wrap(lead_report, "deliver_outbox", "outbox")
 
 
-def measure(contacts: int, *, limited: bool = True) -> dict[str, Any]:
+def measure(
+    contacts: int, *, limited: bool = True, prefect_api_url: str | None = None
+) -> dict[str, Any]:
     """One report over N seeded contacts, in this process (a fresh one: peak RSS is per
-    process)."""
+    process; `measure_in_child`). Without `prefect_api_url` a temporary Prefect API starts."""
     work_dir = Path(tempfile.mkdtemp(prefix=f"leadops-report-bench-{contacts}-"))
     use_private_prefect(work_dir)
-    os.environ.pop("PREFECT_API_URL", None)
+    if prefect_api_url:
+        os.environ["PREFECT_API_URL"] = prefect_api_url
+    else:
+        os.environ.pop("PREFECT_API_URL", None)
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
     server = ctx.Process(target=_serve_sandbox, args=(child, contacts, limited), daemon=True)
@@ -166,6 +171,14 @@ def _report(info: dict[str, Any], contacts: int, work_dir: Path, limited: bool) 
         "load_average": list(os.getloadavg()),
         "work_dir": str(work_dir),
     }
+
+
+def measure_in_child(contacts: int, **options: Any) -> dict[str, Any]:
+    """`measure` in a fresh spawned process (its own peak RSS, its own Prefect settings)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        return pool.submit(measure, contacts, **options).result()
 
 
 if __name__ == "__main__":

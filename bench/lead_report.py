@@ -101,11 +101,7 @@ def measure(
     """One report over N seeded contacts, in this process (a fresh one: peak RSS is per
     process; `measure_in_child`). Without `prefect_api_url` a temporary Prefect API starts."""
     work_dir = Path(tempfile.mkdtemp(prefix=f"leadops-report-bench-{contacts}-"))
-    use_private_prefect(work_dir)
-    if prefect_api_url:
-        os.environ["PREFECT_API_URL"] = prefect_api_url
-    else:
-        os.environ.pop("PREFECT_API_URL", None)
+    use_private_prefect(work_dir, prefect_api_url)
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
     server = ctx.Process(target=_serve_sandbox, args=(child, contacts, limited), daemon=True)

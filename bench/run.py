@@ -185,8 +185,9 @@ def _rss_mb() -> float:
     return math.nan
 
 
-def use_private_prefect(work_dir: Path) -> None:
-    """This process's Prefect: a home under `work_dir`, quiet, no telemetry."""
+def use_private_prefect(work_dir: Path, api_url: str | None = None) -> None:
+    """This process's Prefect: a home under `work_dir`, quiet, no telemetry; the API at
+    `api_url`, else a temporary one (started by the first flow)."""
     os.environ.update(
         PREFECT_HOME=str(work_dir / "prefect"),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
@@ -194,6 +195,10 @@ def use_private_prefect(work_dir: Path) -> None:
         PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
         PREFECT_LOGGING_LEVEL="WARNING",
     )
+    if api_url:
+        os.environ["PREFECT_API_URL"] = api_url
+    else:
+        os.environ.pop("PREFECT_API_URL", None)
 
 
 def measure(
@@ -210,11 +215,7 @@ def measure(
     Without `prefect_api_url` a temporary Prefect API is started (in a temp PREFECT_HOME).
     """
     work_dir = Path(tempfile.mkdtemp(prefix=f"leadops-bench-{contacts}-"))
-    use_private_prefect(work_dir)
-    if prefect_api_url:
-        os.environ["PREFECT_API_URL"] = prefect_api_url
-    else:
-        os.environ.pop("PREFECT_API_URL", None)
+    use_private_prefect(work_dir, prefect_api_url)
 
     def tell(stage: str, done: int = 0, total: int = 0) -> None:
         if progress is not None:

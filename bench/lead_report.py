@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.run import PROFESSIONAL, _peak_rss_mb, _rss_mb, use_private_prefect
+from bench.run import PROFESSIONAL, _peak_rss_mb, _rss_mb, use_prefect_api, use_private_prefect
 
 TOKEN = "bench-token"
 
@@ -101,7 +101,8 @@ def measure(
     """One report over N seeded contacts, in this process (a fresh one: peak RSS is per
     process; `measure_in_child`). Without `prefect_api_url` a temporary Prefect API starts."""
     work_dir = Path(tempfile.mkdtemp(prefix=f"leadops-report-bench-{contacts}-"))
-    use_private_prefect(work_dir, prefect_api_url)
+    use_private_prefect(work_dir)
+    use_prefect_api(prefect_api_url)
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
     server = ctx.Process(target=_serve_sandbox, args=(child, contacts, limited), daemon=True)

@@ -185,9 +185,8 @@ def _rss_mb() -> float:
     return math.nan
 
 
-def use_private_prefect(work_dir: Path, api_url: str | None = None) -> None:
-    """This process's Prefect: a home under `work_dir`, quiet, no telemetry; the API at
-    `api_url`, else a temporary one (started by the first flow)."""
+def use_private_prefect(work_dir: Path) -> None:
+    """This process's Prefect: a home under `work_dir`, quiet, no telemetry."""
     os.environ.update(
         PREFECT_HOME=str(work_dir / "prefect"),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
@@ -195,6 +194,10 @@ def use_private_prefect(work_dir: Path, api_url: str | None = None) -> None:
         PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
         PREFECT_LOGGING_LEVEL="WARNING",
     )
+
+
+def use_prefect_api(api_url: str | None) -> None:
+    """This process's Prefect API: `api_url`, else a temporary one (the first flow starts it)."""
     if api_url:
         os.environ["PREFECT_API_URL"] = api_url
     else:
@@ -215,7 +218,8 @@ def measure(
     Without `prefect_api_url` a temporary Prefect API is started (in a temp PREFECT_HOME).
     """
     work_dir = Path(tempfile.mkdtemp(prefix=f"leadops-bench-{contacts}-"))
-    use_private_prefect(work_dir, prefect_api_url)
+    use_private_prefect(work_dir)
+    use_prefect_api(prefect_api_url)
 
     def tell(stage: str, done: int = 0, total: int = 0) -> None:
         if progress is not None:

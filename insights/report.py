@@ -1,7 +1,8 @@
 """The lead report's result: aggregates in, tables (lists of JSON-able rows) out.
 
-`LeadReport.tables()` is what every output shows: the email, the Prefect artifacts, the CSV
-files and the checked-in expected JSON of the demo seed.
+`LeadReport.tables()` is what every output shows: the email, the Prefect artifacts, the files
+and the checked-in expected JSON of the demo seed. Its stuck and breach tables hold each
+owner's longest (`insights.listed`); the CSV, written as they are found, has every one.
 """
 
 from __future__ import annotations

@@ -196,6 +196,14 @@ def use_private_prefect(work_dir: Path) -> None:
     )
 
 
+def use_prefect_api(api_url: str | None) -> None:
+    """This process's Prefect API: `api_url`, else a temporary one (the first flow starts it)."""
+    if api_url:
+        os.environ["PREFECT_API_URL"] = api_url
+    else:
+        os.environ.pop("PREFECT_API_URL", None)
+
+
 def measure(
     contacts: int,
     *,
@@ -211,10 +219,7 @@ def measure(
     """
     work_dir = Path(tempfile.mkdtemp(prefix=f"leadops-bench-{contacts}-"))
     use_private_prefect(work_dir)
-    if prefect_api_url:
-        os.environ["PREFECT_API_URL"] = prefect_api_url
-    else:
-        os.environ.pop("PREFECT_API_URL", None)
+    use_prefect_api(prefect_api_url)
 
     def tell(stage: str, done: int = 0, total: int = 0) -> None:
         if progress is not None:

@@ -5,8 +5,9 @@ CSV and Prefect artifacts.
 
 Reads: contact searches (keyset-paged, 200 a page), batch reads with
 `propertiesWithHistory` (50 a call, HubSpot's cap), and the associations and engagements of
-contacts that became New in the window (1,000 contacts a batch). Only aggregates and the
-listed contacts stay in memory between batches.
+contacts that became New in the window (1,000 contacts a batch). Only aggregates stay in
+memory between batches: listed contacts go to the CSV as they are found, and each owner's
+longest (`insights.listed.LISTED_KEPT`) are kept for the email, the artifacts and the HTML.
 
 Example:
     ```python
@@ -19,11 +20,12 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
-from prefect import flow, get_run_logger
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -39,7 +41,7 @@ from model.records import Record
 from notify.alerts import ALERT_HOOKS
 from notify.deliver import current_run_name
 from notify.outbox import deliver_outbox, write_outbox
-from notify.report_files import write_report_files
+from notify.report_files import LISTED_CSV, ListedCsv, write_report_files
 from notify.report_render import report_messages, report_view
 from rules.kit import ENGAGEMENT_PROPERTIES, SQL_DATE, contact_properties, eq, has
 from tasks.crm import load_engagements, read_contacts, unique_batches
@@ -99,23 +101,34 @@ def candidates(gateway: HubSpotGateway, searches: list[list[Filter]]) -> Iterato
     return unique_batches(pages, set())
 
 
+@task(name="report-batch", cache_policy=NO_CACHE)
+def report_batch(
+    gateway: HubSpotGateway, ids: Sequence[str], builder: ReportBuilder, history: Sequence[str]
+) -> int:
+    """Read one batch of contacts with history (and the touches of its New leads) and count
+    it into the builder; returns how many were read. The records never leave the task:
+    Prefect keeps a link to every element of a list a task returns until the flow run ends
+    (~25 MB at 100,000 contacts)."""
+    rules = builder.rules
+    properties = contact_properties(SQL_DATE, rules.promote.score_property)
+    records = read_contacts.fn(gateway, ids, properties, history)
+    fresh = [r.id for r in records if builder.needs_touches(r)]
+    touches = load_engagements.fn(gateway, fresh, TOUCH_PROPERTIES) if fresh else {}
+    builder.add(records, touches)
+    return len(records)
+
+
 def read_report(
     gateway: HubSpotGateway, builder: ReportBuilder, rules: Rules, since: datetime, until: datetime
 ) -> None:
     """Feed the builder batch by batch: contacts with history, touches of New leads, MQLs."""
     logger = get_run_logger()
-    properties = contact_properties(SQL_DATE, rules.promote.score_property)
     searches = candidate_searches(rules, since, until)
+    history = [*HISTORY, rules.promote.score_property]
     for number, found in enumerate(candidates(gateway, searches), start=1):
-        ids = quote([record.id for record in found])
-        history = [*HISTORY, rules.promote.score_property]
-        records: list[Record] = read_contacts(gateway, ids, properties, history)
-        fresh = [r.id for r in records if builder.needs_touches(r)]
-        touches = load_engagements(gateway, quote(fresh), TOUCH_PROPERTIES) if fresh else {}
-        builder.add(records, touches)
-        logger.info(
-            "batch %d: %d contacts read (%d in all)", number, len(records), builder.contacts
-        )
+        ids = [record.id for record in found]
+        read = report_batch(gateway, quote(ids), quote(builder), history)
+        logger.info("batch %d: %d contacts read (%d in all)", number, read, builder.contacts)
     mqls = [eq("lifecyclestage", rules.stages.mql)]
     for page in gateway.search("contacts", mqls, ["lifecyclestage", rules.promote.score_property]):
         builder.add_mqls(page)
@@ -135,19 +148,26 @@ def missing_statuses(gateway: HubSpotGateway, rules: Rules) -> list[str]:
 def publish_artifacts(report: LeadReport, notes: list[str]) -> None:
     """Every table as a Prefect table artifact (listed contacts: the first `ARTIFACT_ROWS`;
     Prefect refuses events of many MB), and a markdown summary."""
+    totals = listed_totals(report)
     for name, rows in report.tables().items():
-        shown = f"; the first {ARTIFACT_ROWS} of {len(rows)}, all in the CSV"
+        total = totals.get(name, len(rows))
+        shown = f"; the first {min(ARTIFACT_ROWS, len(rows))} of {total}, all in the CSV"
         create_table_artifact(
             key=f"lead-report-{name.replace('_', '-')}",
             table=rows[:ARTIFACT_ROWS] or [{"note": "(none)"}],
             description=f"Lead report: {name.replace('_', ' ')}"
-            + (shown if len(rows) > ARTIFACT_ROWS else ""),
+            + (shown if total > ARTIFACT_ROWS else ""),
         )
     create_markdown_artifact(
         key="lead-report-summary",
         markdown=summary_markdown(report, notes),
         description="Lead report",
     )
+
+
+def listed_totals(report: LeadReport) -> dict[str, int]:
+    """How many contacts each list has (the tables keep each owner's longest only)."""
+    return {"stuck": report.stuck.total(), "sla_breaches": report.breaches.total()}
 
 
 def summary_markdown(report: LeadReport, notes: list[str]) -> str:
@@ -163,9 +183,9 @@ def summary_markdown(report: LeadReport, notes: list[str]) -> str:
         "| what | value |",
         "|---|---|",
         f"| SQLs in the window | {total['sqls']} |",
-        f"| stuck leads | {len(tables['stuck'])} |",
+        f"| stuck leads | {report.stuck.total()} |",
         f"| first touch within SLA | {overall.get('share_within_sla', '–')} |",
-        f"| SLA breaches | {len(tables['sla_breaches'])} |",
+        f"| SLA breaches | {report.breaches.total()} |",
     ]
     return "\n".join([*lines, "", *[f"- {note}" for note in notes]])
 
@@ -184,21 +204,29 @@ def run_lead_report(params: ReportParams, settings: Settings | None = None) -> d
         f"lead status {value!r} is not an option of hs_lead_status in this portal: counted as none"
         for value in missing_statuses(gateway, rules)
     ]
-    builder = ReportBuilder(rules, since=since, until=until, owners=owners, tz=settings.timezone)
-    read_report(gateway, builder, rules, since, until)
-    report = builder.finish()
-    # matplotlib loads here, not at import: `prefect deploy` imports every flow module.
-    from notify.report_charts import draw_charts
-
     links = {
         "portal_id": settings.hubspot_portal_id or "0",
         "ui_domain": settings.hubspot_ui_domain or DEFAULT_UI_DOMAIN,
     }
+    folder = settings.report_dir / f"lead-report-{until:%Y%m%dT%H%MZ}"
+    with ListedCsv(folder / LISTED_CSV, owners, **links) as listed:
+        builder = ReportBuilder(
+            rules,
+            since=since,
+            until=until,
+            owners=owners,
+            tz=settings.timezone,
+            on_listed=listed.write,
+        )
+        read_report(gateway, builder, rules, since, until)
+    report = builder.finish()
+    # matplotlib loads here, not at import: `prefect deploy` imports every flow module.
+    from notify.report_charts import draw_charts
+
     charts = draw_charts(report)
     run_name = current_run_name()
     view = report_view(report, notes=notes, limit=None, **links)
-    folder = settings.report_dir / f"lead-report-{until:%Y%m%dT%H%MZ}"
-    files = write_report_files(report, charts, view, folder, **links)
+    files = write_report_files(report, charts, view, folder)
     publish_artifacts(report, notes)
     delivery = None
     if params.email and rules.report.email:
@@ -222,7 +250,9 @@ def run_lead_report(params: ReportParams, settings: Settings | None = None) -> d
         "since": since.isoformat(),
         "until": until.isoformat(),
         "contacts": report.contacts,
-        "tables": {name: len(rows) for name, rows in report.tables().items()},
+        "tables": {name: len(rows) for name, rows in report.tables().items()}
+        | listed_totals(report),
+        "stuck_by_owner": dict(report.stuck.counts),
         "files": {name: str(path.resolve()) for name, path in files.items()},
         "email": delivery.describe() if delivery else "not sent (email off)",
         "api_calls": sum(calls.values()),

@@ -1,6 +1,8 @@
 """The lead report, accumulated batch by batch: `ReportBuilder.add(batch, engagements)` keeps
-counters, durations and the listed contacts (stuck leads, SLA breaches), never the records, so
-a 100k-contact report holds aggregates only. `finish()` gives the `LeadReport`.
+counters and durations (compact arrays of hours, for exact medians and p90s), never the
+records, so a 100k-contact report holds aggregates only. Listed contacts (stuck leads, SLA
+breaches) go to `on_listed` as they are found (the flow writes them to the CSV); each owner's
+longest stay (`insights.listed.Shortlist`). `finish()` gives the `LeadReport`.
 
 Example:
     ```python
@@ -19,19 +21,23 @@ Example:
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 from config.rules import Rules
 from insights.history import STATUS, became_sql_at, spells, value_at
+from insights.listed import LISTED_KEPT, Listed, Shortlist
 from insights.outcomes import CONVERTED, ladder_level, outcome_now
-from insights.report import ALL_OWNERS, FirstTouch, LeadReport, Listed, ScoreRow
+from insights.report import ALL_OWNERS, FirstTouch, LeadReport, ScoreRow
 from model.records import Engagement, Owner, Record
 from rules.kit import as_utc, became_new_at, touches_since
 
 UNOWNED = ""
+STUCK, BREACH = "stuck", "sla_breach"  # the lists `on_listed` hears of
+OnListed = Callable[[str, Listed], None]
 
 
 class ReportBuilder:
@@ -47,6 +53,8 @@ class ReportBuilder:
         until: datetime,
         owners: Mapping[str, Owner],
         tz: tzinfo = ZoneInfo("UTC"),
+        on_listed: OnListed | None = None,
+        keep_listed: int = LISTED_KEPT,
     ) -> None:
         self.rules, self.since, self.until, self.tz = rules, as_utc(since), as_utc(until), tz
         self.owners = owners
@@ -54,10 +62,12 @@ class ReportBuilder:
         self.thresholds = self.settings.thresholds_around(rules.promote.threshold)
         self.outcomes: dict[str, Counter[str]] = defaultdict(Counter)  # month -> outcome
         self.reached: dict[str, Counter[int]] = defaultdict(Counter)  # month -> ladder level
-        self.durations: dict[tuple[str, str], list[float]] = defaultdict(list)  # (owner, status)
-        self.stuck: list[Listed] = []
+        # (owner, status) -> hours of each finished spell: 8 bytes a spell
+        self.durations: dict[tuple[str, str], array[float]] = defaultdict(lambda: array("d"))
+        self.on_listed = on_listed
+        self.stuck = Shortlist(keep_listed)
         self.first_touch: dict[str, FirstTouch] = defaultdict(FirstTouch)
-        self.breaches: list[Listed] = []
+        self.breaches = Shortlist(keep_listed)
         self.scores: dict[str, Counter[str]] = {"mqls": Counter(), "sqls": Counter()}
         self.band_converted: Counter[str] = Counter()
         self.what_if: dict[float, Counter[str]] = {t: Counter() for t in self.thresholds}
@@ -146,7 +156,7 @@ class ReportBuilder:
             return
         days = (self.until - since).total_seconds() / 86400
         if days > limits[status]:
-            self.stuck.append(Listed(record.id, record.name, owner, status, since, None, days * 24))
+            self._list(STUCK, Listed(record.id, record.name, owner, status, since, None, days * 24))
 
     def _first_touch(self, record: Record, owner: str, engagements: Sequence[Engagement]) -> None:
         new_at = self.new_since(record)
@@ -163,7 +173,12 @@ class ReportBuilder:
             listed = Listed(
                 record.id, record.name, owner, self.rules.lead_status.new, new_at, first, hours
             )
-            self.breaches.append(listed)
+            self._list(BREACH, listed)
+
+    def _list(self, kind: str, item: Listed) -> None:
+        (self.stuck if kind == STUCK else self.breaches).add(item)
+        if self.on_listed is not None:
+            self.on_listed(kind, item)
 
     # ---- the result --------------------------------------------------------------------
 

@@ -1,18 +1,21 @@
 """The lead report's result: aggregates in, tables (lists of JSON-able rows) out.
 
-`LeadReport.tables()` is what every output shows: the email, the Prefect artifacts, the CSV
-files and the checked-in expected JSON of the demo seed.
+`LeadReport.tables()` is what every output shows: the email, the Prefect artifacts, the files
+and the checked-in expected JSON of the demo seed. Its stuck and breach tables hold each
+owner's longest (`insights.listed`); the CSV, written as they are found, has every one.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
 from config.rules import Rules
+from insights.listed import Listed, Shortlist, longest_first
 from insights.outcomes import LADDER, OUTCOMES
 from insights.stats import hours, median, percentile, rate
 from model.records import Owner
@@ -22,25 +25,12 @@ Row = dict[str, Any]
 K = TypeVar("K")
 
 
-@dataclass(frozen=True)
-class Listed:
-    """A contact the report lists: stuck in `status` since `since`, or an SLA breach (New at
-    `since`, first touch at `touched`, None when none yet)."""
-
-    contact_id: str
-    name: str
-    owner_id: str
-    status: str
-    since: datetime
-    touched: datetime | None
-    hours: float
-
-
 @dataclass
 class FirstTouch:
-    """One owner's New leads judged against the SLA: touch delays, and how many were in time."""
+    """One owner's New leads judged against the SLA: touch delays (a compact array of
+    hours), and how many were in time."""
 
-    delays: list[float] = field(default_factory=list)
+    delays: array[float] = field(default_factory=lambda: array("d"))
     leads: int = 0
     within: int = 0
 
@@ -68,18 +58,15 @@ class LeadReport:
     contacts: int
     outcomes: Mapping[str, Counter[str]]
     reached: Mapping[str, Counter[int]]
-    durations: Mapping[tuple[str, str], list[float]]
-    stuck: list[Listed]
+    durations: Mapping[tuple[str, str], Sequence[float]]
+    stuck: Shortlist
     first_touch: Mapping[str, FirstTouch]
-    breaches: list[Listed]
+    breaches: Shortlist
     scores: list[ScoreRow]
     what_if: Mapping[float, Mapping[str, int]]
 
     def owner_name(self, owner_id: str) -> str:
-        if owner_id == ALL_OWNERS:
-            return "All owners"
-        owner = self.owners.get(owner_id)
-        return owner.name if owner else (owner_id or "(no owner)")
+        return owner_label(self.owners, owner_id)
 
     def _owner_order(self, owner_ids: Collection[str]) -> list[str]:
         rest = sorted((o for o in owner_ids if o != ALL_OWNERS), key=self.owner_name)
@@ -92,9 +79,9 @@ class LeadReport:
         return replace(
             self,
             durations={k: v for k, v in self.durations.items() if k[0] in keep},
-            stuck=[s for s in self.stuck if s.owner_id in keep],
+            stuck=self.stuck.for_owners(keep),
             first_touch={k: v for k, v in self.first_touch.items() if k in keep},
-            breaches=[b for b in self.breaches if b.owner_id in keep],
+            breaches=self.breaches.for_owners(keep),
         )
 
     def status_order(self) -> list[str]:
@@ -165,27 +152,12 @@ class LeadReport:
             )
         return rows
 
-    def listed_rows(self, listed: list[Listed], *, stuck: bool) -> list[Row]:
-        order = {
-            owner: n for n, owner in enumerate(self._owner_order({x.owner_id for x in listed}))
-        }
-        rows = []
-        for item in sorted(listed, key=lambda x: (order[x.owner_id], -x.hours, x.contact_id)):
-            row: Row = {
-                "owner": self.owner_name(item.owner_id),
-                "owner_id": item.owner_id,
-                "contact_id": item.contact_id,
-                "contact": item.name,
-                "status": item.status,
-            }
-            if stuck:
-                row |= {"since": item.since.isoformat(), "days": round(item.hours / 24, 1)}
-            else:
-                touched = item.touched.isoformat() if item.touched else ""
-                row |= {"new_at": item.since.isoformat(), "first_touch_at": touched}
-                row["hours"] = hours(item.hours)
-            rows.append(row)
-        return rows
+    def listed_rows(self, listed: Shortlist, *, stuck: bool) -> list[Row]:
+        """The kept contacts of a list (each owner's longest), by owner, longest first."""
+        items = listed.items()
+        order = {owner: n for n, owner in enumerate(self._owner_order({x.owner_id for x in items}))}
+        items.sort(key=lambda x: (order[x.owner_id], *longest_first(x)))
+        return [listed_row(item, self.owner_name(item.owner_id), stuck=stuck) for item in items]
 
     def score_rows(self) -> list[Row]:
         return [
@@ -228,6 +200,34 @@ class LeadReport:
             },
             "tables": self.tables(),
         }
+
+
+def owner_label(owners: Mapping[str, Owner], owner_id: str) -> str:
+    """An owner's name as the report shows it ("All owners", "(no owner)", or the id of an
+    owner the portal no longer has)."""
+    if owner_id == ALL_OWNERS:
+        return "All owners"
+    owner = owners.get(owner_id)
+    return owner.name if owner else (owner_id or "(no owner)")
+
+
+def listed_row(item: Listed, owner: str, *, stuck: bool) -> Row:
+    """One listed contact as a table row (and a CSV line)."""
+    row: Row = {
+        "owner": owner,
+        "owner_id": item.owner_id,
+        "contact_id": item.contact_id,
+        "contact": item.name,
+        "status": item.status,
+    }
+    if stuck:
+        return row | {"since": item.since.isoformat(), "days": round(item.hours / 24, 1)}
+    touched = item.touched.isoformat() if item.touched else ""
+    return row | {
+        "new_at": item.since.isoformat(),
+        "first_touch_at": touched,
+        "hours": hours(item.hours),
+    }
 
 
 def _by_month(counts: Mapping[str, Counter[K]], row: Callable[[str, Counter[K]], Row]) -> list[Row]:

@@ -33,12 +33,12 @@ def print_report(console: Console, summary: dict) -> None:
     sla = Table(title="First touch per owner", title_justify="left")
     for column in ("owner", "New leads", "within SLA", "median h", "p90 h", "stuck"):
         sla.add_column(column, justify="left" if column == "owner" else "right")
-    stuck: dict[str, int] = {}
-    for row in tables["stuck"]:
-        stuck[row["owner_id"]] = stuck.get(row["owner_id"], 0) + 1
+    stuck = summary["stuck_by_owner"]  # every stuck lead (the JSON keeps each owner's longest)
     for row in tables["first_touch"]:
         share = "–" if row["share_within_sla"] is None else f"{100 * row['share_within_sla']:.0f} %"
-        count = len(tables["stuck"]) if row["owner_id"] == "*" else stuck.get(row["owner_id"], 0)
+        count = (
+            summary["tables"]["stuck"] if row["owner_id"] == "*" else stuck.get(row["owner_id"], 0)
+        )
         median = "–" if row["median_hours"] is None else f"{row['median_hours']:g}"
         p90 = "–" if row["p90_hours"] is None else f"{row['p90_hours']:g}"
         sla.add_row(row["owner"], str(row["leads"]), share, median, p90, str(count))

@@ -12,13 +12,15 @@ Example:
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from insights.outcomes import LADDER, OUTCOMES
 from insights.report import ALL_OWNERS, LeadReport
+from insights.stats import percentile
 from notify.plan import one_line
 
 SIZE = (8, 4.2)  # inches at 100 dpi: 800 x 420 px, readable in a 640 px mail column
@@ -111,8 +113,25 @@ def outcomes(report: LeadReport) -> bytes:
     return _png(draw)
 
 
+def box(hours: Sequence[float], label: str) -> dict[str, Any]:
+    """A box plot's figures from the exact durations: p25 to p75, the median, whiskers at
+    p10 and p90, dots at the shortest and the longest (never 0 hours: the axis is log)."""
+    ordered = sorted(max(h, 0.1) for h in hours)
+    at = {q: percentile(ordered, q) for q in (0.1, 0.25, 0.5, 0.75, 0.9)}
+    return {
+        "label": label,
+        "whislo": at[0.1],
+        "q1": at[0.25],
+        "med": at[0.5],
+        "q3": at[0.75],
+        "whishi": at[0.9],
+        "fliers": [ordered[0], ordered[-1]],
+    }
+
+
 def time_in_status(report: LeadReport) -> bytes:
-    """Distribution of hours spent in each lead status (all owners), as box plots."""
+    """Distribution of hours spent in each lead status (all owners), as box plots drawn from
+    their quantiles (matplotlib never sees the spells themselves)."""
     statuses = [s for s in report.status_order() if (ALL_OWNERS, s) in report.durations]
 
     def draw(figure: Figure) -> None:
@@ -120,16 +139,19 @@ def time_in_status(report: LeadReport) -> bytes:
         axes.set_title("Time in lead status (finished spells, hours)")
         if not statuses:
             return _empty(axes)
-        # Log hours (spells range from minutes to months), never 0 on a log axis.
-        data = [[max(h, 0.1) for h in report.durations[(ALL_OWNERS, s)]] for s in statuses]
-        axes.boxplot(data, vert=False, whis=(10, 90), showfliers=True)
-        axes.set_yticks(range(1, len(statuses) + 1), [one_line(s, 24) for s in statuses])
+        # Log hours (spells range from minutes to months).
+        boxes = [box(report.durations[(ALL_OWNERS, s)], one_line(s, 24)) for s in statuses]
+        axes.bxp(boxes, orientation="horizontal", showfliers=True)
         axes.set_xscale("log")
-        low, high = min(min(d) for d in data), max(max(d) for d in data)
+        low, high = min(b["fliers"][0] for b in boxes), max(b["fliers"][1] for b in boxes)
         ticks = [(h, label) for h, label in TIME_TICKS if low / 2 <= h <= high * 2]
         axes.set_xticks([h for h, _ in ticks], [label for _, label in ticks])
         axes.minorticks_off()
-        axes.set_xlabel("time in status (box: p25 to p75, line: median, whiskers: p10 to p90)")
+        axes.set_xlabel(
+            "time in status (box: p25 to p75, line: median, whiskers: p10 to p90, "
+            "dots: shortest and longest)",
+            fontsize=8,
+        )
 
     return _png(draw)
 

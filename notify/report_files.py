@@ -1,6 +1,7 @@
 """The lead report saved as files in one folder: `report.html` (opens in a browser, charts
 beside it as PNG), `report.json` (every table), `listed_contacts.csv` (every stuck lead and SLA
-breach with its record link) and one PNG per chart."""
+breach with its record link, written line by line as the report finds them: `ListedCsv`) and
+one PNG per chart."""
 
 from __future__ import annotations
 
@@ -8,11 +9,17 @@ import csv
 import json
 from collections.abc import Mapping
 from pathlib import Path
+from types import TracebackType
+from typing import TextIO
 
-from insights.report import LeadReport
+from insights.build import STUCK
+from insights.listed import Listed
+from insights.report import LeadReport, listed_row, owner_label
+from model.records import Owner
 from notify.plan import record_url
 from notify.report_render import render_report
 
+LISTED_CSV = "listed_contacts.csv"
 CSV_COLUMNS = (
     "list",
     "owner",
@@ -29,18 +36,53 @@ CSV_COLUMNS = (
 )
 
 
-def write_listed_csv(report: LeadReport, path: Path, *, portal_id: str, ui_domain: str) -> int:
-    """Every listed contact (stuck leads, then SLA breaches) as CSV; returns the row count."""
-    tables = report.tables()
-    rows = [("stuck", row) for row in tables["stuck"]]
-    rows += [("sla_breach", row) for row in tables["sla_breaches"]]
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        for kind, row in rows:
-            url = record_url(portal_id, row["contact_id"], ui_domain)
-            writer.writerow({**row, "list": kind, "url": url})
-    return len(rows)
+class ListedCsv:
+    """`listed_contacts.csv`, one line per listed contact as the report finds it (stuck leads
+    and SLA breaches in the order read; the `list` column tells which), so no list of them is
+    kept. Written under a `.partial` name, renamed when the report is complete.
+
+    Example:
+        ```python
+        with ListedCsv(folder / "listed_contacts.csv", owners, portal_id="1", ui_domain=d) as out:
+            builder = ReportBuilder(rules, since=since, until=until, owners=owners,
+                                    on_listed=out.write)
+        ```
+    """
+
+    def __init__(
+        self, path: Path, owners: Mapping[str, Owner], *, portal_id: str, ui_domain: str
+    ) -> None:
+        self.path, self.owners = path, owners
+        self.portal_id, self.ui_domain = portal_id, ui_domain
+        self.partial = path.with_name(path.name + ".partial")
+        self.rows = 0
+        self._handle: TextIO | None = None
+
+    def __enter__(self) -> ListedCsv:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = self.partial.open("w", newline="", encoding="utf-8")
+        self._writer = csv.DictWriter(self._handle, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        self._writer.writeheader()
+        return self
+
+    def write(self, kind: str, item: Listed) -> None:
+        """One line: `kind` is `stuck` or `sla_breach` (`insights.build`'s list names)."""
+        owner = owner_label(self.owners, item.owner_id)
+        row = listed_row(item, owner, stuck=kind == STUCK)
+        url = record_url(self.portal_id, item.contact_id, self.ui_domain)
+        self._writer.writerow(row | {"list": kind, "url": url})
+        self.rows += 1
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        assert self._handle is not None
+        self._handle.close()
+        if error is None:
+            self.partial.replace(self.path)
 
 
 def write_report_files(
@@ -48,19 +90,16 @@ def write_report_files(
     charts: Mapping[str, bytes],
     view: Mapping[str, object],
     folder: Path,
-    *,
-    portal_id: str,
-    ui_domain: str,
 ) -> dict[str, Path]:
-    """Write the report's files into `folder` (created); returns them by name."""
+    """Write the report's files into `folder` (created; `ListedCsv` wrote the CSV there);
+    returns them by name."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = {name: folder / f"{name}.png" for name in charts}
     for name, png in charts.items():
         paths[name].write_bytes(png)
     paths["json"] = folder / "report.json"
     paths["json"].write_text(json.dumps(report.as_json(), indent=2, ensure_ascii=False) + "\n")
-    paths["csv"] = folder / "listed_contacts.csv"
-    write_listed_csv(report, paths["csv"], portal_id=portal_id, ui_domain=ui_domain)
+    paths["csv"] = folder / LISTED_CSV
     subject = f"leadops lead report {view['since']} – {view['until']}"
     _, html = render_report(view, subject, {name: f"{name}.png" for name in charts})
     paths["html"] = folder / "report.html"

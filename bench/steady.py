@@ -5,12 +5,13 @@
 Seeds a sandbox with N demo contacts (its clock moved by hand, no rate limits: calls, not
 time, are measured), then runs, against the same portal:
 
-1. the first cycle (it judges everything: no watermark yet);
+1. the first cycle (it judges everything: no watermark yet), next to the fewest calls its
+   work needs (`bench.minimum`, from a twin of the seeded portal);
 2. the next cycles, until the first one's writes have left the window (its contacts are
    judged again: the watermark overlaps 30 minutes), then one with nothing changed;
 3. a simulated day: every `every` minutes, 1 % of the contacts an hour touched at random
-   (edits, scores, outbound emails and calls, replies, meetings, tasks completed, with
-   HubSpot's roll-ups), then a cycle;
+   (edits, scores, outbound emails and calls, replies, meetings, tasks completed, deals
+   created or moved, with HubSpot's roll-ups), then a cycle;
 4. a full cycle at the end (`full=True`: what every cycle cost before incremental cycles).
 
 It reports calls per cycle and the day's calls as a share of a Professional portal's 650,000
@@ -46,8 +47,8 @@ class Activity:
 
         for contact_id in self.rng.sample(self.ids, min(count, len(self.ids))):
             action = self.rng.choices(
-                ("edit", "score", "email", "call", "reply", "meeting", "task"),
-                weights=(30, 10, 20, 15, 10, 5, 10),
+                ("edit", "score", "email", "call", "reply", "meeting", "task", "deal"),
+                weights=(30, 10, 20, 15, 10, 5, 10, 5),
             )[0]
             if action == "edit":
                 company = self.rng.choice(("Acme", "Globex", "Initech"))
@@ -58,6 +59,8 @@ class Activity:
             elif action == "task":
                 for task_id in list(self.store.associated("contacts", contact_id, "tasks")):
                     self._write("tasks", task_id, {"hs_task_status": "COMPLETED"})
+            elif action == "deal":
+                self._deal(contact_id)
             else:
                 self._log(action, contact_id)
             refresh_contact(self.store, contact_id)
@@ -66,6 +69,24 @@ class Activity:
         record = self.store.get(object_type, record_id)
         if record is not None:
             self.store.apply(object_type, record, self.store.validate(object_type, props, False))
+
+    def _deal(self, contact_id: int) -> None:
+        """Move one of the contact's deals to the next stage, or open its first deal."""
+        from sandbox.schema import CONTACT_TO_DEAL, DEAL_PIPELINES, DEAL_TO_CONTACT
+
+        stages = [stage.id for stage in DEAL_PIPELINES[0].stages]
+        for deal_id in self.store.associated("contacts", contact_id, "deals"):
+            deal = self.store.get("deals", deal_id)
+            stage = deal.props.get("dealstage") if deal is not None else None
+            if stage in stages[:-2]:  # an open stage of the default pipeline
+                next_stage = stages[stages.index(stage) + 1]
+                self._write("deals", deal_id, {"dealstage": next_stage})
+                return
+        props = {"dealname": "Steady deal", "pipeline": "default", "dealstage": stages[0]}
+        deal = self.store.create("deals", self.store.validate("deals", props, True))
+        self.store.associate(
+            "deals", deal.id, "contacts", contact_id, DEAL_TO_CONTACT, CONTACT_TO_DEAL
+        )
 
     def _log(self, action: str, contact_id: int) -> None:
         from sandbox.schema import ENGAGEMENT_TO_CONTACT
@@ -106,6 +127,7 @@ def measure_steady(
     from sandbox.server import running_sandbox
 
     progress(f"seeding {contacts:,} contacts")
+    minimum = _first_cycle_minimum(contacts)
     with running_sandbox(seed="demo", contacts=contacts, now=START) as handle:
         clock = {"ms": int(START.timestamp() * 1000)}
         handle.store.clock = lambda: clock["ms"]
@@ -128,7 +150,7 @@ def measure_steady(
         started = time.perf_counter()
         progress("first cycle (judges everything)")
         first = cycle(START)
-        progress(f"first cycle: {first} calls")
+        progress(f"first cycle: {first} calls (minimum {minimum})")
         step = timedelta(minutes=every_minutes)
         # The next cycles judge again what the first one wrote, until its writes leave the
         # window (the watermark's 30-minute overlap, for HubSpot's search lag).
@@ -165,6 +187,8 @@ def measure_steady(
         "hours": hours,
         "touched_per_hour": contacts // 100,
         "first_cycle_calls": first,
+        "first_cycle_minimum": minimum,
+        "first_cycle_ratio": round(first / max(1, minimum), 3),
         "settling_cycles_calls": settle,
         "idle_cycle_calls": idle,
         "steady_calls_mean": round(statistics.fmean(calls), 1) if calls else 0,
@@ -178,6 +202,24 @@ def measure_steady(
         "wall_s": round(wall, 1),
         "load_average": list(os.getloadavg()),
     }
+
+
+def _first_cycle_minimum(contacts: int) -> int:
+    """The fewest calls the first cycle's work needs, on a twin of the seeded portal."""
+    from bench.minimum import minimum_calls
+    from bench.workload import simulate
+    from config.rules import load_rules
+    from config.settings import Settings
+    from rules.registry import RULES
+    from sandbox.seed import seed_store
+    from sandbox.store import Store
+
+    twin = Store()
+    seed_store(twin, "demo", contacts)
+    settings = Settings(_env_file=None)
+    rules = load_rules(settings.lifecycle_config)
+    work = simulate(twin, rules, START, settings.timezone, RULES)
+    return sum(minimum_calls(work).values())
 
 
 def _in_child(queue: Any, contacts: int, hours: float, every: int) -> None:
@@ -214,6 +256,7 @@ def run_and_report(sizes: list[int], hours: float, every: int, console: Any) -> 
     for column in (
         "contacts",
         "first cycle",
+        "÷ minimum",
         "idle cycle",
         "calls per cycle (mean / max)",
         "a day",
@@ -226,6 +269,7 @@ def run_and_report(sizes: list[int], hours: float, every: int, console: Any) -> 
         table.add_row(
             f"{r['contacts']:,}",
             f"{r['first_cycle_calls']:,}",
+            f"{r['first_cycle_ratio']:.3f}",
             str(r["idle_cycle_calls"]),
             f"{r['steady_calls_mean']:,} / {r['steady_calls_max']:,}",
             f"{r['steady_day_calls']:,}",

@@ -29,6 +29,7 @@ from rules.kit import (
     status_set_at,
 )
 from rules.tasks import has_task_about, task_change
+from rules.triggers import CONTACTS_MODIFIED, DeadlinePassed, EngagementsChanged
 
 RULE: RuleName = "bad_timing"
 ENGAGEMENT_KINDS: tuple[EngagementKind, ...] = ("task",)
@@ -54,20 +55,12 @@ def plan_bad_timing(
 def _decide(
     record: Record, engagements: Sequence[Engagement], rules: Rules, now: datetime, tz: ZoneInfo
 ) -> list[Change]:
-    status = rules.lead_status.bad_timing
-    if record.get("hs_lead_status") != status:
-        return []
-    since = status_set_at(record, status)
+    since = _awaiting_reapproach(record, engagements, rules)
     if since is None:
-        raise CannotJudge(
-            f"cannot tell when lead status became {status}: no hs_lead_status history"
-        )
-    config = rules.bad_timing
+        return []
+    status, config = rules.lead_status.bad_timing, rules.bad_timing
     waited = now - since
-    ref = str(int(since.timestamp() * 1000))
-    if waited < timedelta(days=config.reapproach_days) or has_task_about(
-        engagements, "reapproach", ref
-    ):
+    if waited < timedelta(days=config.reapproach_days):
         return []
     return [
         task_change(
@@ -80,9 +73,39 @@ def _decide(
             business_hours=rules.followup.business_hours,
             tz=tz,
             variables={"days": waited.days},
-            refs=[ref],
+            refs=[_ref(since)],
         )
     ]
+
+
+def next_deadline(
+    record: Record, engagements: Sequence[Engagement], situation: Situation
+) -> datetime | None:
+    """When a Bad Timing contact without its re-approach task has waited `reapproach_days`
+    (the task falls due); None for every other contact."""
+    since = _awaiting_reapproach(record, engagements, situation.rules)
+    if since is None:
+        return None
+    return since + timedelta(days=situation.rules.bad_timing.reapproach_days)
+
+
+def _awaiting_reapproach(
+    record: Record, engagements: Sequence[Engagement], rules: Rules
+) -> datetime | None:
+    """When a Bad Timing contact was set so, unless its re-approach task exists (None)."""
+    status = rules.lead_status.bad_timing
+    if record.get("hs_lead_status") != status:
+        return None
+    since = status_set_at(record, status)
+    if since is None:
+        raise CannotJudge(
+            f"cannot tell when lead status became {status}: no hs_lead_status history"
+        )
+    return None if has_task_about(engagements, "reapproach", _ref(since)) else since
+
+
+def _ref(since: datetime) -> str:
+    return str(int(since.timestamp() * 1000))
 
 
 DEFINITION = RuleDef(
@@ -91,7 +114,14 @@ DEFINITION = RuleDef(
     searches=lambda rules: [search_filters(rules)],
     properties=contact_properties,
     plan=plan_bad_timing,
-    event_based=False,  # time passing, not an edit, makes the task due
+    event_based=False,
     history=PROPERTIES_WITH_HISTORY,
     engagement_kinds=ENGAGEMENT_KINDS,
+    # Time passing, not an edit, makes the task due; a re-approach task edited or completed
+    # is seen in the task feed.
+    triggers=(
+        CONTACTS_MODIFIED,
+        EngagementsChanged(ENGAGEMENT_KINDS),
+        DeadlinePassed(next_deadline),
+    ),
 )

@@ -33,6 +33,7 @@ from rules.kit import (
     touches_since,
     update,
 )
+from rules.triggers import CONTACTS_MODIFIED, EngagementsChanged
 
 RULE: RuleName = "connected"
 ENGAGEMENT_KINDS: tuple[EngagementKind, ...] = ("email", "call")
@@ -102,9 +103,10 @@ DEFINITION = RuleDef(
     searches=search_filter_groups,
     properties=contact_properties,
     plan=plan_connected,
-    # Logging an email or call need not touch the contact (roll-ups are asynchronous): every
-    # New and Attempted lead is judged.
     event_based=False,
     history=PROPERTIES_WITH_HISTORY,
     engagement_kinds=ENGAGEMENT_KINDS,
+    # Logging an email or call need not touch the contact (roll-ups are asynchronous): the
+    # engagement feed names its contacts. Time alone changes nothing.
+    triggers=(CONTACTS_MODIFIED, EngagementsChanged(ENGAGEMENT_KINDS)),
 )

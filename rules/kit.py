@@ -8,7 +8,7 @@ needs is missing or unreadable; `plan_each` turns that into a skip `Change` with
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from config.rules import Rules
 from model.changes import Change, RuleName
@@ -18,6 +18,7 @@ Filter = dict[str, str]
 Engagements = Mapping[str, Sequence[Engagement]]
 
 SQL_DATE = "hs_lifecyclestage_salesqualifiedlead_date"
+RESOLUTION = timedelta(milliseconds=1)  # HubSpot's timestamps are in milliseconds
 LEAD_STATUS_HISTORY: tuple[str, ...] = ("hs_lead_status",)
 BASE_CONTACT_PROPERTIES: tuple[str, ...] = (
     "firstname",

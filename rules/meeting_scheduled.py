@@ -24,6 +24,7 @@ from rules import kit as common
 from rules import ladder
 from rules.definition import RuleDef, Situation
 from rules.kit import (
+    RESOLUTION,
     SQL_DATE,
     Engagements,
     Filter,
@@ -34,6 +35,7 @@ from rules.kit import (
     update,
 )
 from rules.tasks import has_task_about, task_change
+from rules.triggers import CONTACTS_MODIFIED, DeadlinePassed, EngagementsChanged
 
 RULE: RuleName = "meeting_scheduled"
 ENGAGEMENT_KINDS: tuple[EngagementKind, ...] = ("meeting", "task")
@@ -62,28 +64,62 @@ def plan_meetings(
 def _decide(
     record: Record, engagements: Sequence[Engagement], rules: Rules, now: datetime, tz: ZoneInfo
 ) -> list[Change]:
-    roles = rules.lead_status
-    statuses = (roles.new, roles.attempted, roles.connected, roles.meeting_scheduled)
-    meetings = [m for m in engagements if counts(m, rules)]
-    if record.get("hs_lead_status") not in statuses or not meetings:
+    meetings = _judged_meetings(record, engagements, rules)
+    if not meetings:
         return []
     new_at = new_time_or_skip(record, rules)
     booked = [m for m in meetings if _starts_after(m, now) or _booked_after(m, new_at)]
     changes: list[Change] = []
-    target = roles.meeting_scheduled
+    target = rules.lead_status.meeting_scheduled
     if booked and ladder.can_move(record, target, rules):
         changes.append(update(RULE, record, {"hs_lead_status": target}, _why(booked[0], now)))
-    unrecorded = [
-        m
-        for m in meetings
-        if _starts_after(m, new_at)
-        and _ended_before(m, now)
-        and m.get("hs_meeting_outcome") in NO_OUTCOME
-        and not has_task_about(engagements, "meeting_outcome", m.id)
-    ]
+    awaiting = _awaiting_outcome(meetings, engagements, new_at)
+    unrecorded = [m for m in awaiting if _ended_before(m, now)]
     if unrecorded:
         changes.append(_outcome_task(record, unrecorded, rules, now, tz))
     return changes
+
+
+def next_deadline(
+    record: Record, engagements: Sequence[Engagement], situation: Situation
+) -> datetime | None:
+    """The first instant after now at which time alone may change the decision: a meeting
+    booked before New starting (it no longer counts as ahead), or a meeting awaiting its
+    outcome ending (its record-outcome task falls due)."""
+    rules, now = situation.rules, situation.now
+    meetings = _judged_meetings(record, engagements, rules)
+    if not meetings:
+        return None
+    new_at = new_time_or_skip(record, rules)
+    moments = [_starts(m) for m in meetings if not _booked_after(m, new_at)]
+    # A meeting counts as ended once now is past its end: just after it.
+    ends = (_ends(m) for m in _awaiting_outcome(meetings, engagements, new_at))
+    moments += [end + RESOLUTION for end in ends if end is not None]
+    return min((m for m in moments if m is not None and m > now), default=None)
+
+
+def _judged_meetings(
+    record: Record, engagements: Sequence[Engagement], rules: Rules
+) -> list[Engagement]:
+    """The counted meetings of a contact on the rungs the rule judges (none otherwise)."""
+    roles = rules.lead_status
+    statuses = (roles.new, roles.attempted, roles.connected, roles.meeting_scheduled)
+    if record.get("hs_lead_status") not in statuses:
+        return []
+    return [m for m in engagements if counts(m, rules)]
+
+
+def _awaiting_outcome(
+    meetings: Sequence[Engagement], engagements: Sequence[Engagement], new_at: datetime
+) -> list[Engagement]:
+    """Meetings since New with no outcome and no record-outcome task yet (ended or not)."""
+    return [
+        m
+        for m in meetings
+        if _starts_after(m, new_at)
+        and m.get("hs_meeting_outcome") in NO_OUTCOME
+        and not has_task_about(engagements, "meeting_outcome", m.id)
+    ]
 
 
 def counts(engagement: Engagement, rules: Rules) -> bool:
@@ -108,8 +144,12 @@ def _starts_after(meeting: Engagement, moment: datetime) -> bool:
     return start is not None and start > moment
 
 
+def _ends(meeting: Engagement) -> datetime | None:
+    return parse_time(meeting.get("hs_meeting_end_time")) or _starts(meeting)
+
+
 def _ended_before(meeting: Engagement, now: datetime) -> bool:
-    end = parse_time(meeting.get("hs_meeting_end_time")) or _starts(meeting)
+    end = _ends(meeting)
     return end is not None and end < now
 
 
@@ -153,8 +193,14 @@ DEFINITION = RuleDef(
     searches=search_filter_groups,
     properties=contact_properties,
     plan=plan_meetings,
-    # Booking a meeting need not touch the contact: every contact on the ladder is judged.
     event_based=False,
     history=PROPERTIES_WITH_HISTORY,
     engagement_kinds=ENGAGEMENT_KINDS,
+    # Booking a meeting or recording its outcome need not touch the contact: the engagement
+    # feed names it; meetings starting and ending make decisions change with time alone.
+    triggers=(
+        CONTACTS_MODIFIED,
+        EngagementsChanged(ENGAGEMENT_KINDS),
+        DeadlinePassed(next_deadline),
+    ),
 )

@@ -27,6 +27,7 @@ from rules.kit import (
     status_groups,
     update,
 )
+from rules.triggers import CONTACTS_MODIFIED, DEALS_CHANGED
 
 RULE: RuleName = "open_deal"
 ENGAGEMENT_KINDS: tuple[EngagementKind, ...] = ("deal",)
@@ -39,10 +40,16 @@ def contact_properties(rules: Rules) -> list[str]:
     return common.contact_properties()
 
 
+def below_open_deal(rules: Rules) -> tuple[str, ...]:
+    """The statuses open_deal moves from: the rungs below Open Deal (unmapped ones left out)."""
+    roles = rules.lead_status
+    statuses = (roles.new, roles.attempted, roles.connected, roles.meeting_scheduled)
+    return tuple(status for status in statuses if status)
+
+
 def search_filter_groups(rules: Rules) -> list[list[Filter]]:
     """OR-ed groups (one search each): the rungs below Open Deal."""
-    roles = rules.lead_status
-    return status_groups(roles.new, roles.attempted, roles.connected, roles.meeting_scheduled)
+    return status_groups(*below_open_deal(rules))
 
 
 def plan_open_deal(
@@ -58,6 +65,9 @@ def _decide(
 ) -> list[Change]:
     target = rules.lead_status.open_deal
     deals = [e for e in engagements if e.kind == "deal"]
+    # A contact its deal names is read by id: without a status it is no candidate either.
+    if record.get("hs_lead_status") not in below_open_deal(rules):
+        return []
     if not deals or not ladder.can_move(record, target, rules):
         return []
     judged = [
@@ -100,8 +110,10 @@ DEFINITION = RuleDef(
     searches=search_filter_groups,
     properties=contact_properties,
     plan=plan_open_deal,
-    # Creating or moving a deal need not touch the contact: every contact below Open Deal
-    # is judged.
     event_based=False,
     engagement_kinds=ENGAGEMENT_KINDS,
+    # Creating or moving a deal need not touch the contact: the deal feed names its contacts.
+    # An association added to an older deal moves the contact's `num_associated_deals` (when
+    # HubSpot's roll-up bumps `lastmodifieddate`), else the reconcile finds it.
+    triggers=(CONTACTS_MODIFIED, DEALS_CHANGED),
 )

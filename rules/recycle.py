@@ -24,6 +24,7 @@ from model.records import Engagement, EngagementKind, Record, parse_time
 from rules import kit as common
 from rules.definition import RuleDef, Situation
 from rules.kit import (
+    RESOLUTION,
     SQL_DATE,
     CannotJudge,
     Engagements,
@@ -43,7 +44,6 @@ from rules.triggers import CONTACTS_MODIFIED, DeadlinePassed, EngagementsChanged
 RULE: RuleName = "recycle"
 ENGAGEMENT_KINDS: tuple[EngagementKind, ...] = ("email", "call", "meeting")
 PROPERTIES_WITH_HISTORY: tuple[str, ...] = common.LEAD_STATUS_HISTORY
-RESOLUTION = timedelta(milliseconds=1)  # HubSpot's timestamps are in milliseconds
 HOLD_PROPERTIES = ("hs_sequences_is_enrolled", "notes_next_activity_date", "num_associated_deals")
 
 

@@ -7,7 +7,8 @@ they name since the rule's watermark, instead of the rule's whole population:
   the window (a score, a stage, a lead status written by anyone);
 - `EngagementsChanged(kinds)`: engagements of those kinds created or modified in the window
   (`hs_lastmodifieddate`: logging an email, completing a task), through their associations to
-  the contacts they belong to;
+  the contacts they belong to; deals are read like engagements (kind "deal": creating one,
+  moving it to another stage), `DEALS_CHANGED`;
 - `DeadlinePassed(next_deadline)`: contacts whose decision may change by time alone. Each time
   a contact is judged, `next_deadline` says the first instant after `now` at which it might
   (a follow-up falling due, `no_reply_days` elapsing); the run keeps it
@@ -64,6 +65,8 @@ class DeadlinePassed:
 
 Trigger = ContactsModified | EngagementsChanged | DeadlinePassed
 CONTACTS_MODIFIED = ContactsModified()
+# Deals carry `hs_lastmodifieddate` as engagements do, and reach contacts the same way.
+DEALS_CHANGED = EngagementsChanged(("deal",))
 
 
 def engagement_kinds(triggers: Iterable[Trigger]) -> tuple[EngagementKind, ...]:

@@ -16,10 +16,11 @@ from flows.cycle import lifecycle_cycle
 from flows.params import RunParams
 from sandbox.server import SandboxHandle, running_sandbox
 
-from support import RECORDING_NOW, portal_settings, sandbox_settings
+from support import RECORDING_NOW, SCORING_CONFIG, portal_settings, sandbox_settings
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 DAY_MS = 24 * 3_600_000
+LADDER = ("open_deal", "meeting_scheduled", "connected", "bad_timing")
 
 
 @pytest.fixture
@@ -39,18 +40,23 @@ def _cycle(settings: Settings, clock: dict[str, int], hours: float, **params: ob
 
 
 def test_a_cycle_with_nothing_changed_costs_a_few_calls(
-    portal: tuple[SandboxHandle, Settings, dict[str, int]],
+    portal: tuple[SandboxHandle, Settings, dict[str, int]], tmp_path: Path
 ) -> None:
     _, settings, clock = portal
-    # The rules that declare triggers and the event-based ones; the ladder's four rules declare
-    # none yet and judge their whole population every cycle (README: Incremental cycles).
-    rules = ["promote", "new_lead", "attempted", "followup", "recycle"]
-    first = _cycle(settings, clock, 0, rules=rules)
+    # Every rule, qualify included (the scoring example's); its first-touch SLA escalation
+    # reads every New lead each cycle, so it stays off here (README: Incremental cycles).
+    rules = yaml.safe_load(SCORING_CONFIG.read_text())
+    rules["sla"]["enabled"] = False
+    (tmp_path / "qualify.yaml").write_text(yaml.safe_dump(rules))
+    settings = settings.model_copy(update={"lifecycle_config": tmp_path / "qualify.yaml"})
+    first = _cycle(settings, clock, 0)
     assert first["changes"] > 100 and "followup: whole population (full judgment)" in first["notes"]
-    _cycle(settings, clock, 1, rules=rules)  # judges again what the first cycle wrote
-    idle = _cycle(settings, clock, 2, rules=rules)
+    assert first["rules"]["qualify"]["applied"] and first["rules"]["open_deal"]["applied"]
+    _cycle(settings, clock, 1)  # judges again what the first cycle wrote
+    idle = _cycle(settings, clock, 2)
     assert idle["changes"] == 0
     assert idle["api_calls"] <= 25, idle
+    assert all(f"{rule}: what changed since" in " ".join(idle["notes"]) for rule in LADDER)
     assert any(n.startswith("followup: what changed since") for n in idle["notes"])
     assert any("HubSpot API calls:" in n and "a day" in n for n in idle["notes"])
 

@@ -1,6 +1,6 @@
 """Incremental cycles plus the nightly reconcile end where full cycles end: the same portal
-state and the same digests, for random streams of contact, engagement and task changes over
-simulated days (the sandbox's clock moved forward between cycles).
+state and the same digests, for random streams of contact, engagement, task and deal changes
+over simulated days (the sandbox's clock moved forward between cycles).
 
 Two identical small portals live through the same stream: one is judged in full every cycle,
 the other incrementally, with the reconcile at midnight (which must find nothing missed).
@@ -28,7 +28,7 @@ from flows.reconcile import missed_changes, run_reconcile
 from flows.report import RunSummary
 from model.changes import Outcome
 from sandbox.rollups import refresh_contact, refresh_contacts_of
-from sandbox.schema import ENGAGEMENT_TO_CONTACT
+from sandbox.schema import CONTACT_TO_DEAL, DEAL_TO_CONTACT, ENGAGEMENT_TO_CONTACT
 from sandbox.server import SandboxHandle, running_sandbox
 from sandbox.tables import iso
 
@@ -62,6 +62,11 @@ ACTIONS = (
     "complete_tasks",
     "unqualify",
     "next_activity",
+    "deal",
+    "close_deals",
+    "meeting_tomorrow",
+    "meeting_outcome",
+    "bad_timing",
 )
 
 # hour of the change, what happens, to which contact, whether HubSpot's roll-ups ran yet
@@ -82,6 +87,7 @@ def _rules_file(folder: Path) -> Path:
     rules["followup"]["business_hours"] = {"start": "00:00", "end": "23:59", "skip_weekends": False}
     rules["followup"]["next_attempt"].update(after_days=0.5, max_attempts=3)
     rules["recycle"].update(min_attempts=2, no_reply_days=1)
+    rules["bad_timing"]["reapproach_days"] = 1
     path = folder / "lifecycle.yaml"
     path.write_text(yaml.safe_dump(rules))
     return path
@@ -114,14 +120,28 @@ class Portal:
         store.apply("contacts", record, store.validate("contacts", props, False))
 
     def log(self, kind: str, index: int, props: dict[str, str], rolled_up: bool) -> None:
-        """An engagement logged on the contact; HubSpot's roll-ups may not have run yet."""
+        """An engagement (or a deal) logged on the contact; HubSpot's roll-ups may not have
+        run yet."""
         store = self.store
-        full = {"hs_timestamp": iso(self.now_ms), "hubspot_owner_id": OWNER, **props}
+        if kind == "deals":
+            full, types = props, (DEAL_TO_CONTACT, CONTACT_TO_DEAL)
+        else:
+            full = {"hs_timestamp": iso(self.now_ms), "hubspot_owner_id": OWNER, **props}
+            types = (ENGAGEMENT_TO_CONTACT[kind], ENGAGEMENT_TO_CONTACT[kind] - 1)
         record = store.create(kind, store.validate(kind, full, True))
-        type_id = ENGAGEMENT_TO_CONTACT[kind]
-        store.associate(kind, record.id, "contacts", self.ids[index], type_id, type_id - 1)
+        store.associate(kind, record.id, "contacts", self.ids[index], *types)
         if rolled_up:
             refresh_contact(store, self.ids[index])
+
+    def update_associated(
+        self, kind: str, index: int, props: dict[str, str], rolled_up: bool
+    ) -> None:
+        """Every `kind` record of the contact updated (a deal moved, a task completed)."""
+        for record_id in list(self.store.associated("contacts", self.ids[index], kind)):
+            record = self.store.get(kind, record_id)
+            self.store.apply(kind, record, props)
+            if rolled_up:
+                refresh_contacts_of(self.store, kind, record)
 
     def apply(self, action: str, index: int, rolled_up: bool) -> None:
         email = {"hs_email_status": "SENT", "hs_email_subject": "Hello"}
@@ -141,19 +161,26 @@ class Portal:
                 self.log("calls", index, call, rolled_up)
             case "connected_call":
                 self.log("calls", index, {**call, "hs_call_disposition": CONNECTED}, rolled_up)
-            case "meeting":
-                start = iso(self.now_ms + 2 * HOUR_MS)
+            case "meeting" | "meeting_tomorrow":  # starts before, or after, the next cycle
+                start = iso(self.now_ms + (2 if action == "meeting" else 14) * HOUR_MS)
                 meeting = {"hs_meeting_start_time": start, "hs_meeting_outcome": "SCHEDULED"}
                 self.log("meetings", index, meeting, rolled_up)
+            case "meeting_outcome":
+                self.update_associated(
+                    "meetings", index, {"hs_meeting_outcome": "COMPLETED"}, rolled_up
+                )
+            case "deal":
+                deal = {"dealname": "Renewal", "pipeline": "default", "dealstage": "qualifiedtobuy"}
+                self.log("deals", index, deal, rolled_up)
+            case "close_deals":
+                self.update_associated("deals", index, {"dealstage": "closedlost"}, rolled_up)
+            case "bad_timing":
+                self.write(index, {"hs_lead_status": "BAD_TIMING"})
             case "next_activity":
                 task = {"hs_timestamp": iso(self.now_ms + 20 * HOUR_MS), "hs_task_subject": "Call"}
                 self.log("tasks", index, task, rolled_up)
             case "complete_tasks":
-                for task_id in list(self.store.associated("contacts", self.ids[index], "tasks")):
-                    task = self.store.get("tasks", task_id)
-                    self.store.apply("tasks", task, {"hs_task_status": "COMPLETED"})
-                    if rolled_up:
-                        refresh_contacts_of(self.store, "tasks", task)
+                self.update_associated("tasks", index, {"hs_task_status": "COMPLETED"}, rolled_up)
             case "unqualify":
                 self.write(index, {"hs_lead_status": "UNQUALIFIED"})
 
@@ -231,12 +258,19 @@ def _live(portal: Portal, stream: list[tuple], cycle: Callable[[Portal, bool], l
 # A reply, then three outbound touches logged before HubSpot's roll-ups ran (only the
 # engagement feed sees them): Attempted at noon; recycled a day after the reply, which only
 # the deadline kept at noon brings back (nothing about the contact changes meanwhile).
+# The ladder, each change at 36:00 seen by one trigger alone: Bad Timing at 07:30, whose
+# re-approach task only its deadline brings; a meeting booked at 11:30 for 25:30 (Meeting
+# Scheduled at noon), whose record-outcome task only its deadline brings; a deal at 25:30 on
+# a contact unmodified since the first cycle, which only the deal feed sees (Open Deal).
 TOUCHED_THEN_SILENT = [
     (1, "reply", 4, False),
     (2, "outbound_email", 4, False),
     (3, "outbound_call", 4, False),
     (4, "outbound_email", 4, False),
     (5, "outbound_email", 1, True),
+    (7, "bad_timing", 3, True),
+    (11, "meeting_tomorrow", 1, False),
+    (25, "deal", 2, False),
 ]
 
 
@@ -257,4 +291,7 @@ def test_incremental_cycles_end_where_full_cycles_end(tmp_path: Path, stream: li
         expected = _live(reference, stream, full_cycle)
         told = _live(portal, stream, incremental_cycle)
         assert told == expected
+        if stream == TOUCHED_THEN_SILENT:  # the last cycle brings what the example promises
+            rules = {key[0] for key, _reason in told[-1]}
+            assert rules >= {"recycle", "bad_timing", "meeting_scheduled", "open_deal"}, told
         assert portal.state() == reference.state()

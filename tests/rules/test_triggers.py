@@ -52,7 +52,7 @@ def test_rules_declare_what_may_change_their_decisions() -> None:
     assert engagement_kinds(RULES["followup"].triggers) == ("email", "call", "task")
     assert engagement_kinds(RULES["recycle"].triggers) == ("email", "call", "meeting")
     timed = {n for n, r in RULES.items() if any(isinstance(t, DeadlinePassed) for t in r.triggers)}
-    assert timed == {"followup", "recycle"}
+    assert timed == {"followup", "recycle", "meeting_scheduled", "bad_timing"}
 
 
 def test_followup_deadline_is_the_last_touch_plus_after_days() -> None:

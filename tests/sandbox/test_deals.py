@@ -80,3 +80,35 @@ def test_the_demo_seed_has_deals_in_open_and_closed_stages(client: HubSpot) -> N
     )
     stages = {r.properties["dealstage"] for r in found.results}
     assert {"qualifiedtobuy", "closedlost", "closedwon", "1002"} <= stages
+
+
+def test_deals_changed_in_a_window_name_their_contacts(client: HubSpot, sb: SandboxHandle) -> None:
+    """The open_deal trigger's reads, through the gateway: deals searched by
+    `hs_lastmodifieddate` in a window (HubSpot's deals OpenAPI: `POST /crm/v3/objects/0-3/search`,
+    a `PublicObjectSearchRequest` whose filters take GTE/LT on any property), then
+    `POST /crm/v4/associations/deals/contacts/batch/read` to their contacts."""
+    from datetime import UTC, datetime, timedelta
+
+    from gateway.client import HubSpotGateway
+    from tasks.changes import contacts_of_changed_engagements
+
+    from support import sandbox_settings
+
+    gateway = HubSpotGateway(sandbox_settings(sb.url, sb.token))
+    before = datetime.fromtimestamp(sb.store.clock() / 1000, UTC)
+    deals = sb.store.tables["deals"].ids  # the demo seed's, modified before the window
+    moved = next(d for d in deals if sb.store.associated("deals", d, "contacts"))
+    owners = {str(c) for c in sb.store.associated("deals", moved, "contacts")}
+    assert contacts_of_changed_engagements(gateway, "deal", before, before + timedelta(1)) == []
+    link = {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": DEAL_TO_CONTACT}
+    client.crm.deals.basic_api.create(
+        {
+            "properties": {"dealname": "New", "dealstage": "qualifiedtobuy"},
+            "associations": [{"to": {"id": "1001"}, "types": [link]}],
+        }
+    )
+    client.crm.deals.basic_api.update(str(moved), {"properties": {"dealstage": "closedlost"}})
+    after = datetime.fromtimestamp(sb.store.clock() / 1000, UTC) + timedelta(seconds=1)
+    found = contacts_of_changed_engagements(gateway, "deal", before, after)
+    assert set(found) == {"1001"} | owners
+    assert contacts_of_changed_engagements(gateway, "deal", after, after + timedelta(hours=1)) == []

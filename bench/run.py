@@ -191,7 +191,7 @@ def use_private_prefect(work_dir: Path) -> None:
         PREFECT_HOME=str(work_dir / "prefect"),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         DO_NOT_TRACK="1",
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="600",
         PREFECT_LOGGING_LEVEL="WARNING",
     )
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import islice
 
+from prefect.context import FlowRunContext
 from prefect.utilities.annotations import quote
 
 from config.rules import Rules, load_rules
@@ -94,7 +97,32 @@ def window_filters(since: datetime | None, until: datetime) -> list[Filter]:
     return filters
 
 
+@contextmanager
+def _task_results_unlinked() -> Iterator[None]:
+    """Forget the links Prefect made to the task results of the block.
+
+    Prefect links every element of every task result to its task run, for the flow run's
+    whole life (`FlowRunContext.run_results`, by `id`), to draw a later task's inputs as
+    coming from it. A batch's records, engagements and results are not passed to any later
+    task, yet at 100,000 contacts the links grow to several hundred thousand entries.
+    """
+    context = FlowRunContext.get()
+    links = getattr(context, "run_results", None)
+    kept = len(links) if links is not None else 0
+    try:
+        yield
+    finally:
+        if links is not None:
+            for key in list(islice(links, kept, None)):
+                del links[key]
+
+
 def _plan_batch(rule: RuleDef, batch: Sequence[Record], ctx: RunContext) -> list[ChangeResult]:
+    with _task_results_unlinked():
+        return _plan_and_apply(rule, batch, ctx)
+
+
+def _plan_and_apply(rule: RuleDef, batch: Sequence[Record], ctx: RunContext) -> list[ChangeResult]:
     properties = rule.properties(ctx.rules)
     requested = [r.id for r in batch]
     if rule.history:

@@ -87,7 +87,7 @@ def _scrubbed(result: ChangeResult, secrets: Sequence[str]) -> ChangeResult:
 
 
 def compose(
-    results: Iterable[ChangeResult],
+    results: Collection[ChangeResult],
     owners: Mapping[str, Owner],
     rules: Rules,
     settings: Settings,
@@ -110,8 +110,8 @@ def compose_lazily(
     """As `compose`, but one recipient at a time: the results (a big run's `RunChanges`,
     read from disk) are sorted by recipient into spools first, then each digest is planned
     and rendered only when iterated, and dropped before the next (a digest of 25,000 changes
-    is ~15 MB of email). The tallies fill as the messages are rendered; the flag: an ops
-    summary comes last."""
+    holds them all in its attached CSV). The tallies fill as the messages are rendered; the
+    flag: an ops summary comes last."""
     secrets = secrets_of(settings)
     links = {
         "portal_id": settings.hubspot_portal_id or "0",

@@ -94,13 +94,14 @@ class PrefectClock:
         self.publish = 0.0
         self._depth = 0
         self.peaks: dict[str, float] = {}  # peak RSS (MB) when each phase ended
+        self.table_pages: list[tuple[int, int]] = []  # (rows, bytes in its event) per table
 
     def install(self) -> None:
         import functools
 
         from prefect.tasks import Task
 
-        from flows import cycle
+        from flows import cycle, report
         from tasks import apply, crm, portal
 
         clock = self
@@ -144,6 +145,13 @@ class PrefectClock:
         cycle.publish = self._peak_after(body_timer(cycle.publish, "publish"), "report")
         cycle.notify_owners = self._peak_after(cycle.notify_owners, "digests")
         cycle.run_rule = self._peak_after(cycle.run_rule, "rules")
+        create_table = report.create_table_artifact
+
+        def noted_table(table: Any, key: str | None = None, description: str | None = None) -> Any:
+            clock.table_pages.append((len(table), report.event_size(table)))
+            return create_table(table=table, key=key, description=description)
+
+        report.create_table_artifact = noted_table
 
     def _peak_after(self, fn: Callable[..., Any], phase: str) -> Callable[..., Any]:
         """Note the peak RSS before and after `fn`: which phase raised it."""
@@ -191,7 +199,7 @@ def use_private_prefect(work_dir: Path) -> None:
         PREFECT_HOME=str(work_dir / "prefect"),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         DO_NOT_TRACK="1",
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="600",
         PREFECT_LOGGING_LEVEL="WARNING",
     )
 
@@ -364,6 +372,7 @@ def _measure_against(
         "sandbox_requests": stats["requests_total"],
         "peak_rss_mb": round(peak, 1),
         "peak_rss_by_phase": clock.peaks,
+        "report": _report_sizes(clock.table_pages, summary.get("changes_csv")),
         "baseline_rss_mb": round(baseline_rss, 1),
         "naive": dict(sorted(naive.items())),
         "naive_total": sum(naive.values()),
@@ -371,6 +380,18 @@ def _measure_against(
         "naive_factor": round(sum(naive.values()) / max(1, sum(calls.values())), 1),
         "workload": workload.as_dict(),
         "load_average": list(os.getloadavg()),
+    }
+
+
+def _report_sizes(pages: list[tuple[int, int]], csv_path: str | None) -> dict[str, Any]:
+    """The run report's table pages (each one's event size) and the changes CSV."""
+    rows = sum(n for n, _ in pages)
+    return {
+        "table_pages": len(pages),
+        "table_rows": rows,
+        "largest_page_event_bytes": max((b for _, b in pages), default=0),
+        "event_bytes_per_row": round(sum(b for _, b in pages) / rows) if rows else None,
+        "changes_csv_bytes": Path(csv_path).stat().st_size if csv_path else None,
     }
 
 

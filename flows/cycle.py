@@ -18,7 +18,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -47,6 +47,7 @@ from notify.channels import plan_channel_post, post_to_channels
 from notify.deliver import current_run_name, notify_owners
 from notify.outbox import secrets_of
 from rules.registry import RULES
+from runstate.changes import Joined, RunChanges, changes_csv_path
 from runstate.deadlines import RunStateStore
 from runstate.journal import Journal
 from runstate.lock import portal_lock
@@ -77,7 +78,7 @@ def verify_portal(ctx: RunContext) -> None:
         )
 
 
-def _promoted(results: list[ChangeResult]) -> list[str]:
+def _promoted(results: Iterable[ChangeResult]) -> list[str]:
     """Contacts this run made New: follow-up must see them before search does."""
     return [
         r.change.contact_id
@@ -88,7 +89,7 @@ def _promoted(results: list[ChangeResult]) -> list[str]:
     ]
 
 
-def _written(results: list[ChangeResult], rule: RuleName) -> list[str]:
+def _written(results: Iterable[ChangeResult], rule: RuleName) -> list[str]:
     """Contacts `rule` updated (or would have, in a dry run) in this run."""
     return [
         r.change.contact_id
@@ -116,7 +117,10 @@ def run_cycle(
     params = params.model_copy(update={"until": params.now()})  # one instant for the run
     ctx = context_for(params, settings or Settings())  # the portal's identity keys the lock
     ctx = replace(
-        ctx, state=RunStateStore.for_settings(ctx.settings), feed=ChangeFeed(ctx.gateway, ctx.now)
+        ctx,
+        state=RunStateStore.for_settings(ctx.settings),
+        feed=ChangeFeed(ctx.gateway, ctx.now),
+        changes=RunChanges(changes_csv_path(ctx.settings, current_run_name())),
     )
     ctx.prior = prior
     if params.dry_run:
@@ -131,11 +135,11 @@ def _run_cycle(ctx: RunContext, flow_name: str) -> RunSummary:
     params = ctx.params
     started = datetime.now(UTC)
     verify_portal(ctx)
-    summary = RunSummary(flow_name, params.dry_run, params.since, ctx.now)
+    summary = RunSummary(flow_name, params.dry_run, params.since, ctx.now, results=ctx.changes)
     earlier = _untold_by_earlier_runs(ctx, summary)
     try:
         for name in params.rules:
-            summary.results += _run_rule(name, ctx, summary)
+            _run_rule(name, ctx, summary)
         if ctx.rules.sla.enabled and "followup" in params.rules:
             summary.escalation = escalate(ctx, summary.results)
         _settle_watermarks(ctx, summary)
@@ -170,13 +174,12 @@ class RunInterrupted(KeyboardInterrupt):
 
 def _stopped_midway(ctx: RunContext, summary: RunSummary, exc: BaseException) -> None:
     """A run stopped by an error, the DAILY limit, Ctrl-C or a cancellation still reports
-    (and tells) what the rule it was running applied before the stop."""
-    reported = {id(r) for r in summary.results}
-    summary.results += [r for r in ctx.results_so_far if id(r) not in reported]
+    (and tells) what the rule it was running applied before the stop: its finished batches
+    are in `ctx.changes` already."""
     if isinstance(exc, DailyLimitReached):
         summary.notes.append(f"stopped early: {exc}")
     elif not isinstance(exc, Exception):  # KeyboardInterrupt, Prefect's TerminationSignal
-        applied = sum(r.outcome is Outcome.APPLIED for r in summary.results)
+        applied = sum(c[Outcome.APPLIED.value] for c in summary.counts().values())
         summary.interrupted = f"interrupted after {applied} change(s); a rerun is safe"
         doubt = ctx.journal.in_doubt if ctx.journal is not None else 0
         kept = f"; {doubt} change(s) in flight kept in the journal for the next run to check"
@@ -207,14 +210,15 @@ def _untold_by_earlier_runs(ctx: RunContext, summary: RunSummary) -> list[Change
     return earlier
 
 
-def _run_rule(name: RuleName, ctx: RunContext, summary: RunSummary) -> list[ChangeResult]:
-    """One rule's results; incremental rules judge what changed since their watermark
-    (`flows.incremental`), or their whole population when no full judgment holds."""
+def _run_rule(name: RuleName, ctx: RunContext, summary: RunSummary) -> None:
+    """One rule, its results into `ctx.changes`; incremental rules judge what changed since
+    their watermark (`flows.incremental`), or their whole population when no full judgment
+    holds."""
     rule = RULES[name]
     if not getattr(ctx.rules, name).enabled:
         summary.notes.append(f"{name} is disabled in the config")
-        return []
-    earlier = [*ctx.prior, *summary.results]
+        return
+    earlier = Joined(ctx.prior, ctx.changes)  # read from disk, not copied
     if ctx.params.dry_run:  # later rules see the earlier rules' planned writes
         for result in earlier:
             ctx.overlay.setdefault(result.change.contact_id, {}).update(result.change.properties)
@@ -240,9 +244,8 @@ def _run_rule(name: RuleName, ctx: RunContext, summary: RunSummary) -> list[Chan
         extra = _written(earlier, "qualify")
     if since is not None and rule.triggers:
         extra += triggered_contacts(rule, ctx.feed, ctx.state, portal, since, earlier)
-    results = run_rule(rule, ctx, since=since, extra_ids=extra)
-    get_run_logger().info("%s: %d change(s)", name, len(results))
-    return results
+    planned = run_rule(rule, ctx, since=since, extra_ids=extra)
+    get_run_logger().info("%s: %d change(s)", name, planned)
 
 
 def _settle_watermarks(ctx: RunContext, summary: RunSummary) -> None:
@@ -271,9 +274,11 @@ def _tell_owners(
 ) -> None:
     """Digest what was applied (an earlier run's change this run redid is told once), then
     forget the journal."""
-    redone = {r.change.key for r in summary.results if r.outcome is Outcome.APPLIED}
-    told = [r for r in earlier if r.change.key not in redone] + summary.results
-    told += notices(summary.escalation)  # new SLA breaches, on top of their owners' digests
+    if earlier:
+        redone = {r.change.key for r in summary.results if r.outcome is Outcome.APPLIED}
+        earlier = [r for r in earlier if r.change.key not in redone]
+    # New SLA breaches go on top of their owners' digests; the run's changes are read from disk
+    told = Joined(earlier, summary.results, notices(summary.escalation))
     if ctx.params.notify and not ctx.params.dry_run and told:
         # quote(): Prefect would walk (and index) every change of the run first
         sent = notify_owners(quote(told), owners, ctx.rules, ctx.settings, labels=ctx.labels)

@@ -1,7 +1,8 @@
-"""How every rule runs: fetch candidates in batches, enrich, plan (pure), apply, collect results.
+"""How every rule runs: fetch candidates in batches, enrich, plan (pure), apply, keep results.
 
 Each rule describes itself with a `RuleDef` (`rules.registry`); `run_rule` does the rest, one
-Prefect task per batch of contacts, never one per contact.
+Prefect task per batch of contacts, never one per contact. Each batch's results go to the
+run's `RunChanges` (`runstate.changes`: on disk, counted in memory) as the batch returns.
 """
 
 from __future__ import annotations
@@ -9,9 +10,12 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import islice
 
+from prefect.context import FlowRunContext
 from prefect.utilities.annotations import quote
 
 from config.rules import Rules, load_rules
@@ -24,6 +28,7 @@ from gateway.identity import settings_for_portal
 from model.changes import ChangeResult
 from model.records import DealStage, Engagement, Owner, Record
 from rules.definition import RuleDef, Situation
+from runstate.changes import RunChanges
 from runstate.deadlines import RunStateStore
 from runstate.journal import Journal
 from tasks.apply import apply_changes
@@ -55,8 +60,9 @@ class RunContext:
     labels: dict[str, dict[str, str]] = field(default_factory=dict)
     # The gateway's counts before the run's first call (gateways live per process, across runs)
     calls_at_start: Counter[str] = field(default_factory=Counter)
-    # Every batch's results as it returns: what a run interrupted mid-rule still reports
-    results_so_far: list[ChangeResult] = field(default_factory=list)
+    # Every batch's results as it returns (on disk): what the run reports, also when a rule
+    # stops midway
+    changes: RunChanges = field(default_factory=RunChanges)
     # What earlier passes of the same backfill planned or made: later rules see it as this
     # run's own earlier results (a dry run's overlay, follow-up's fresh New leads)
     prior: Sequence[ChangeResult] = ()
@@ -91,7 +97,32 @@ def window_filters(since: datetime | None, until: datetime) -> list[Filter]:
     return filters
 
 
+@contextmanager
+def _task_results_unlinked() -> Iterator[None]:
+    """Forget the links Prefect made to the task results of the block.
+
+    Prefect links every element of every task result to its task run, for the flow run's
+    whole life (`FlowRunContext.run_results`, by `id`), to draw a later task's inputs as
+    coming from it. A batch's records, engagements and results are not passed to any later
+    task, yet at 100,000 contacts the links grow to several hundred thousand entries.
+    """
+    context = FlowRunContext.get()
+    links = getattr(context, "run_results", None)
+    kept = len(links) if links is not None else 0
+    try:
+        yield
+    finally:
+        if links is not None:
+            for key in list(islice(links, kept, None)):
+                del links[key]
+
+
 def _plan_batch(rule: RuleDef, batch: Sequence[Record], ctx: RunContext) -> list[ChangeResult]:
+    with _task_results_unlinked():
+        return _plan_and_apply(rule, batch, ctx)
+
+
+def _plan_and_apply(rule: RuleDef, batch: Sequence[Record], ctx: RunContext) -> list[ChangeResult]:
     properties = rule.properties(ctx.rules)
     requested = [r.id for r in batch]
     if rule.history:
@@ -116,11 +147,11 @@ def _plan_batch(rule: RuleDef, batch: Sequence[Record], ctx: RunContext) -> list
             list_ids=ctx.list_ids,
         )
     except DailyLimitReached as exc:  # what the batch did before the stop still counts
-        ctx.results_so_far += exc.results
+        ctx.changes.add(exc.results)
         if ctx.journal is not None:
             ctx.journal.record(exc.results)
         raise
-    ctx.results_so_far += results
+    ctx.changes.add(results)
     if ctx.journal is not None:
         ctx.journal.record(results)
     if ctx.state is not None and not ctx.params.dry_run:
@@ -168,34 +199,31 @@ def run_rule(
     *,
     since: datetime | None = None,
     extra_ids: Iterable[str] = (),
-) -> list[ChangeResult]:
-    """Run one rule over every candidate and return what became of its changes.
+) -> int:
+    """Run one rule over every candidate; its results go to `ctx.changes` batch by batch.
+    Returns how many changes it planned (a DAILY stop leaves the results so far there).
 
     An event-based rule, or any rule given a `since`, looks at contacts modified in
     `[since, ctx.now)`; `extra_ids` adds contacts search may not show yet, or that the rule's
-    triggers name. A DAILY stop carries the rule's results so far.
+    triggers name.
     """
-    results: list[ChangeResult] = []
+    planned = 0
     seen: set[str] = set()
     properties = rule.properties(ctx.rules)
-    try:
-        for batch in _candidates(rule, ctx, properties, seen, since):
-            results += _plan_batch(rule, batch, ctx)
-            report_progress(rule.name, len(seen), len(results))
-        missing = [contact_id for contact_id in dict.fromkeys(extra_ids) if contact_id not in seen]
-        for start in range(0, len(missing), ENRICH_BATCH):
-            chunk = missing[start : start + ENRICH_BATCH]
-            # A rule reading histories reads its batch again anyway: ids are enough here.
-            records = (
-                [Record(contact_id, {}) for contact_id in chunk]
-                if rule.history
-                else read_contacts(ctx.gateway, quote(chunk), properties)
-            )
-            results += _plan_batch(rule, records, ctx)
-    except DailyLimitReached as exc:
-        exc.results = results + exc.results
-        raise
-    return results
+    for batch in _candidates(rule, ctx, properties, seen, since):
+        planned += len(_plan_batch(rule, batch, ctx))
+        report_progress(rule.name, len(seen), planned)
+    missing = [contact_id for contact_id in dict.fromkeys(extra_ids) if contact_id not in seen]
+    for start in range(0, len(missing), ENRICH_BATCH):
+        chunk = missing[start : start + ENRICH_BATCH]
+        # A rule reading histories reads its batch again anyway: ids are enough here.
+        records = (
+            [Record(contact_id, {}) for contact_id in chunk]
+            if rule.history
+            else read_contacts(ctx.gateway, quote(chunk), properties)
+        )
+        planned += len(_plan_batch(rule, records, ctx))
+    return planned
 
 
 _gateways: dict[str, HubSpotGateway] = {}

@@ -4,7 +4,7 @@ outbox and delivers it. Failure alerts are in `notify.alerts`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -15,7 +15,7 @@ from prefect.cache_policies import NO_CACHE
 
 from config.rules import Rules
 from config.settings import DEFAULT_UI_DOMAIN, Settings
-from model.changes import ChangeResult
+from model.changes import ChangeResult, Outcome
 from model.records import Owner
 from notify.outbox import (
     DeliveryReport,
@@ -25,8 +25,18 @@ from notify.outbox import (
     secrets_of,
     write_outbox,
 )
-from notify.plan import Digest, Labels, plan_digests, plan_ops_summary, routed_to_ops
+from notify.plan import (
+    DigestTally,
+    Labels,
+    plan_digests,
+    plan_ops_summary,
+    recipient_of,
+    routed_to_ops,
+)
 from notify.render import render_digest, render_ops_summary
+from runstate.changes import RunChanges
+
+SPOOL_BATCH = 1000  # changes a recipient's spool takes at a time
 
 
 @dataclass
@@ -77,49 +87,109 @@ def _scrubbed(result: ChangeResult, secrets: Sequence[str]) -> ChangeResult:
 
 
 def compose(
-    results: Sequence[ChangeResult],
+    results: Collection[ChangeResult],
     owners: Mapping[str, Owner],
     rules: Rules,
     settings: Settings,
     run_name: str,
     labels: Labels | None = None,
-) -> tuple[list[Digest], list[EmailMessage]]:
-    """The run's digests and every message to send (digests, then the ops summary)."""
-    digests, messages, _ = compose_lazily(results, owners, rules, settings, run_name, labels)
-    return digests, list(messages)
+) -> tuple[list[DigestTally], list[EmailMessage]]:
+    """Every message to send (digests, then the ops summary), and what each digest held."""
+    tallies, messages, _ = compose_lazily(results, owners, rules, settings, run_name, labels)
+    return tallies, list(messages)
 
 
 def compose_lazily(
-    results: Sequence[ChangeResult],
+    results: Collection[ChangeResult],
     owners: Mapping[str, Owner],
     rules: Rules,
     settings: Settings,
     run_name: str,
     labels: Labels | None = None,
-) -> tuple[list[Digest], Iterator[EmailMessage], bool]:
-    """As `compose`, but each message is rendered only when iterated (one in memory at a
-    time: a digest of 25,000 changes is ~15 MB of email); the flag: an ops summary is last."""
+) -> tuple[list[DigestTally], Iterator[EmailMessage], bool]:
+    """As `compose`, but one recipient at a time: the results (a big run's `RunChanges`,
+    read from disk) are sorted by recipient into spools first, then each digest is planned
+    and rendered only when iterated, and dropped before the next (a digest of 25,000 changes
+    holds them all in its attached CSV). The tallies fill as the messages are rendered; the
+    flag: an ops summary comes last."""
     secrets = secrets_of(settings)
-    clean = [_scrubbed(r, secrets) for r in results]
     links = {
         "portal_id": settings.hubspot_portal_id or "0",
         "ui_domain": settings.hubspot_ui_domain or DEFAULT_UI_DOMAIN,
         "run_name": run_name,
     }
-    digests = plan_digests(clean, owners, rules, **links, timezone=settings.timezone, labels=labels)
-    summary = plan_ops_summary(clean, digests, rules, **links)
-    del clean
-    ops = [summary] if summary is not None else []
-    messages = chain(
-        (render_digest(d, rules) for d in digests),
-        (render_ops_summary(s, rules) for s in ops),
-    )
-    return digests, messages, summary is not None
+    spools = _by_recipient(results, owners, rules, secrets)
+    tallies: list[DigestTally] = []
+
+    def digests() -> Iterator[EmailMessage]:
+        for spool in sorted(spools.values(), key=lambda s: s.order):
+            planned = plan_digests(
+                list(spool.results),
+                owners,
+                rules,
+                **links,
+                timezone=settings.timezone,
+                labels=labels,
+            )
+            for digest in planned:  # one: the spool holds one recipient's changes
+                tallies.append(digest.tally())
+                yield render_digest(digest, rules)
+
+    def ops() -> Iterator[EmailMessage]:
+        clean = (_scrubbed(r, secrets) for r in results)
+        summary = plan_ops_summary(clean, tallies, rules, **links)
+        if summary is not None:
+            yield render_ops_summary(summary, rules)
+
+    with_ops = rules.notify.ops_summary and bool(results)
+    return tallies, chain(digests(), ops()), with_ops
+
+
+@dataclass
+class _Spool:
+    """One recipient's applied changes, on disk until its digest is planned."""
+
+    order: tuple[bool, str, str]
+    results: RunChanges
+    pending: list[ChangeResult]
+
+    def flush(self) -> None:
+        self.results.add(self.pending)
+        self.pending = []
+
+
+def _by_recipient(
+    results: Iterable[ChangeResult],
+    owners: Mapping[str, Owner],
+    rules: Rules,
+    secrets: Sequence[str],
+) -> dict[str, _Spool]:
+    """The applied changes owners are told of, scrubbed, in a spool per recipient (in run
+    order), each ordered as `plan_digests` orders digests."""
+    spools: dict[str, _Spool] = {}
+    for result in results:
+        if result.outcome is not Outcome.APPLIED:
+            continue
+        who = recipient_of(result.change, owners, rules)
+        if who is None:
+            continue
+        spool = spools.get(who.key)
+        if spool is None:
+            order = (bool(who.note), who.name.lower(), who.address)
+            spool = spools[who.key] = _Spool(order, RunChanges(), [])
+        elif who.note and not spool.order[0]:  # an ops line makes it the ops digest
+            spool.order = (True, *spool.order[1:])
+        spool.pending.append(_scrubbed(result, secrets))
+        if len(spool.pending) >= SPOOL_BATCH:
+            spool.flush()
+    for spool in spools.values():
+        spool.flush()
+    return spools
 
 
 @task(name="notify-owners", cache_policy=NO_CACHE)
 def notify_owners(
-    results: Sequence[ChangeResult],
+    results: Collection[ChangeResult],
     owners: Mapping[str, Owner],
     rules: Rules,
     settings: Settings,
@@ -134,16 +204,16 @@ def notify_owners(
     from the portal once per run) show values as people see them in HubSpot.
     """
     run_name = run_name or current_run_name()
-    digests, messages, ops_summary = compose_lazily(
+    tallies, messages, ops_summary = compose_lazily(
         results, owners, rules, settings, run_name, labels
     )
     written = write_outbox(settings, messages)
     delivery = deliver_outbox(settings)
     summary = NotifySummary(
         run_name=run_name,
-        digests=len(digests),
-        recipients=[d.recipient for d in digests],
-        routed_to_ops=routed_to_ops(digests),
+        digests=len(tallies),
+        recipients=[d.recipient for d in tallies],
+        routed_to_ops=routed_to_ops(tallies),
         ops_summary=ops_summary,
         written=[p.name for p in written],
         delivery=delivery,

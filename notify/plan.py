@@ -124,6 +124,24 @@ class Digest:
         """Some section shows only its first lines: the rest is in the attached CSV."""
         return any(section.hidden for section in self.sections)
 
+    @property
+    def routed(self) -> int:
+        """Lines sent to ops because their owner could not be reached."""
+        return sum(1 for s in self.sections for line in s.lines if line.note)
+
+    def tally(self) -> DigestTally:
+        return DigestTally(self.owner_name, self.recipient, self.total, self.routed)
+
+
+@dataclass(frozen=True)
+class DigestTally:
+    """What the ops summary says of a digest once it is sent: who got it, how many lines."""
+
+    owner_name: str
+    recipient: str
+    total: int
+    routed: int
+
 
 @dataclass(frozen=True)
 class SummaryLine:
@@ -350,22 +368,46 @@ class _Bucket:
     for_ops: bool = False
     items: dict[str, list[tuple[Change, str]]] = field(default_factory=dict)
 
+    @property
+    def order(self) -> tuple[bool, str, str]:
+        """Digests go out owners first, by name, then ops."""
+        return (self.for_ops, self.name.lower(), self.recipient)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who is told of a change, and why ops when its owner cannot be reached (`note`)."""
+
+    address: str
+    name: str
+    note: str
+
+    @property
+    def key(self) -> str:
+        return self.address.lower()
+
+
+def recipient_of(change: Change, owners: Mapping[str, Owner], rules: Rules) -> Recipient | None:
+    """Whose digest tells `change` (None: owners are not told of it)."""
+    if section_of(change) is None:
+        return None
+    owner, note = route(change.owner_id, owners)
+    address = owner.email if owner and owner.email else rules.notify.ops_email
+    return Recipient(address, one_line(owner.name if owner else OPS_NAME), note)
+
 
 def _bucket_changes(
     changes: Iterable[Change], owners: Mapping[str, Owner], rules: Rules
 ) -> list[_Bucket]:
     buckets: dict[str, _Bucket] = {}
     for change in changes:
-        title = section_of(change)
-        if title is None:
+        who = recipient_of(change, owners, rules)
+        if who is None:
             continue
-        owner, note = route(change.owner_id, owners)
-        address = owner.email if owner and owner.email else rules.notify.ops_email
-        name = owner.name if owner else OPS_NAME
-        bucket = buckets.setdefault(address.lower(), _Bucket(address, one_line(name)))
-        bucket.for_ops = bucket.for_ops or owner is None
-        bucket.items.setdefault(title, []).append((change, note))
-    return sorted(buckets.values(), key=lambda b: (b.for_ops, b.name.lower(), b.recipient))
+        bucket = buckets.setdefault(who.key, _Bucket(who.address, who.name))
+        bucket.for_ops = bucket.for_ops or bool(who.note)
+        bucket.items.setdefault(section_of(change) or "", []).append((change, who.note))
+    return sorted(buckets.values(), key=lambda b: b.order)
 
 
 def plan_digests(
@@ -408,45 +450,49 @@ def plan_digests(
     ]
 
 
-def routed_to_ops(digests: Iterable[Digest]) -> int:
+def routed_to_ops(digests: Iterable[Digest | DigestTally]) -> int:
     """How many digest lines went to ops because their owner could not be reached."""
-    return sum(1 for d in digests for s in d.sections for line in s.lines if line.note)
+    return sum(d.routed for d in digests)
 
 
-def _summary_lines(
-    results: Sequence[ChangeResult], outcome: Outcome, portal_id: str, ui_domain: str
-) -> list[SummaryLine]:
-    return [
-        SummaryLine(
-            contact_id=r.change.contact_id,
-            name=one_line(r.change.contact_name) or f"contact {r.change.contact_id}",
-            url=record_url(portal_id, r.change.contact_id, ui_domain),
-            rule=r.change.rule,
-            text=one_line(r.error if outcome is Outcome.FAILED else r.change.reason, 500),
-        )
-        for r in results
-        if r.outcome is outcome
-    ]
+def _summary_line(result: ChangeResult, portal_id: str, ui_domain: str) -> SummaryLine:
+    change = result.change
+    return SummaryLine(
+        contact_id=change.contact_id,
+        name=one_line(change.contact_name) or f"contact {change.contact_id}",
+        url=record_url(portal_id, change.contact_id, ui_domain),
+        rule=change.rule,
+        text=one_line(result.error if result.outcome is Outcome.FAILED else change.reason, 500),
+    )
 
 
 def plan_ops_summary(
-    results: Sequence[ChangeResult],
-    digests: Sequence[Digest],
+    results: Iterable[ChangeResult],
+    digests: Sequence[Digest | DigestTally],
     rules: Rules,
     *,
     portal_id: str,
     run_name: str,
     ui_domain: str = DEFAULT_UI_DOMAIN,
 ) -> OpsSummary | None:
-    """The ops run summary, or None when it is switched off or the run changed nothing."""
-    if not rules.notify.ops_summary or not results:
+    """The ops run summary, or None when it is switched off or the run changed nothing.
+
+    `results` are read once (a big run's come from disk); the failures and skips listed are
+    the first `SUMMARY_LIMIT` of each, the rest counted."""
+    if not rules.notify.ops_summary:
         return None
     counts: dict[str, Counter[Outcome]] = {}
+    listed: dict[Outcome, list[SummaryLine]] = {Outcome.FAILED: [], Outcome.SKIPPED: []}
+    seen: Counter[Outcome] = Counter()
     for result in results:
+        seen[result.outcome] += 1
         if result.change.rule != SLA_NOTICE:  # a breach notice is told, not applied
             counts.setdefault(result.change.rule, Counter())[result.outcome] += 1
-    failures = _summary_lines(results, Outcome.FAILED, portal_id, ui_domain)
-    skipped = _summary_lines(results, Outcome.SKIPPED, portal_id, ui_domain)
+        lines = listed.get(result.outcome)
+        if lines is not None and len(lines) < SUMMARY_LIMIT:
+            lines.append(_summary_line(result, portal_id, ui_domain))
+    if not seen:
+        return None
     return OpsSummary(
         run_name=run_name,
         counts=tuple(
@@ -454,9 +500,9 @@ def plan_ops_summary(
             for rule, c in counts.items()
         ),
         digests=tuple((d.owner_name, d.recipient, d.total) for d in digests),
-        failures=tuple(failures[:SUMMARY_LIMIT]),
-        skipped=tuple(skipped[:SUMMARY_LIMIT]),
-        more_failures=max(0, len(failures) - SUMMARY_LIMIT),
-        more_skipped=max(0, len(skipped) - SUMMARY_LIMIT),
+        failures=tuple(listed[Outcome.FAILED]),
+        skipped=tuple(listed[Outcome.SKIPPED]),
+        more_failures=max(0, seen[Outcome.FAILED] - SUMMARY_LIMIT),
+        more_skipped=max(0, seen[Outcome.SKIPPED] - SUMMARY_LIMIT),
         routed_to_ops=routed_to_ops(digests),
     )

@@ -39,11 +39,16 @@ from runstate.lock import portal_key
 Key = tuple[str, str, str]  # rule, contact id, action
 
 
+def journal_folder(settings: Settings) -> Path:
+    """The portal's journals (and the runs' changes CSVs, `runstate.changes`)."""
+    return Path(settings.outbox_dir) / "journal" / portal_key(settings)
+
+
 class Journal:
     """Append-only record of one run's planned and applied changes (JSON lines)."""
 
     def __init__(self, settings: Settings, run_name: str) -> None:
-        self.folder = Path(settings.outbox_dir) / "journal" / portal_key(settings)
+        self.folder = journal_folder(settings)
         self.path = self.folder / f"{_safe(run_name)}.jsonl"
         self._earlier: list[Path] = []
         self._in_doubt: list[Change] = []

@@ -23,6 +23,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 
 from config.settings import Settings
@@ -58,22 +59,28 @@ class RunLog:
         finished: datetime,
         results: Iterable[ChangeResult],
     ) -> Path | None:
-        """Keep the run's applied changes; a run that applied nothing leaves no file."""
-        applied = [r for r in results if r.outcome is Outcome.APPLIED]
-        if not applied:
+        """Keep the run's applied changes; a run that applied nothing leaves no file.
+
+        Written one change at a time: `results` may be a run's `RunChanges`, read from disk."""
+        applied = (r for r in results if r.outcome is Outcome.APPLIED)
+        first = next(applied, None)
+        if first is None:
             return None
-        data = {
+        head = {
             "run": name,
             "flow": flow,
             "started": started.isoformat(),
             "finished": finished.isoformat(),
-            "applied": [{"change": _dump_change(r.change), "created": r.created} for r in applied],
         }
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{_safe(name)}.json"
         draft = path.with_suffix(".json.tmp")
         with open(draft, "w", encoding="utf-8") as handle:
-            json.dump(data, handle)
+            handle.write(json.dumps(head)[:-1] + ', "applied": [')
+            for n, result in enumerate(chain([first], applied)):
+                item = {"change": _dump_change(result.change), "created": result.created}
+                handle.write((", " if n else "") + json.dumps(item))
+            handle.write("]}")
             handle.flush()
             os.fsync(handle.fileno())
         draft.replace(path)  # a run killed while writing leaves the earlier file whole

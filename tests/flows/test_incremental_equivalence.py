@@ -274,6 +274,9 @@ TOUCHED_THEN_SILENT = [
 ]
 
 
+# Two portals through simulated days, twice (the example and one generated stream): minutes
+# on a loaded 2-core machine, more than the suite's default per-test timeout.
+@pytest.mark.timeout(600)
 @settings(
     max_examples=1,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],

@@ -15,8 +15,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 # pytest-xdist's workers inherit COLUMNS=80, and rich fixes a console's width from COLUMNS when
 # the console is made (at import): tests set the width they need per invocation instead.
-for _name in ("COLUMNS", "LINES"):
-    os.environ.pop(_name, None)
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
 
 from config.settings import Settings
 from sandbox.server import SandboxHandle, running_sandbox

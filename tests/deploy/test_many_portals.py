@@ -262,7 +262,9 @@ def test_two_workers_on_postgresql_run_two_portals_and_a_backfill_one_writer_per
             "`postgresql` package (.ci/run does) to run the distributed engine test"
         )
     fresh(client, sandboxes)
-    with running_worker("portals-worker-2", POOL, worker_env, logs, "--limit", "2") as second:
+    # The second worker takes one run at a time: the first (it polls every few seconds) takes
+    # the others, so both workers run some whichever polls first.
+    with running_worker("portals-worker-2", POOL, worker_env, logs, "--limit", "1") as second:
         # Each run as if on its own machine: its own outbox, so the file lock there cannot
         # keep portal 111's cycle and backfill apart; only the Prefect run limit can.
         def machine(name: str, portal: str) -> dict[str, Any]:

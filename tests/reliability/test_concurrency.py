@@ -18,7 +18,7 @@ from portal_state import (
     snapshot,
     told,
 )
-from test_kill import start_cycle
+from test_kill import start_cycle, wait_for_writes
 
 from config.settings import Settings
 from runstate.lock import RunLockTimeout, portal_lock
@@ -42,9 +42,13 @@ def test_two_cycles_at_once_create_nothing_twice(
 ) -> None:
     with demo_portal() as handle:
         point_at(monkeypatch, handle, outbox)
-        handle.set_faults(latency_ms=20)  # long enough for the two runs to overlap
+        # The second run starts once the first holds the lock and has written, and the first
+        # still has ~10 s of requests ahead: the two overlap however slowly processes start.
+        handle.set_faults(latency_ms=100)
         logs = [tmp_path / "first.log", tmp_path / "second.log"]
-        children = [start_cycle(log) for log in logs]
+        first = start_cycle(logs[0])
+        wait_for_writes(handle, first, 1, logs[0])
+        children = [first, start_cycle(logs[1])]
         for child in children:
             assert child.wait(timeout=240) == 0
         handle.set_faults()

@@ -68,22 +68,12 @@ def _fast_gateways(retries: Counter[str]) -> Any:
 
 
 def _cycle(handle: Any, outbox: Path, portal_id: str, retries: Counter[str]) -> dict:
-    from config.settings import Settings
+    from bench.state import bench_settings
     from flows.cycle import lifecycle_cycle
     from flows.params import RunParams
 
     handle.set_config(portal_id=int(portal_id))  # flows read it from account-info
-    settings = Settings(
-        _env_file=None,
-        hubspot_base_url=handle.url,
-        hubspot_access_token=handle.token,
-        hubspot_requests_per_10s=1000,
-        hubspot_association_requests_per_10s=1000,
-        hubspot_searches_per_second=5,
-        hubspot_max_retries=10,
-        hubspot_read_timeout=0.25,
-        outbox_dir=outbox,
-    )
+    settings = bench_settings(handle, outbox, hubspot_max_retries=10, hubspot_read_timeout=0.25)
     restore = _fast_gateways(retries)
     try:
         return lifecycle_cycle(RunParams(until=NOW), settings)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 
+from config.settings import Settings
 from sandbox.server import SandboxHandle
 
 _SECTION = re.compile(r"^([A-Z][A-Z ]+) \((\d+)\)$")
@@ -36,6 +37,21 @@ class PortalState:
             for c, tasks in self.tasks.items()
             if len(set(tasks)) != len(tasks)
         }
+
+
+def bench_settings(handle: SandboxHandle, outbox: Path, **overrides: object) -> Settings:
+    """Settings for cycles against a bench's sandbox, the gateway's pacing out of the way
+    (benches count calls; the sandbox runs without HubSpot's limits)."""
+    return Settings(
+        _env_file=None,
+        hubspot_base_url=handle.url,
+        hubspot_access_token=handle.token,
+        hubspot_requests_per_10s=1000,
+        hubspot_association_requests_per_10s=1000,
+        hubspot_searches_per_second=5,
+        outbox_dir=outbox,
+        **overrides,
+    )
 
 
 def snapshot(handle: SandboxHandle) -> PortalState:

@@ -120,7 +120,7 @@ def measure_steady(
 
     work = Path(tempfile.mkdtemp(prefix=f"leadops-steady-{contacts}-"))
     use_private_prefect(work)  # a temporary Prefect API, unless PREFECT_API_URL names one
-    from config.settings import Settings
+    from bench.state import bench_settings
     from flows.cycle import lifecycle_cycle
     from flows.params import RunParams
     from runstate.watermark import DEFAULT_OVERLAP
@@ -131,16 +131,7 @@ def measure_steady(
     with running_sandbox(seed="demo", contacts=contacts, now=START) as handle:
         clock = {"ms": int(START.timestamp() * 1000)}
         handle.store.clock = lambda: clock["ms"]
-        settings = Settings(
-            _env_file=None,
-            hubspot_base_url=handle.url,
-            hubspot_access_token=handle.token,
-            hubspot_requests_per_10s=1000,
-            hubspot_association_requests_per_10s=1000,
-            hubspot_searches_per_second=5,
-            outbox_dir=work / "outbox",
-            leadops_schedule_minutes=every_minutes,
-        )
+        settings = bench_settings(handle, work / "outbox", leadops_schedule_minutes=every_minutes)
 
         def cycle(at: datetime, full: bool = False) -> int:
             clock["ms"] = int(at.timestamp() * 1000)

@@ -10,26 +10,23 @@ status, and recycle never takes Bad Timing contacts (`rules.ladder`, `rules.recy
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from config.rules import Rules
 from model.changes import Change, RuleName
 from model.records import Engagement, EngagementKind, Record
 from rules import kit as common
-from rules.definition import RuleDef, Situation
+from rules.definition import RuleDef, Situation, engagement_planner
 from rules.kit import (
     CannotJudge,
-    Engagements,
     Filter,
     eq,
     fmt,
-    plan_with_engagements,
     status_set_at,
 )
 from rules.tasks import has_task_about, task_change
-from rules.triggers import CONTACTS_MODIFIED, DeadlinePassed, EngagementsChanged
+from rules.triggers import on_changes_and_deadlines
 
 RULE: RuleName = "bad_timing"
 ENGAGEMENT_KINDS: tuple[EngagementKind, ...] = ("task",)
@@ -44,17 +41,10 @@ def search_filters(rules: Rules) -> list[Filter]:
     return [eq("hs_lead_status", rules.lead_status.bad_timing)]
 
 
-def plan_bad_timing(
-    contacts: Iterable[Record], engagements: Engagements, situation: Situation
+def _decide(
+    record: Record, engagements: Sequence[Engagement], situation: Situation
 ) -> list[Change]:
     rules, now, tz = situation.rules, situation.now, situation.tz
-    decide = lambda r, e: _decide(r, e, rules, now, tz)  # noqa: E731
-    return plan_with_engagements(RULE, contacts, engagements, decide)
-
-
-def _decide(
-    record: Record, engagements: Sequence[Engagement], rules: Rules, now: datetime, tz: ZoneInfo
-) -> list[Change]:
     since = _awaiting_reapproach(record, engagements, rules)
     if since is None:
         return []
@@ -108,6 +98,8 @@ def _ref(since: datetime) -> str:
     return str(int(since.timestamp() * 1000))
 
 
+plan_bad_timing = engagement_planner(RULE, _decide)
+
 DEFINITION = RuleDef(
     name=RULE,
     description=__doc__.splitlines()[0],
@@ -119,9 +111,5 @@ DEFINITION = RuleDef(
     engagement_kinds=ENGAGEMENT_KINDS,
     # Time passing, not an edit, makes the task due; a re-approach task edited or completed
     # is seen in the task feed.
-    triggers=(
-        CONTACTS_MODIFIED,
-        EngagementsChanged(ENGAGEMENT_KINDS),
-        DeadlinePassed(next_deadline),
-    ),
+    triggers=on_changes_and_deadlines(ENGAGEMENT_KINDS, next_deadline),
 )

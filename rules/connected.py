@@ -11,7 +11,7 @@ higher up the ladder (`rules.ladder`) are never moved back to Connected.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from config.rules import Rules
@@ -19,16 +19,14 @@ from model.changes import Change, RuleName
 from model.records import Engagement, EngagementKind, Record
 from rules import kit as common
 from rules import ladder
-from rules.definition import RuleDef, Situation
+from rules.definition import RuleDef, Situation, engagement_planner
 from rules.kit import (
     SQL_DATE,
-    Engagements,
     Filter,
     fmt,
     is_connected_call,
     is_reply,
     new_time_or_skip,
-    plan_with_engagements,
     status_groups,
     touches_since,
     update,
@@ -49,14 +47,10 @@ def search_filter_groups(rules: Rules) -> list[list[Filter]]:
     return status_groups(rules.lead_status.new, rules.lead_status.attempted)
 
 
-def plan_connected(
-    contacts: Iterable[Record], engagements: Engagements, situation: Situation
+def _decide(
+    record: Record, engagements: Sequence[Engagement], situation: Situation
 ) -> list[Change]:
     rules = situation.rules
-    return plan_with_engagements(RULE, contacts, engagements, lambda r, e: _decide(r, e, rules))
-
-
-def _decide(record: Record, engagements: Sequence[Engagement], rules: Rules) -> list[Change]:
     status, target = record.get("hs_lead_status"), rules.lead_status.connected
     if status not in (rules.lead_status.new, rules.lead_status.attempted):
         return []
@@ -96,6 +90,8 @@ def connection(engagements: Sequence[Engagement], new_at: datetime, rules: Rules
     when, what = min(signs, key=lambda sign: sign[0])
     return f"{' '.join(what.split())} on {fmt(when)}"
 
+
+plan_connected = engagement_planner(RULE, _decide)
 
 DEFINITION = RuleDef(
     name=RULE,

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from config.rules import Rules
 from model.changes import Change, RuleName
-from model.records import DealStage, EngagementKind, Record
-from rules.kit import ENGAGEMENT_PROPERTIES, Engagements, Filter
+from model.records import DealStage, Engagement, EngagementKind, Record
+from rules.kit import ENGAGEMENT_PROPERTIES, Engagements, Filter, plan_each
 from rules.triggers import ContactsModified, Trigger
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -74,3 +74,18 @@ class RuleDef:
     @property
     def engagements(self) -> Mapping[EngagementKind, Sequence[str]]:
         return {kind: ENGAGEMENT_PROPERTIES[kind] for kind in self.engagement_kinds}
+
+
+def engagement_planner(
+    rule: RuleName, decide: Callable[[Record, Sequence[Engagement], Situation], list[Change]]
+) -> Planner:
+    """A rule's planner: `plan_each`, each contact decided with its own engagements."""
+
+    def plan(
+        contacts: Iterable[Record], engagements: Engagements, situation: Situation
+    ) -> list[Change]:
+        return plan_each(
+            rule, contacts, lambda record: decide(record, engagements.get(record.id, ()), situation)
+        )
+
+    return plan

@@ -36,7 +36,7 @@ from rules.kit import (
     touches_since,
 )
 from rules.tasks import has_open_task, task_change
-from rules.triggers import CONTACTS_MODIFIED, DeadlinePassed, EngagementsChanged
+from rules.triggers import on_changes_and_deadlines
 
 RULE: RuleName = "followup"
 ENGAGEMENT_KINDS: tuple[EngagementKind, ...] = ("email", "call", "task")
@@ -145,9 +145,5 @@ DEFINITION = RuleDef(
     history=PROPERTIES_WITH_HISTORY,
     engagement_kinds=ENGAGEMENT_KINDS,
     # A touch logged or a task completed may call for a task; time makes attempts fall due.
-    triggers=(
-        CONTACTS_MODIFIED,
-        EngagementsChanged(ENGAGEMENT_KINDS),
-        DeadlinePassed(next_deadline),
-    ),
+    triggers=on_changes_and_deadlines(ENGAGEMENT_KINDS, next_deadline),
 )

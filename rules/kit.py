@@ -190,16 +190,6 @@ def skip(rule: RuleName, record: Record, reason: str) -> Change:
     return change(rule, record, reason, skip=True)
 
 
-def plan_with_engagements(
-    rule: RuleName,
-    contacts: Iterable[Record],
-    engagements: Engagements,
-    decide: Callable[[Record, Sequence[Engagement]], list[Change]],
-) -> list[Change]:
-    """`plan_each`, each contact decided with its own engagements."""
-    return plan_each(rule, contacts, lambda record: decide(record, engagements.get(record.id, ())))
-
-
 def plan_each(
     rule: RuleName, contacts: Iterable[Record], decide: Callable[[Record], list[Change]]
 ) -> list[Change]:

@@ -13,7 +13,7 @@ that ended without an outcome gets a task for the owner to record it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -22,20 +22,18 @@ from model.changes import Change, RuleName
 from model.records import Engagement, EngagementKind, Record, parse_time
 from rules import kit as common
 from rules import ladder
-from rules.definition import RuleDef, Situation
+from rules.definition import RuleDef, Situation, engagement_planner
 from rules.kit import (
     RESOLUTION,
     SQL_DATE,
-    Engagements,
     Filter,
     fmt,
     new_time_or_skip,
-    plan_with_engagements,
     status_groups,
     update,
 )
 from rules.tasks import has_task_about, task_change
-from rules.triggers import CONTACTS_MODIFIED, DeadlinePassed, EngagementsChanged
+from rules.triggers import on_changes_and_deadlines
 
 RULE: RuleName = "meeting_scheduled"
 ENGAGEMENT_KINDS: tuple[EngagementKind, ...] = ("meeting", "task")
@@ -53,17 +51,10 @@ def search_filter_groups(rules: Rules) -> list[list[Filter]]:
     return status_groups(roles.new, roles.attempted, roles.connected, roles.meeting_scheduled)
 
 
-def plan_meetings(
-    contacts: Iterable[Record], engagements: Engagements, situation: Situation
+def _decide(
+    record: Record, engagements: Sequence[Engagement], situation: Situation
 ) -> list[Change]:
     rules, now, tz = situation.rules, situation.now, situation.tz
-    decide = lambda r, e: _decide(r, e, rules, now, tz)  # noqa: E731
-    return plan_with_engagements(RULE, contacts, engagements, decide)
-
-
-def _decide(
-    record: Record, engagements: Sequence[Engagement], rules: Rules, now: datetime, tz: ZoneInfo
-) -> list[Change]:
     meetings = _judged_meetings(record, engagements, rules)
     if not meetings:
         return []
@@ -187,6 +178,8 @@ def _outcome_task(
     )
 
 
+plan_meetings = engagement_planner(RULE, _decide)
+
 DEFINITION = RuleDef(
     name=RULE,
     description=__doc__.splitlines()[0],
@@ -198,9 +191,5 @@ DEFINITION = RuleDef(
     engagement_kinds=ENGAGEMENT_KINDS,
     # Booking a meeting or recording its outcome need not touch the contact: the engagement
     # feed names it; meetings starting and ending make decisions change with time alone.
-    triggers=(
-        CONTACTS_MODIFIED,
-        EngagementsChanged(ENGAGEMENT_KINDS),
-        DeadlinePassed(next_deadline),
-    ),
+    triggers=on_changes_and_deadlines(ENGAGEMENT_KINDS, next_deadline),
 )

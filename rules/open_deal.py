@@ -11,19 +11,17 @@ opportunity also moves to that stage (for portals whose deal-to-contact stage sy
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from config.rules import Rules
 from model.changes import Change, RuleName
 from model.records import STAGE_ORDER, DealStage, Engagement, EngagementKind, Record
 from rules import kit as common
 from rules import ladder
-from rules.definition import RuleDef, Situation
+from rules.definition import RuleDef, Situation, engagement_planner
 from rules.kit import (
     CannotJudge,
-    Engagements,
     Filter,
-    plan_with_engagements,
     status_groups,
     update,
 )
@@ -52,17 +50,10 @@ def search_filter_groups(rules: Rules) -> list[list[Filter]]:
     return status_groups(*below_open_deal(rules))
 
 
-def plan_open_deal(
-    contacts: Iterable[Record], engagements: Engagements, situation: Situation
+def _decide(
+    record: Record, engagements: Sequence[Engagement], situation: Situation
 ) -> list[Change]:
     rules, stages = situation.rules, situation.deal_stages
-    decide = lambda r, e: _decide(r, e, rules, stages)  # noqa: E731
-    return plan_with_engagements(RULE, contacts, engagements, decide)
-
-
-def _decide(
-    record: Record, engagements: Sequence[Engagement], rules: Rules, stages: DealStages
-) -> list[Change]:
     target = rules.lead_status.open_deal
     deals = [e for e in engagements if e.kind == "deal"]
     # A contact its deal names is read by id: without a status it is no candidate either.
@@ -103,6 +94,8 @@ def _why(deal: Engagement, stage: DealStage) -> str:
     pipeline = f" ({stage.pipeline_label})" if stage.pipeline_label else ""
     return f"open deal '{name}' in stage '{stage.label}'{pipeline}"
 
+
+plan_open_deal = engagement_planner(RULE, _decide)
 
 DEFINITION = RuleDef(
     name=RULE,

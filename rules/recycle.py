@@ -39,7 +39,7 @@ from rules.kit import (
     touches_since,
     update,
 )
-from rules.triggers import CONTACTS_MODIFIED, DeadlinePassed, EngagementsChanged
+from rules.triggers import on_changes_and_deadlines
 
 RULE: RuleName = "recycle"
 ENGAGEMENT_KINDS: tuple[EngagementKind, ...] = ("email", "call", "meeting")
@@ -195,9 +195,5 @@ DEFINITION = RuleDef(
     history=PROPERTIES_WITH_HISTORY,
     engagement_kinds=ENGAGEMENT_KINDS,
     # Replies, calls and meetings logged, and answers growing old or holds ending with time.
-    triggers=(
-        CONTACTS_MODIFIED,
-        EngagementsChanged(ENGAGEMENT_KINDS),
-        DeadlinePassed(next_deadline),
-    ),
+    triggers=on_changes_and_deadlines(ENGAGEMENT_KINDS, next_deadline),
 )

@@ -69,6 +69,14 @@ CONTACTS_MODIFIED = ContactsModified()
 DEALS_CHANGED = EngagementsChanged(("deal",))
 
 
+def on_changes_and_deadlines(
+    kinds: tuple[EngagementKind, ...], next_deadline: NextDeadline
+) -> tuple[Trigger, ...]:
+    """A time-based rule's triggers: contacts modified, these engagements changed, and its
+    deadlines passing."""
+    return (CONTACTS_MODIFIED, EngagementsChanged(kinds), DeadlinePassed(next_deadline))
+
+
 def engagement_kinds(triggers: Iterable[Trigger]) -> tuple[EngagementKind, ...]:
     """Every engagement kind the triggers watch, once each, in order."""
     kinds = (kind for t in triggers if isinstance(t, EngagementsChanged) for kind in t.kinds)

@@ -108,7 +108,17 @@ def deployed(
 
 @pytest.fixture(scope="module")
 def worker_env(prefect_env: dict[str, str]) -> dict[str, str]:
-    return {**prefect_env, "HUBSPOT_REQUESTS_PER_10S": "1000", "HUBSPOT_SEARCHES_PER_SECOND": "5"}
+    # Workers poll every second (Prefect's default is 10 s): a short run must not finish before
+    # the other worker first looks, or one worker takes every run.
+    return {
+        **prefect_env,
+        "HUBSPOT_REQUESTS_PER_10S": "1000",
+        "HUBSPOT_SEARCHES_PER_SECOND": "5",
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+        # Which worker ran what is read from the workers' INFO lines; the CLI, when a test ran
+        # it in this process, left PREFECT_LOGGING_LEVEL=WARNING in the environment.
+        "PREFECT_LOGGING_LEVEL": "INFO",
+    }
 
 
 @pytest.fixture(scope="module")

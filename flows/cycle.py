@@ -141,7 +141,7 @@ def _run_cycle(ctx: RunContext, flow_name: str) -> RunSummary:
         for name in params.rules:
             _run_rule(name, ctx, summary)
         if ctx.rules.sla.enabled and "followup" in params.rules:
-            summary.escalation = escalate(ctx, summary.results)
+            summary.escalation = escalate(ctx, summary.results, summary.notes)
         _settle_watermarks(ctx, summary)
     except KeyboardInterrupt as exc:
         _stopped_midway(ctx, summary, exc)

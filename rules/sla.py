@@ -8,17 +8,29 @@ passed since it became New. A breach is known by the contact and the instant it 
 so a contact that becomes New again later can breach again, but one breach is alerted once.
 A breach already told that no longer holds (the lead was touched, late, or left New) is
 closed.
+
+Time alone puts an untouched New lead in breach: `next_deadline` says when (incremental
+cycles keep it and judge the lead again once it has passed); every other change that may
+open or close a breach is an edit (the lead status) or an engagement (a touch, a task).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from model.records import Engagement, Record
 from rules.definition import Situation
-from rules.kit import Engagements, as_utc, became_new_at, describe_touch, fmt, touches_since
+from rules.kit import (
+    RESOLUTION,
+    Engagements,
+    as_utc,
+    became_new_at,
+    describe_touch,
+    fmt,
+    touches_since,
+)
 from rules.tasks import is_open, task_kind
 
 
@@ -61,11 +73,39 @@ class Escalation:
 
 def _overdue_task(engagements: Sequence[Engagement], now: datetime) -> Engagement | None:
     """The leadops first-touch task past its due date and not completed, if any."""
-    for task in engagements:
-        due = task.timestamp
-        if task_kind(task) == "first_touch" and is_open(task) and due is not None and due < now:
+    for task in _first_touch_tasks(engagements):
+        if task.timestamp is not None and task.timestamp < now:
             return task
     return None
+
+
+def _first_touch_tasks(engagements: Sequence[Engagement]) -> list[Engagement]:
+    """The lead's open leadops first-touch tasks that have a due date."""
+    return [
+        task
+        for task in engagements
+        if task_kind(task) == "first_touch" and is_open(task) and task.timestamp is not None
+    ]
+
+
+def next_deadline(
+    record: Record, engagements: Sequence[Engagement], situation: Situation
+) -> datetime | None:
+    """The first instant after now at which time alone may put an untouched New lead in
+    breach: `first_touch_hours` after it became New (a breach from that instant on), or just
+    after an open first-touch task's due date (overdue once now is past it). None for every
+    other contact, and once both have passed: only an edit or an engagement changes the
+    breach then."""
+    rules, now = situation.rules, situation.now
+    new_since = became_new_at(record, rules)
+    if record.get("hs_lead_status") != rules.lead_status.new or new_since is None:
+        return None
+    if touches_since(engagements, new_since):
+        return None
+    moments = [new_since + timedelta(hours=rules.sla.first_touch_hours)]
+    due_dates = (task.timestamp for task in _first_touch_tasks(engagements))
+    moments += [due + RESOLUTION for due in due_dates if due is not None]
+    return min((m for m in moments if m > now), default=None)
 
 
 def find_breaches(
@@ -118,28 +158,68 @@ def late_touches(
 
 
 def escalation(
-    breaches: Sequence[Breach], told: Mapping[str, Mapping[str, str]], touched: Mapping[str, str]
+    breaches: Sequence[Breach],
+    told: Mapping[str, Mapping[str, str]],
+    touched: Mapping[str, str],
+    judged: Collection[str] | None = None,
 ) -> Escalation:
     """Compare this run's breaches with those told before (`told`: key → its stored fields).
 
-    Closed breaches name the late touch when this run saw it, else say the lead left New.
+    `judged`: the contacts this run judged (None: every New lead); a told breach of a contact
+    not judged is still open, as told. Closed breaches name the late touch when this run saw
+    it, else say the lead left New.
     """
     current = {b.key: b for b in breaches}
+    unjudged = {
+        key: fields
+        for key, fields in told.items()
+        if judged is not None and _contact_of(key, fields) not in judged
+    }
     closed = tuple(
         Closed(
             key=key,
-            contact_id=fields.get("contact_id", key.partition("@")[0]),
+            contact_id=_contact_of(key, fields),
             contact_name=fields.get("contact_name", ""),
             owner_id=fields.get("owner_id") or None,
-            reason=_closed_reason(fields.get("contact_id", key.partition("@")[0]), touched),
+            reason=_closed_reason(_contact_of(key, fields), touched),
         )
         for key, fields in told.items()
-        if key not in current
+        if key not in current and key not in unjudged
     )
     return Escalation(
         new=tuple(b for b in breaches if b.key not in told),
-        still_open=tuple(b for b in breaches if b.key in told),
+        still_open=tuple(b for b in breaches if b.key in told)
+        + tuple(_as_told(key, fields) for key, fields in unjudged.items()),
         closed=closed,
+    )
+
+
+def told_fields(breach: Breach) -> dict[str, str]:
+    """What the told-breach state keeps of a breach (`runstate.breaches`)."""
+    return {
+        "contact_id": breach.contact_id,
+        "contact_name": breach.contact_name,
+        "owner_id": breach.owner_id or "",
+        "new_since": breach.new_since.isoformat(),
+        "due": breach.due.isoformat(),
+        "reason": breach.reason,
+    }
+
+
+def _contact_of(key: str, fields: Mapping[str, str]) -> str:
+    return fields.get("contact_id", key.partition("@")[0])
+
+
+def _as_told(key: str, fields: Mapping[str, str]) -> Breach:
+    """A breach told earlier, as told (a state written before `due` was kept: New since)."""
+    new_since = datetime.fromisoformat(fields.get("new_since") or key.partition("@")[2])
+    return Breach(
+        contact_id=_contact_of(key, fields),
+        contact_name=fields.get("contact_name", ""),
+        owner_id=fields.get("owner_id") or None,
+        new_since=new_since,
+        due=datetime.fromisoformat(fields["due"]) if fields.get("due") else new_since,
+        reason=fields.get("reason") or "told earlier, unchanged since",
     )
 
 

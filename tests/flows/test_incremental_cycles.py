@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -33,31 +34,32 @@ def portal(tmp_path: Path) -> Iterator[tuple[SandboxHandle, Settings, dict[str, 
         yield handle, settings, clock
 
 
-def _cycle(settings: Settings, clock: dict[str, int], hours: float, **params: object) -> dict:
+def _cycle(settings: Settings, clock: dict[str, int], hours: float, **params: Any) -> dict:
     at = RECORDING_NOW + timedelta(hours=hours)
     clock["ms"] = int(at.timestamp() * 1000)
-    return lifecycle_cycle(RunParams(until=at, notify=False, **params), settings)
+    return lifecycle_cycle(RunParams(until=at, **{"notify": False, **params}), settings)
 
 
 def test_a_cycle_with_nothing_changed_costs_a_few_calls(
     portal: tuple[SandboxHandle, Settings, dict[str, int]], tmp_path: Path
 ) -> None:
     _, settings, clock = portal
-    # Every rule, qualify included (the scoring example's); its first-touch SLA escalation
-    # reads every New lead each cycle, so it stays off here (README: Incremental cycles).
-    rules = yaml.safe_load(SCORING_CONFIG.read_text())
-    rules["sla"]["enabled"] = False
-    (tmp_path / "qualify.yaml").write_text(yaml.safe_dump(rules))
-    settings = settings.model_copy(update={"lifecycle_config": tmp_path / "qualify.yaml"})
-    first = _cycle(settings, clock, 0)
+    # Every rule, qualify included, and the first-touch SLA escalation (the scoring example's):
+    # notifying, as scheduled cycles do (only they record the breaches told).
+    settings = settings.model_copy(update={"lifecycle_config": SCORING_CONFIG})
+    first = _cycle(settings, clock, 0, notify=True)
     assert first["changes"] > 100 and "followup: whole population (full judgment)" in first["notes"]
     assert first["rules"]["qualify"]["applied"] and first["rules"]["open_deal"]["applied"]
-    _cycle(settings, clock, 1)  # judges again what the first cycle wrote
-    idle = _cycle(settings, clock, 2)
+    assert "first-touch SLA: every New lead (full judgment)" in first["notes"]
+    assert first["sla"]["new"] > 0
+    _cycle(settings, clock, 1, notify=True)  # judges again what the first cycle wrote
+    idle = _cycle(settings, clock, 2, notify=True)
     assert idle["changes"] == 0
+    assert idle["sla"] == {**idle["sla"], "new": 0, "closed": 0, "open": first["sla"]["open"]}
     assert idle["api_calls"] <= 25, idle
     assert all(f"{rule}: what changed since" in " ".join(idle["notes"]) for rule in LADDER)
     assert any(n.startswith("followup: what changed since") for n in idle["notes"])
+    assert any(n.startswith("first-touch SLA: what changed since") for n in idle["notes"])
     assert any("HubSpot API calls:" in n and "a day" in n for n in idle["notes"])
 
 

@@ -3,11 +3,17 @@ it. `NOW` is Monday 2026-11-23 12:00 UTC; the SLA is 4 hours."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from config.rules import Rules
 from rules.definition import Situation
-from rules.sla import escalation, find_breaches, late_touches
+from rules.kit import RESOLUTION
+from rules.sla import escalation, find_breaches, late_touches, next_deadline, told_fields
 
-from rule_builders import NOW, SQL, call, contact, email, task
+from rule_builders import NOW, SQL, at, call, contact, email, task
 
 RULES = Rules.model_validate({"sla": {"enabled": True, "first_touch_hours": 4}})
 SITUATION = Situation(RULES, NOW)
@@ -85,3 +91,80 @@ def test_becoming_new_again_is_a_new_breach() -> None:
     [again] = find_breaches([new_lead("1", "2026-11-20 09:00")], {}, SITUATION)
     assert old.key != again.key
     assert [b.key for b in escalation([again], {old.key: {}}, {}).new] == [again.key]
+
+
+def deadline(record: object, activity: list, now: datetime = NOW) -> datetime | None:
+    return next_deadline(record, activity, Situation(RULES, now))  # type: ignore[arg-type]
+
+
+def test_the_deadline_is_the_hours_after_new_and_a_breach_from_that_instant() -> None:
+    lead = new_lead("1", "2026-11-23 09:00")
+    due = deadline(lead, [])
+    assert due == at("2026-11-23 13:00")
+    before, on = Situation(RULES, due - RESOLUTION), Situation(RULES, due)
+    assert find_breaches([lead], {}, before) == [] and len(find_breaches([lead], {}, on)) == 1
+    assert deadline(lead, [], due - RESOLUTION) == due
+    assert deadline(lead, [], due) is None  # in breach: only an edit or a touch changes it
+
+
+def test_the_deadline_is_just_after_an_open_first_touch_task_falls_due() -> None:
+    lead = new_lead("1", "2026-11-23 11:00")
+    first_touch = task("t1", "Call\n\n[leadops:first_touch]", due="2026-11-23 12:30")
+    due = deadline(lead, [first_touch])
+    assert due == at("2026-11-23 12:30") + RESOLUTION
+    activity = {"1": [first_touch]}
+    assert find_breaches([lead], activity, Situation(RULES, due - RESOLUTION)) == []
+    assert len(find_breaches([lead], activity, Situation(RULES, due))) == 1
+    # Past the task's due date, the hours remain ahead (the breach's reason may change then)
+    assert deadline(lead, [first_touch], due) == at("2026-11-23 15:00")
+
+
+def test_no_deadline_for_touched_leads_other_statuses_and_done_or_foreign_tasks() -> None:
+    lead = new_lead("1", "2026-11-23 11:00")
+    assert deadline(lead, [email("e1", "2026-11-23 11:30")]) is None
+    attempted = contact(
+        "2", stage=SQL, status="ATTEMPTED_TO_CONTACT", history=[("NEW", "2026-11-23 08:00")]
+    )
+    assert deadline(attempted, []) is None
+    done = task("t1", "[leadops:first_touch]", status="COMPLETED", due="2026-11-23 12:30")
+    other = task("t2", "[leadops:next_attempt:1]", due="2026-11-23 12:30")
+    assert deadline(lead, [done, other]) == at("2026-11-23 15:00")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    new_minutes=st.integers(-600, 600),
+    task_minutes=st.one_of(st.none(), st.integers(-600, 600)),
+    step=st.integers(1, 24 * 60),
+)
+def test_before_the_deadline_time_alone_never_opens_a_breach(
+    new_minutes: int, task_minutes: int | None, step: int
+) -> None:
+    lead = new_lead("1", fmt_minutes(new_minutes))
+    activity = (
+        [task("t1", "[leadops:first_touch]", due=fmt_minutes(task_minutes))]
+        if (task_minutes is not None)
+        else []
+    )
+    due = deadline(lead, activity)
+    later = NOW + timedelta(minutes=step)
+    if due is not None and later >= due:
+        later = due - RESOLUTION
+    keys_now = [b.key for b in find_breaches([lead], {"1": activity}, SITUATION)]
+    keys_later = [b.key for b in find_breaches([lead], {"1": activity}, Situation(RULES, later))]
+    assert keys_later == keys_now
+
+
+def fmt_minutes(minutes: int) -> str:
+    return (NOW + timedelta(minutes=minutes)).strftime("%Y-%m-%d %H:%M")
+
+
+def test_told_breaches_of_contacts_not_judged_stay_open_as_told() -> None:
+    [breach] = find_breaches([new_lead("1", "2026-11-20 09:00")], {}, SITUATION)
+    told = {breach.key: told_fields(breach), "2@2026-11-19T09:00:00+00:00": {"contact_id": "2"}}
+    run = escalation([], told=told, touched={}, judged={"3"})
+    assert run.new == () and run.closed == ()
+    assert [(b.key, b.reason) for b in run.still_open[:1]] == [(breach.key, breach.reason)]
+    assert run.still_open[1].key == "2@2026-11-19T09:00:00+00:00"  # a state without `due`
+    judged = escalation([], told=told, touched={}, judged={"1"})
+    assert [c.contact_id for c in judged.closed] == ["1"] and len(judged.still_open) == 1

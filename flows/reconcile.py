@@ -17,6 +17,8 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
@@ -38,14 +40,18 @@ def run_reconcile(
     if not params.dry_run:
         caught_up = run_cycle(params, "reconcile-catch-up", settings)
     checked = run_cycle(params.model_copy(update={"full": True}), "reconcile", settings)
-    missed = missed_changes(checked)
+    missed, breaches = missed_changes(checked), missed_breaches(checked)
     create_markdown_artifact(
         key="reconcile-missed",
-        markdown=missed_markdown(missed),
+        markdown=missed_markdown(missed, breaches),
         description="Changes the full judgment made that incremental cycles had missed",
     )
-    if missed:
-        get_run_logger().warning("reconcile: %d change(s) incremental cycles missed", len(missed))
+    if missed or breaches:
+        get_run_logger().warning(
+            "reconcile: %d change(s) and %d SLA breach update(s) incremental cycles missed",
+            len(missed),
+            len(breaches),
+        )
     return caught_up, checked
 
 
@@ -53,8 +59,20 @@ def missed_changes(checked: RunSummary) -> list[ChangeResult]:
     return [r for r in checked.results if r.outcome in (Outcome.APPLIED, Outcome.PLANNED)]
 
 
-def missed_markdown(missed: list[ChangeResult]) -> str:
-    if not missed:
+def missed_breaches(checked: RunSummary) -> list[str]:
+    """First-touch SLA breaches the full judgment alerted or closed: the incremental
+    escalation had missed them (a deleted task, a deleted contact)."""
+    sla = checked.escalation
+    if sla is None:
+        return []
+    opened = [f"breach opened: {b.contact_name} ({b.contact_id}): {b.reason}" for b in sla.new]
+    return opened + [
+        f"breach closed: {c.contact_name} ({c.contact_id}): {c.reason}" for c in sla.closed
+    ]
+
+
+def missed_markdown(missed: list[ChangeResult], breaches: Sequence[str] = ()) -> str:
+    if not missed and not breaches:
         return "# Reconcile\n\nIncremental cycles missed nothing: a full judgment changed nothing."
     lines = [
         "# Reconcile",
@@ -67,6 +85,7 @@ def missed_markdown(missed: list[ChangeResult]) -> str:
         f"{r.change.describe()} — {r.change.reason}"
         for r in missed
     ]
+    lines += [f"- first-touch SLA · {line}" for line in breaches]
     return "\n".join(lines)
 
 
@@ -78,5 +97,6 @@ def reconcile(params: RunParams = RunParams(), settings: RunSettings = None) -> 
     return {
         **checked.as_dict(),
         "missed": len(missed_changes(checked)),
+        "missed_breaches": len(missed_breaches(checked)),
         "catch_up": caught_up.as_dict() if caught_up else None,
     }

@@ -1,6 +1,7 @@
 """Incremental cycles plus the nightly reconcile end where full cycles end: the same portal
-state and the same digests, for random streams of contact, engagement, task and deal changes
-over simulated days (the sandbox's clock moved forward between cycles).
+state, the same digests and the same first-touch SLA breaches alerted and closed, for random
+streams of contact, engagement, task and deal changes over simulated days (the sandbox's
+clock moved forward between cycles).
 
 Two identical small portals live through the same stream: one is judged in full every cycle,
 the other incrementally, with the reconcile at midnight (which must find nothing missed).
@@ -24,9 +25,10 @@ from config.rules import DEFAULT_RULES
 from config.settings import Settings
 from flows.cycle import run_cycle
 from flows.params import RunParams
-from flows.reconcile import missed_changes, run_reconcile
+from flows.reconcile import missed_breaches, missed_changes, run_reconcile
 from flows.report import RunSummary
 from model.changes import Outcome
+from runstate.breaches import BreachBook
 from sandbox.rollups import refresh_contact, refresh_contacts_of
 from sandbox.schema import CONTACT_TO_DEAL, DEAL_TO_CONTACT, ENGAGEMENT_TO_CONTACT
 from sandbox.server import SandboxHandle, running_sandbox
@@ -88,6 +90,7 @@ def _rules_file(folder: Path) -> Path:
     rules["followup"]["next_attempt"].update(after_days=0.5, max_attempts=3)
     rules["recycle"].update(min_attempts=2, no_reply_days=1)
     rules["bad_timing"]["reapproach_days"] = 1
+    rules["sla"] = {"enabled": True, "first_touch_hours": 6, "escalation_email": "ops@example.com"}
     path = folder / "lifecycle.yaml"
     path.write_text(yaml.safe_dump(rules))
     return path
@@ -200,33 +203,43 @@ class Portal:
             for rid, r in store.tables["tasks"].records.items()
         )
         lists = {name: sorted(lst.members) for name, lst in store.lists.items()}
-        return {"contacts": contacts, "tasks": tasks, "lists": lists}
+        told = BreachBook(self.settings).read()
+        return {"contacts": contacts, "tasks": tasks, "lists": lists, "breaches": told}
 
 
 def _cycle(params: RunParams, settings: Settings, reconcile: bool) -> list[tuple]:
-    """What one scheduled run (or the reconcile) told owners: its applied changes."""
+    """What one scheduled run (or the reconcile) told: its applied changes, and the SLA
+    breaches it alerted and closed."""
     summaries: list[RunSummary | None] = []
     if reconcile:
         caught_up, checked = run_reconcile(params, settings)
         assert missed_changes(checked) == [], "the reconcile found changes cycles missed"
+        assert missed_breaches(checked) == [], "the reconcile found breaches cycles missed"
         summaries += [caught_up, checked]
     else:
         summaries.append(run_cycle(params, "lifecycle-cycle", settings))
-    return sorted(
+    told = [
         (r.change.key, r.change.reason)
         for summary in summaries
         if summary is not None
         for r in summary.results
         if r.outcome is Outcome.APPLIED
-    )
+    ]
+    for summary in summaries:
+        sla = summary.escalation if summary is not None else None
+        told += [(("sla-new", b.contact_id, b.key), b.reason) for b in sla.new] if sla else []
+        told += [(("sla-closed", c.contact_id, c.key), c.reason) for c in sla.closed] if sla else []
+    return sorted(told)
 
 
+# Notifying, as scheduled cycles do: only they record the SLA breaches told (to the outbox
+# folder: no SMTP server)
 def full_cycle(portal: Portal, _midnight: bool) -> list[tuple]:
-    return _cycle(RunParams(until=portal.now, notify=False, full=True), portal.settings, False)
+    return _cycle(RunParams(until=portal.now, full=True), portal.settings, False)
 
 
 def incremental_cycle(portal: Portal, midnight: bool) -> list[tuple]:
-    return _cycle(RunParams(until=portal.now, notify=False), portal.settings, midnight)
+    return _cycle(RunParams(until=portal.now), portal.settings, midnight)
 
 
 @contextmanager
@@ -262,6 +275,10 @@ def _live(portal: Portal, stream: list[tuple], cycle: Callable[[Portal, bool], l
 # re-approach task only its deadline brings; a meeting booked at 11:30 for 25:30 (Meeting
 # Scheduled at noon), whose record-outcome task only its deadline brings; a deal at 25:30 on
 # a contact unmodified since the first cycle, which only the deal feed sees (Open Deal).
+# First-touch SLA: the New lead untouched since before the stream is alerted at midnight, its
+# breach closed at noon by the touches only the engagement feed sees; the lead made New at
+# midnight breaches by noon, which only its SLA deadline brings, and is closed at 36:00 when
+# its deal moves it on.
 TOUCHED_THEN_SILENT = [
     (1, "reply", 4, False),
     (2, "outbound_email", 4, False),
@@ -297,4 +314,9 @@ def test_incremental_cycles_end_where_full_cycles_end(tmp_path: Path, stream: li
         if stream == TOUCHED_THEN_SILENT:  # the last cycle brings what the example promises
             rules = {key[0] for key, _reason in told[-1]}
             assert rules >= {"recycle", "bad_timing", "meeting_scheduled", "open_deal"}, told
+            breaches = [[key[:2] for key, _ in run if key[0].startswith("sla")] for run in told]
+            new_lead, untouched = str(portal.ids[2]), str(portal.ids[4])
+            assert breaches[0] == [("sla-new", untouched)], told[0]
+            assert breaches[1] == [("sla-closed", untouched), ("sla-new", new_lead)], told[1]
+            assert breaches[-1] == [("sla-closed", new_lead)], told[-1]
         assert portal.state() == reference.state()

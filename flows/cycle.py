@@ -27,6 +27,7 @@ from prefect.utilities.annotations import quote
 
 from config.check import check_rules, errors
 from config.settings import DEFAULT_UI_DOMAIN, Settings
+from flows.deal_stages import record_stages, stages_changed
 from flows.engine import RunContext, context_for, run_rule
 from flows.escalation import escalate, notices
 from flows.incremental import (
@@ -224,6 +225,7 @@ def _run_rule(name: RuleName, ctx: RunContext, summary: RunSummary) -> None:
             ctx.overlay.setdefault(result.change.contact_id, {}).update(result.change.properties)
     assert ctx.state is not None and ctx.feed is not None  # set by run_cycle
     portal = ctx.settings.hubspot_portal_id or ""
+    restaged = stages_changed(ctx, rule)  # a deal pipeline edited: judge everything once
     since = rule_window(
         rule,
         ctx.rules,
@@ -231,7 +233,7 @@ def _run_rule(name: RuleName, ctx: RunContext, summary: RunSummary) -> None:
         ctx.state,
         all_rules=RULES,
         since=ctx.params.since,
-        full=ctx.params.full,
+        full=ctx.params.full or restaged,
     )
     summary.windows[name] = since
     if rule.triggers:
@@ -267,6 +269,7 @@ def _settle_watermarks(ctx: RunContext, summary: RunSummary) -> None:
             if summary.windows.get(name) is None:
                 digest = config_hash(ctx.rules, rule, RULES)
                 ctx.state.set_baseline(portal, name, digest, ctx.now)
+                record_stages(ctx, rule)
 
 
 def _tell_owners(

@@ -4,6 +4,7 @@ file makes the affected rules judge everything once, and every run reports its c
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from config.rules import DEFAULT_RULES
 from config.settings import Settings
 from flows.cycle import lifecycle_cycle
 from flows.params import RunParams
+from sandbox import pipelines
+from sandbox.schema import CONTACT_TO_DEAL, DEAL_PIPELINES, DEAL_TO_CONTACT, StageDef
 from sandbox.server import SandboxHandle, running_sandbox
 
 from support import RECORDING_NOW, SCORING_CONFIG, portal_settings, sandbox_settings
@@ -22,6 +25,7 @@ from support import RECORDING_NOW, SCORING_CONFIG, portal_settings, sandbox_sett
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 DAY_MS = 24 * 3_600_000
 LADDER = ("open_deal", "meeting_scheduled", "connected", "bad_timing")
+ON_HOLD = StageDef("1004", "On hold", "0.1", False)
 
 
 @pytest.fixture
@@ -99,3 +103,31 @@ def test_the_reconcile_finds_nothing_after_incremental_cycles(
     assert checked["missed"] == 0
     assert checked["catch_up"]["failed"] == 0
     assert any("whole population" in note for note in checked["notes"])
+
+
+def test_an_edited_deal_pipeline_makes_open_deal_judge_everything_once(
+    portal: tuple[SandboxHandle, Settings, dict[str, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handle, settings, clock = portal
+    old = clock["ms"] - 3 * DAY_MS
+    lead = handle.store.insert(
+        "contacts",
+        {"lifecyclestage": "salesqualifiedlead", "hs_lead_status": "NEW", "firstname": "Held"},
+        old,
+    )
+    deal = handle.store.insert(
+        "deals", {"dealname": "Renewal", "pipeline": "1001", "dealstage": "1004"}, old
+    )
+    handle.store.associate("deals", deal.id, "contacts", lead.id, DEAL_TO_CONTACT, CONTACT_TO_DEAL)
+    _cycle(settings, clock, 0, rules=["open_deal"])
+    assert _cycle(settings, clock, 1, rules=["open_deal"])["changes"] == 0  # Churned: closed
+
+    # Ops turn the Renewals pipeline's "Churned" stage into an open "On hold": no deal and
+    # no contact is written, only the pipeline
+    renewals = replace(DEAL_PIPELINES[1], stages=(*DEAL_PIPELINES[1].stages[:2], ON_HOLD))
+    monkeypatch.setattr(pipelines, "DEAL_PIPELINES", (DEAL_PIPELINES[0], renewals))
+    edited = _cycle(settings, clock, 2, rules=["open_deal"])
+    assert "open_deal: whole population (full judgment)" in edited["notes"]
+    assert handle.store.get("contacts", lead.id).props["hs_lead_status"] == "OPEN_DEAL"
+    again = _cycle(settings, clock, 3, rules=["open_deal"])
+    assert any(note.startswith("open_deal: what changed since") for note in again["notes"])

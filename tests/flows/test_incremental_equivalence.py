@@ -90,7 +90,8 @@ def _rules_file(folder: Path) -> Path:
     rules["followup"]["next_attempt"].update(after_days=0.5, max_attempts=3)
     rules["recycle"].update(min_attempts=2, no_reply_days=1)
     rules["bad_timing"]["reapproach_days"] = 1
-    rules["sla"] = {"enabled": True, "first_touch_hours": 6, "escalation_email": "ops@example.com"}
+    rules["followup"]["first_touch"]["due_in_hours"] = 14  # due after the next cycle
+    rules["sla"] = {"enabled": True, "first_touch_hours": 16, "escalation_email": "ops@example.com"}
     path = folder / "lifecycle.yaml"
     path.write_text(yaml.safe_dump(rules))
     return path
@@ -277,8 +278,8 @@ def _live(portal: Portal, stream: list[tuple], cycle: Callable[[Portal, bool], l
 # a contact unmodified since the first cycle, which only the deal feed sees (Open Deal).
 # First-touch SLA: the New lead untouched since before the stream is alerted at midnight, its
 # breach closed at noon by the touches only the engagement feed sees; the lead made New at
-# midnight breaches by noon, which only its SLA deadline brings, and is closed at 36:00 when
-# its deal moves it on.
+# midnight breaches at 14:00 (its first-touch task overdue), which only its SLA deadline
+# brings to the next midnight's cycle, and is closed at 36:00 when its deal moves it on.
 TOUCHED_THEN_SILENT = [
     (1, "reply", 4, False),
     (2, "outbound_email", 4, False),
@@ -317,6 +318,7 @@ def test_incremental_cycles_end_where_full_cycles_end(tmp_path: Path, stream: li
             breaches = [[key[:2] for key, _ in run if key[0].startswith("sla")] for run in told]
             new_lead, untouched = str(portal.ids[2]), str(portal.ids[4])
             assert breaches[0] == [("sla-new", untouched)], told[0]
-            assert breaches[1] == [("sla-closed", untouched), ("sla-new", new_lead)], told[1]
+            assert breaches[1] == [("sla-closed", untouched)], told[1]
+            assert breaches[2] == [("sla-new", new_lead)], told[2]
             assert breaches[-1] == [("sla-closed", new_lead)], told[-1]
         assert portal.state() == reference.state()

@@ -111,6 +111,13 @@ class Settings(BaseSettings):
         description="Name of a Prefect global concurrency limit (limit 1) that writing runs "
         "on this portal hold, to take turns across machines.",
     )
+    leadops_artifact_suffix: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9-]*$",
+        description="Ends the keys of the runs' Prefect artifacts (`lifecycle-cycle-summary-777`"
+        "), so portals sharing a Prefect server keep their own; `leadops deploy --portal` "
+        "sets it to the portal id.",
+    )
 
     leadops_ops_email: str | None = Field(
         default=None,

@@ -34,6 +34,8 @@ from prefect.artifacts import (
 )
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from config.settings import Settings
+from flows.artifact_keys import artifact_key
 from flows.backfill_report import (
     TIME_RULES_PASS,
     Pass,
@@ -229,7 +231,9 @@ def backfill(params: BackfillParams, settings: RunSettings = None) -> dict:
     windows = params.windows(started) if params.event_rules else []
     progress = Progress(len(windows) + bool(params.time_rules), started)
     artifact = create_progress_artifact(
-        progress=0.0, key="backfill-progress", description=progress.describe(started)
+        progress=0.0,
+        key=artifact_key("backfill-progress", settings or Settings()),
+        description=progress.describe(started),
     )
     passes: list[Pass] = []
     steps = [lambda w=w: _run_window(params.run_params(w), settings) for w in windows]
@@ -242,7 +246,9 @@ def backfill(params: BackfillParams, settings: RunSettings = None) -> dict:
             break
     summary = summarize(params, len(windows), passes)
     create_markdown_artifact(
-        key="backfill-summary", markdown=summary_markdown(summary), description="Backfill summary"
+        key=artifact_key("backfill-summary", settings or Settings()),
+        markdown=summary_markdown(summary),
+        description="Backfill summary",
     )
     if passes and not passes[-1].completed:
         failed = passes[-1]

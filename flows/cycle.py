@@ -161,7 +161,8 @@ def _run_cycle(ctx: RunContext, flow_name: str) -> RunSummary:
             _keep_for_undo(ctx, summary, flow_name, started)
         note_spend(ctx, summary, flow_name)
         _post_to_channels(ctx, summary)
-        publish(summary, owners, flow_name.replace("_", "-"))
+        suffix = ctx.settings.leadops_artifact_suffix  # one portal's set: its own keys
+        publish(summary, owners, flow_name.replace("_", "-"), suffix)
     return summary
 
 

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from config.rules import Rules, load_rules
 from config.settings import DEFAULT_UI_DOMAIN, Settings
+from flows.artifact_keys import artifact_key
 from flows.engine import gateway_for, window_filters
 from flows.params import RunSettings
 from gateway.client import Filter, HubSpotGateway
@@ -145,7 +146,7 @@ def missing_statuses(gateway: HubSpotGateway, rules: Rules) -> list[str]:
     return sorted(wanted - options)
 
 
-def publish_artifacts(report: LeadReport, notes: list[str]) -> None:
+def publish_artifacts(report: LeadReport, notes: list[str], settings: Settings) -> None:
     """Every table as a Prefect table artifact (listed contacts: the first `ARTIFACT_ROWS`;
     Prefect refuses events of many MB), and a markdown summary."""
     totals = listed_totals(report)
@@ -153,13 +154,13 @@ def publish_artifacts(report: LeadReport, notes: list[str]) -> None:
         total = totals.get(name, len(rows))
         shown = f"; the first {min(ARTIFACT_ROWS, len(rows))} of {total}, all in the CSV"
         create_table_artifact(
-            key=f"lead-report-{name.replace('_', '-')}",
+            key=artifact_key(f"lead-report-{name.replace('_', '-')}", settings),
             table=rows[:ARTIFACT_ROWS] or [{"note": "(none)"}],
             description=f"Lead report: {name.replace('_', ' ')}"
             + (shown if total > ARTIFACT_ROWS else ""),
         )
     create_markdown_artifact(
-        key="lead-report-summary",
+        key=artifact_key("lead-report-summary", settings),
         markdown=summary_markdown(report, notes),
         description="Lead report",
     )
@@ -227,7 +228,7 @@ def run_lead_report(params: ReportParams, settings: Settings | None = None) -> d
     run_name = current_run_name()
     view = report_view(report, notes=notes, limit=None, **links)
     files = write_report_files(report, charts, view, folder)
-    publish_artifacts(report, notes)
+    publish_artifacts(report, notes, settings)
     delivery = None
     if params.email and rules.report.email:
         manager_charts = {

@@ -23,6 +23,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from config.settings import Settings
+from flows.artifact_keys import artifact_key
 from flows.cycle import run_cycle
 from flows.params import RunParams, RunSettings
 from flows.report import RunSummary
@@ -42,7 +43,7 @@ def run_reconcile(
     checked = run_cycle(params.model_copy(update={"full": True}), "reconcile", settings)
     missed, breaches = missed_changes(checked), missed_breaches(checked)
     create_markdown_artifact(
-        key="reconcile-missed",
+        key=artifact_key("reconcile-missed", settings or Settings()),
         markdown=missed_markdown(missed, breaches),
         description="Changes the full judgment made that incremental cycles had missed",
     )

@@ -24,6 +24,7 @@ from typing import Any
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.settings import get_current_settings
 
+from flows.artifact_keys import suffixed
 from flows.sla_report import sla_counts, sla_markdown
 from model.changes import ChangeResult, Outcome
 from model.records import Owner
@@ -145,7 +146,7 @@ def table_pages(
         yield page
 
 
-def summary_markdown(summary: RunSummary, pages: int = 0, key: str = "") -> str:
+def summary_markdown(summary: RunSummary, pages: int = 0, changes_key: str = "") -> str:
     """The summary; `pages`: how many table artifacts hold the changes (`publish`)."""
     mode = "dry run: nothing written" if summary.dry_run else "applied"
     start = summary.since.isoformat() if summary.since else "the beginning"
@@ -167,7 +168,7 @@ def summary_markdown(summary: RunSummary, pages: int = 0, key: str = "") -> str:
         lines += ["", f"Every change ({len(summary.results):,}): `{summary.changes_csv}`"]
     if pages > 1:
         lines.append(
-            f"  \nThe changes table: {pages} pages (`{key}-changes`, then the flow run's artifacts)"
+            f"  \nThe changes table: {pages} pages (`{changes_key}`, then the flow run's artifacts)"
         )
     failures = summary.failures
     if failures:
@@ -186,23 +187,27 @@ def summary_markdown(summary: RunSummary, pages: int = 0, key: str = "") -> str:
     return "\n".join(lines)
 
 
-def publish(summary: RunSummary, owners: Mapping[str, Owner], key: str) -> None:
+def publish(
+    summary: RunSummary, owners: Mapping[str, Owner], key: str, suffix: str | None = None
+) -> None:
     """The run's artifacts: the changes as tables in pages Prefect accepts (the first under
-    `<key>-changes`, the others on the flow run), then a markdown summary naming the CSV."""
+    `<key>-changes`, the others on the flow run), then a markdown summary (`<key>-summary`)
+    naming the CSV. `suffix` ends both keys (`flows.artifact_keys`: one portal's set)."""
+    changes_key = suffixed(f"{key}-changes", suffix)
     total, done, number = len(summary.results), 0, 0
     for number, page in enumerate(table_pages(summary.results, owners, page_budget()), 1):
         span = f"changes {done + 1:,}–{done + len(page):,} of {total:,}"
         create_table_artifact(
-            key=f"{key}-changes" if number == 1 else None,
+            key=changes_key if number == 1 else None,
             table=page,
             description=f"{summary.flow}: {span}, with reason and outcome",
         )
         done += len(page)
     if not total:
-        create_table_artifact(key=f"{key}-changes", table=[{"contact": "(no changes)"}])
+        create_table_artifact(key=changes_key, table=[{"contact": "(no changes)"}])
     pages = number if total else 0
     create_markdown_artifact(
-        key=f"{key}-summary",
-        markdown=summary_markdown(summary, pages=pages, key=key),
+        key=suffixed(f"{key}-summary", suffix),
+        markdown=summary_markdown(summary, pages=pages, changes_key=changes_key),
         description="Run summary",
     )

@@ -28,6 +28,7 @@ from prefect.utilities.annotations import quote
 from pydantic import BaseModel, ConfigDict, Field
 
 from config.settings import Settings
+from flows.artifact_keys import artifact_key
 from flows.engine import RunContext, context_for
 from flows.params import RunParams, RunSettings
 from flows.report import OUTCOMES
@@ -124,11 +125,11 @@ def _undo(ctx: RunContext, run: RecordedRun) -> UndoSummary:
     finally:
         summary.api_calls = dict(ctx.gateway.calls - ctx.calls_at_start)
         summary.notes.append(f"{run.flow} run {run.name}: {len(run.applied)} applied change(s)")
-        _publish(summary)
+        _publish(summary, ctx.settings)
     return summary
 
 
-def _publish(summary: UndoSummary) -> None:
+def _publish(summary: UndoSummary, settings: Settings) -> None:
     rows = [
         {
             "contact": f"{r.step.contact_name} ({r.step.contact_id})",
@@ -141,11 +142,13 @@ def _publish(summary: UndoSummary) -> None:
         for r in summary.results
     ]
     create_table_artifact(
-        key="undo-changes",
+        key=artifact_key("undo-changes", settings),
         table=rows or [{"contact": "(nothing to undo)"}],
         description=f"Every change of {summary.run} taken back, or kept and why.",
     )
-    create_markdown_artifact(key="undo-summary", markdown=undo_markdown(summary))
+    create_markdown_artifact(
+        key=artifact_key("undo-summary", settings), markdown=undo_markdown(summary)
+    )
 
 
 def undo_markdown(summary: UndoSummary) -> str:

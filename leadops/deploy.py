@@ -355,6 +355,7 @@ def target_for(
         env["LIFECYCLE_CONFIG"] = checked_rules(rules, root)
     if portal:
         env.update(OUTBOX_DIR=str(names.outbox_dir), REPORT_DIR=str(names.report_dir))
+        env["LEADOPS_ARTIFACT_SUFFIX"] = portal  # its own "latest" artifacts on the server
     rate_limit = names.rate_limit if shared_limit else None
     return DeployTarget(pool, portal, names.token_block, rate_limit, names.run_limit, env)
 

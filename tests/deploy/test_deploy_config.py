@@ -180,6 +180,7 @@ def test_target_names_blocks_limits_and_folders_per_portal_and_never_carries_the
     assert per_portal.env["HUBSPOT_PORTAL_ID"] == "777"
     assert per_portal.env["OUTBOX_DIR"] == "/srv/outbox/777"
     assert per_portal.env["REPORT_DIR"] == "reports/777"
+    assert per_portal.env["LEADOPS_ARTIFACT_SUFFIX"] == "777"  # its own artifact keys
     assert "pat-secret" not in repr(single) + repr(per_portal)
     assert target_for(settings, "leadops", None, shared_limit=False).global_limit is None
 

@@ -19,6 +19,8 @@ import pytest
 from prefect.blocks.system import Secret
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import (
+    ArtifactCollectionFilter,
+    ArtifactCollectionFilterKey,
     FlowRunFilter,
     FlowRunFilterId,
     FlowRunFilterParentFlowRunId,
@@ -210,12 +212,26 @@ def test_two_portals_run_at_once_each_with_its_own_rules_state_and_limits(
         assert any(f"/contacts/{portal}/" in text for text in digests)
         assert not list((folder / "journal").rglob("*.jsonl"))
 
+        # Its own latest artifacts on the shared server: the summary under its suffixed key
+        # names its own changes CSV, not the other portal's.
+        assert env["LEADOPS_ARTIFACT_SUFFIX"] == portal
+        [summary] = latest_artifacts(client, f"lifecycle-cycle-summary-{portal}")
+        assert str(folder / "journal") in str(summary.data)
+        assert str(outbox_root / other) not in str(summary.data)
+        assert latest_artifacts(client, f"lifecycle-cycle-changes-{portal}")
+
         # `leadops check --portal` checks what the deployment records, against that portal.
         checked = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["check", "--portal", portal])
         assert checked.exit_code == 0, checked.output
         source = f"deployment lifecycle-cycle/cycle-{portal}, token block hubspot-token-{portal}"
         assert source in " ".join(checked.output.split())  # the table title may wrap
         assert f"portal-{portal}.yaml" in checked.output
+
+
+def latest_artifacts(client: SyncPrefectClient, key: str) -> list[Any]:
+    """The latest artifact under `key` (none or one)."""
+    only = ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(any_=[key]))
+    return client.read_latest_artifacts(artifact_filter=only)
 
 
 def locked_spans(client: SyncPrefectClient, runs: list[FlowRun]) -> dict[str, tuple[Any, Any]]:

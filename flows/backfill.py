@@ -228,11 +228,12 @@ def backfill(params: BackfillParams, settings: RunSettings = None) -> dict:
     """Replay the event-based rules over `[start, end)` window by window, oldest first, then
     judge the time-based rules once, as of now."""
     started = datetime.now(UTC)
+    keyed = settings or Settings()  # the artifact keys' portal suffix, if any
     windows = params.windows(started) if params.event_rules else []
     progress = Progress(len(windows) + bool(params.time_rules), started)
     artifact = create_progress_artifact(
         progress=0.0,
-        key=artifact_key("backfill-progress", settings or Settings()),
+        key=artifact_key("backfill-progress", keyed),
         description=progress.describe(started),
     )
     passes: list[Pass] = []
@@ -246,7 +247,7 @@ def backfill(params: BackfillParams, settings: RunSettings = None) -> dict:
             break
     summary = summarize(params, len(windows), passes)
     create_markdown_artifact(
-        key=artifact_key("backfill-summary", settings or Settings()),
+        key=artifact_key("backfill-summary", keyed),
         markdown=summary_markdown(summary),
         description="Backfill summary",
     )

@@ -33,7 +33,15 @@ from notify.breaches import plan_breach_alerts, render_breach_alert
 from notify.outbox import deliver_outbox, write_outbox
 from notify.plan import SLA_NOTICE
 from rules import followup
-from rules.sla import Breach, Escalation, escalation, find_breaches, late_touches, told_fields
+from rules.sla import (
+    Breach,
+    Escalation,
+    escalation,
+    find_breaches,
+    late_touches,
+    told_contact,
+    told_fields,
+)
 from runstate.breaches import BreachBook
 from tasks.crm import load_engagements
 
@@ -67,9 +75,7 @@ def escalate(ctx: RunContext, results: Sequence[ChangeResult], notes: list[str])
     notes.append(describe(window))
     triggered: list[str] = []
     if window.since is not None:
-        told_contacts = (
-            fields.get("contact_id", key.partition("@")[0]) for key, fields in told.items()
-        )
+        told_contacts = [told_contact(key, fields) for key, fields in told.items()]
         triggered = triggered_leads(ctx, window.since, results, told_contacts)
     situation, properties = ctx.situation, followup.contact_properties(ctx.rules)
     deadlines: dict[str, datetime | None] = {}

@@ -173,15 +173,15 @@ def escalation(
     unjudged = {
         key: fields
         for key, fields in told.items()
-        if judged is not None and _contact_of(key, fields) not in judged
+        if judged is not None and told_contact(key, fields) not in judged
     }
     closed = tuple(
         Closed(
             key=key,
-            contact_id=_contact_of(key, fields),
+            contact_id=told_contact(key, fields),
             contact_name=fields.get("contact_name", ""),
             owner_id=fields.get("owner_id") or None,
-            reason=_closed_reason(_contact_of(key, fields), touched),
+            reason=_closed_reason(told_contact(key, fields), touched),
         )
         for key, fields in told.items()
         if key not in current and key not in unjudged
@@ -206,7 +206,8 @@ def told_fields(breach: Breach) -> dict[str, str]:
     }
 
 
-def _contact_of(key: str, fields: Mapping[str, str]) -> str:
+def told_contact(key: str, fields: Mapping[str, str]) -> str:
+    """The contact of a told breach (a state without `contact_id`: from its key)."""
     return fields.get("contact_id", key.partition("@")[0])
 
 
@@ -214,7 +215,7 @@ def _as_told(key: str, fields: Mapping[str, str]) -> Breach:
     """A breach told earlier, as told (a state written before `due` was kept: New since)."""
     new_since = datetime.fromisoformat(fields.get("new_since") or key.partition("@")[2])
     return Breach(
-        contact_id=_contact_of(key, fields),
+        contact_id=told_contact(key, fields),
         contact_name=fields.get("contact_name", ""),
         owner_id=fields.get("owner_id") or None,
         new_since=new_since,

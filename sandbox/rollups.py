@@ -12,7 +12,13 @@ default contact properties", Sales activity group; developers.hubspot.com/docs/a
 - `notes_next_activity_date` (Next Activity Date): the earliest upcoming activity: a task not
   completed, a meeting or a call dated in the future.
 - `num_associated_deals` (Number of Associated Deals): the deals associated with the contact
-  (written once a contact has or had deals; the demo seed sets "0" on the others).
+  (written once a contact has or had deals; the demo seed sets "0" on the others). HubSpot's
+  developer changelog ("Associations API property labels update") names it a contact
+  property counting the associated deals. An association writes no property of the deal
+  itself (incremental syncs by modified date miss records associated later:
+  airbytehq/airbyte#44554, #27199); that the roll-up's change moves the contact's
+  `lastmodifieddate` is unsettled: the product must not depend on it (its reconcile repairs
+  what it misses), and the sandbox models the roll-up as below.
 Only engagements dated up to now count towards the "last" roll-ups. A change to any roll-up
 is a write HubSpot makes (source CALCULATED), so the contact's `lastmodifieddate` moves too;
 HubSpot does this asynchronously, the sandbox at once (search lag, if configured, applies).

@@ -3,11 +3,11 @@
 Editing a pipeline in HubSpot's settings (a stage marked closed or open again, its probability,
 a stage renamed or removed) changes what `open_deal` decides about every contact with a deal
 in it, yet it writes no deal and no contact: nothing in an incremental window shows it
-(HubSpot's Pipelines API has no changes feed; its stages' `updatedAt` is per stage and the
-default pipeline's is 0). Every run reads the pipelines anyway (the portal check), so a run
-that judged such a rule in full keeps a digest of the stages it judged with
-(`runstate.deadlines`, as the rules-config digest), and a run that reads different stages
-judges the rule's whole population again, as after a changed rules file. No extra call.
+(HubSpot's Pipelines API lists every pipeline in one answer, with no modified-since filter).
+Every run reads the pipelines anyway (the portal check), so a run that judged such a rule in
+full keeps a digest of the stages it judged with (`runstate.deadlines`, as the rules-config
+digest), and a run that reads different stages judges the rule's whole population again, as
+after a changed rules file. No extra call.
 
 Example:
     ```python

@@ -37,6 +37,7 @@ from sandbox.tables import iso
 from support import portal_settings, sandbox_settings
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
+DEAL_CONTACT_TYPES = (DEAL_TO_CONTACT, CONTACT_TO_DEAL)
 
 START = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)  # a Monday, midnight
 HOUR_MS = 3_600_000
@@ -51,6 +52,7 @@ CONTACTS = (
     ("salesqualifiedlead", None, None),
     ("lead", None, None),
     ("salesqualifiedlead", "NEW", None),
+    ("salesqualifiedlead", "CONNECTED", None),
 )
 ACTIONS = (
     "score_hot",
@@ -69,6 +71,7 @@ ACTIONS = (
     "meeting_tomorrow",
     "meeting_outcome",
     "bad_timing",
+    "associate_deal",
 )
 
 # hour of the change, what happens, to which contact, whether HubSpot's roll-ups ran yet
@@ -111,6 +114,12 @@ class Portal:
             props |= {"lead_score": score} if score else {}
             clean = self.store.validate("contacts", props, True)
             self.ids.append(self.store.create("contacts", clean).id)
+        # An open deal of no one yet, created before the stream: associating it later writes
+        # no deal (`associate_deal`)
+        deal = {"dealname": "Expansion", "pipeline": "default", "dealstage": "qualifiedtobuy"}
+        self.unassociated_deal = self.store.create(
+            "deals", self.store.validate("deals", deal, True)
+        )
 
     @property
     def now(self) -> datetime:
@@ -128,7 +137,7 @@ class Portal:
         run yet."""
         store = self.store
         if kind == "deals":
-            full, types = props, (DEAL_TO_CONTACT, CONTACT_TO_DEAL)
+            full, types = props, DEAL_CONTACT_TYPES
         else:
             full = {"hs_timestamp": iso(self.now_ms), "hubspot_owner_id": OWNER, **props}
             types = (ENGAGEMENT_TO_CONTACT[kind], ENGAGEMENT_TO_CONTACT[kind] - 1)
@@ -187,6 +196,16 @@ class Portal:
                 self.update_associated("tasks", index, {"hs_task_status": "COMPLETED"}, rolled_up)
             case "unqualify":
                 self.write(index, {"hs_lead_status": "UNQUALIFIED"})
+            case "associate_deal":
+                self.associate_deal(index)
+
+    def associate_deal(self, index: int) -> None:
+        """The deal created before the stream, associated with the contact now. HubSpot
+        moves neither deal's modified date; its `num_associated_deals` roll-up (the sandbox
+        recomputes it at once, as its association API does) modifies the contact."""
+        deal_id, contact_id = self.unassociated_deal.id, self.ids[index]
+        self.store.associate("deals", deal_id, "contacts", contact_id, *DEAL_CONTACT_TYPES)
+        refresh_contact(self.store, contact_id)
 
     def state(self) -> dict[str, Any]:
         """Everything a person would see: contacts (with histories), tasks, list members."""
@@ -275,7 +294,9 @@ def _live(portal: Portal, stream: list[tuple], cycle: Callable[[Portal, bool], l
 # The ladder, each change at 36:00 seen by one trigger alone: Bad Timing at 07:30, whose
 # re-approach task only its deadline brings; a meeting booked at 11:30 for 25:30 (Meeting
 # Scheduled at noon), whose record-outcome task only its deadline brings; a deal at 25:30 on
-# a contact unmodified since the first cycle, which only the deal feed sees (Open Deal).
+# a contact unmodified since the first cycle, which only the deal feed sees (Open Deal); a
+# deal created before the stream associated at 13:30 with a Connected contact, which only
+# the contact's `num_associated_deals` roll-up shows (Open Deal at midnight).
 # First-touch SLA: the New lead untouched since before the stream is alerted at midnight, its
 # breach closed at noon by the touches only the engagement feed sees; the lead made New at
 # midnight breaches at 14:00 (its first-touch task overdue), which only its SLA deadline
@@ -288,6 +309,7 @@ TOUCHED_THEN_SILENT = [
     (5, "outbound_email", 1, True),
     (7, "bad_timing", 3, True),
     (11, "meeting_tomorrow", 1, False),
+    (13, "associate_deal", 5, True),
     (25, "deal", 2, False),
 ]
 
@@ -321,4 +343,6 @@ def test_incremental_cycles_end_where_full_cycles_end(tmp_path: Path, stream: li
             assert breaches[1] == [("sla-closed", untouched)], told[1]
             assert breaches[2] == [("sla-new", new_lead)], told[2]
             assert breaches[-1] == [("sla-closed", new_lead)], told[-1]
+            connected = str(portal.ids[5])
+            assert ("open_deal", connected, "update") in {key for key, _ in told[2]}, told[2]
         assert portal.state() == reference.state()

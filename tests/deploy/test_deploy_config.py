@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 import typer
 from prefect.settings import PREFECT_API_URL, temporary_settings
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from config.settings import Settings
+from flows.artifact_keys import artifact_key
 from flows.params import RunParams
 from leadops.deploy import (
     PROJECT_ROOT,
@@ -283,3 +285,11 @@ def test_only_some_entries_are_deployed_and_an_unknown_one_is_named() -> None:
     assert only_entries(PROJECT, []) is PROJECT
     with pytest.raises(DeployError, match=r"no deployment named cycel in prefect\.yaml \(cycle, "):
         only_entries(PROJECT, ["cycel"])
+
+
+def test_a_portals_set_publishes_under_suffixed_artifact_keys_and_a_single_set_as_before() -> None:
+    per_portal = Settings(_env_file=None, leadops_artifact_suffix="777")
+    assert artifact_key("lifecycle-cycle-summary", per_portal) == "lifecycle-cycle-summary-777"
+    assert artifact_key("reconcile-missed", Settings(_env_file=None)) == "reconcile-missed"
+    with pytest.raises(ValidationError, match="leadops_artifact_suffix"):
+        Settings(_env_file=None, leadops_artifact_suffix="Portal 777")

@@ -6,8 +6,8 @@ A writing, notifying cycle judges, since the escalation's watermark (less the ov
 - the contacts of emails, calls and tasks created or modified in the window (a touch closes
   a breach; a first-touch task edited or completed moves its deadline);
 - the New leads modified in the window (a lead that became New, changed owner) and the
-  contacts of told breaches that are no longer New (a person moved them on): searched only
-  when some contact was modified in the window at all;
+  contacts of told breaches modified there (a person moved them on): one search of the
+  contacts modified in the window, sent only when some contact was;
 - the leads whose SLA deadline (`rules.sla.next_deadline`, kept when last judged) passed;
 - the contacts this run's rules changed (moved off New, or made New).
 Every New lead is judged instead on the escalation's first run, after the rules file changed
@@ -95,24 +95,12 @@ def triggered_leads(
         found += ctx.feed.contacts_of_engagements(kind, since)
     found += ctx.state.due(_portal(ctx), SLA, ctx.now)
     if ctx.feed.any_contact_modified(since):
-        new = [eq("hs_lead_status", ctx.rules.lead_status.new)]
-        window = [*new, *window_filters(since, ctx.now)]
-        found += [
-            r.id
-            for batch in search_contacts(ctx.gateway, window, ["hs_lead_status"])
-            for r in batch
-        ]
-        found += _no_longer_new(ctx, list(dict.fromkeys(told_contacts)))
+        # One windowed search: the New leads modified, and told breaches' contacts moved on
+        told, new = set(told_contacts), ctx.rules.lead_status.new
+        window = window_filters(since, ctx.now)
+        for batch in search_contacts(ctx.gateway, window, ["hs_lead_status"]):
+            found += [r.id for r in batch if r.get("hs_lead_status") == new or r.id in told]
     return list(dict.fromkeys(found))
-
-
-def _no_longer_new(ctx: RunContext, contact_ids: list[str]) -> list[str]:
-    """Which of these contacts are not New any more (or are gone)."""
-    if not contact_ids:
-        return []
-    records = read_contacts(ctx.gateway, quote(contact_ids), ["hs_lead_status"])
-    still_new = {r.id for r in records if r.get("hs_lead_status") == ctx.rules.lead_status.new}
-    return [contact_id for contact_id in contact_ids if contact_id not in still_new]
 
 
 def lead_batches(

@@ -15,6 +15,7 @@ import hashlib
 import re
 from email.headerregistry import Address
 from email.utils import parseaddr
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -63,6 +64,7 @@ def record_url(portal_id: str, contact_id: str, ui_domain: str = DEFAULT_UI_DOMA
     )
 
 
+@lru_cache(maxsize=4096)  # asked once per change told, of a few owners' addresses
 def usable_email(value: str | None) -> bool:
     """A single plain address that an email header can carry."""
     if not value or not _EMAIL.match(value):

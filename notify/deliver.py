@@ -16,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 
 from config.rules import Rules
 from config.settings import DEFAULT_UI_DOMAIN, Settings
-from model.changes import ChangeResult, Outcome
+from model.changes import ChangeResult
 from model.records import Owner
 from notify.digest import DigestTally
 from notify.ops_plan import plan_ops_summary, routed_to_ops
@@ -28,7 +28,7 @@ from notify.outbox import (
     secrets_of,
     write_outbox,
 )
-from notify.plan import Labels, plan_digests, recipient_of
+from notify.plan import Labels, plan_digests, told
 from notify.render import render_digest, render_ops_summary
 from runstate.changes import RunChanges
 from runstate.journal import journal_folder
@@ -169,12 +169,7 @@ def _by_recipient(
     """The applied changes owners are told of, scrubbed, in a spool per recipient (in run
     order), each ordered as `plan_digests` orders digests."""
     spools: dict[str, _Spool] = {}
-    for result in results:
-        if result.outcome is not Outcome.APPLIED:
-            continue
-        who = recipient_of(result.change, owners, rules)
-        if who is None:
-            continue
+    for result, who in told(results, owners, rules):
         spool = spools.get(who.key)
         if spool is None:
             order = (bool(who.note), who.name.lower(), who.address)

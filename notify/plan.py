@@ -28,7 +28,7 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from pathlib import Path
@@ -134,6 +134,17 @@ def recipient_of(change: Change, owners: Mapping[str, Owner], rules: Rules) -> R
     return Recipient(address, one_line(owner.name if owner else OPS_NAME), note)
 
 
+def told(
+    results: Iterable[ChangeResult], owners: Mapping[str, Owner], rules: Rules
+) -> Iterator[tuple[ChangeResult, Recipient]]:
+    """The applied changes owners are told of, in run order, each with its recipient."""
+    for result in results:
+        if result.outcome is Outcome.APPLIED:
+            who = recipient_of(result.change, owners, rules)
+            if who is not None:
+                yield result, who
+
+
 # ---------------------------------------------------------------- lines
 
 
@@ -235,12 +246,7 @@ def plan_digests(
     """
     links = _Links(portal_id, ui_domain, timezone, labels or {})
     planned: dict[str, _Planned] = {}
-    for result in results:
-        if result.outcome is not Outcome.APPLIED:
-            continue
-        who = recipient_of(result.change, owners, rules)
-        if who is None:
-            continue
+    for result, who in told(results, owners, rules):
         digest = planned.get(who.key)
         if digest is None:
             writer = DigestWriter(run_name, who.address, who.name, folder)

@@ -42,7 +42,10 @@ def spool_folder(journal: Path) -> Path:
     locked on first use, after removing the folders of processes that are gone."""
     root = (journal / SPOOLS).resolve()
     if root in _mine:
-        return _mine[root][0]
+        folder, held = _mine[root]
+        if folder.is_dir():
+            return folder
+        held.close()  # removed under us (the outbox was cleared): make a new one
     root.mkdir(parents=True, exist_ok=True)
     remove_stale_spools(root)
     folder = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=root))

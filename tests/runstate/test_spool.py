@@ -4,6 +4,7 @@ its folder behind, and the next run removes it, never a live run's."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -75,3 +76,15 @@ def test_a_killed_runs_spool_is_removed_by_the_next_run_and_a_live_ones_stays(
     assert alive.exists() and len(list(mine)) == 1
     assert spool_folder(journal) in {p.parent for p in (journal / SPOOLS).glob("*/*.spool")}
     assert remove_stale_spools(journal / SPOOLS) == []  # this process's folder is live too
+
+
+def test_a_spool_folder_removed_under_a_live_process_is_made_again(journal: Path) -> None:
+    first = spool_folder(journal)
+    shutil.rmtree(journal.parent)  # the outbox cleared while the process lives
+
+    again = spool_folder(journal)
+
+    assert again.is_dir() and again != first and (again / ".held").exists()
+    RunChanges(journal / "run.changes.csv").add(
+        [ChangeResult(Change("promote", "1", "Ada", "7", "why"), Outcome.APPLIED)]
+    )

@@ -28,7 +28,7 @@ from flows.artifact_keys import suffixed
 from flows.sla_report import sla_counts, sla_markdown
 from model.changes import ChangeResult, Outcome
 from model.records import Owner
-from notify.plan import MAX_CELL, one_line
+from notify.text import MAX_CELL, one_line
 from rules.sla import Escalation
 from runstate.changes import OUTCOMES, RunChanges
 

@@ -15,7 +15,7 @@ from rich.progress import Progress as Bar
 from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from flows.progress import PROGRESS_LOGGER, Progress
-from notify.plan import MAX_CELL, one_line
+from notify.text import MAX_CELL, one_line
 
 MAX_ERROR_LINE = 400
 

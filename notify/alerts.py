@@ -30,6 +30,7 @@ from prefect.client.schemas.objects import FlowRun, State
 from config.rules import ConfigError, Notify, Rules, load_rules
 from config.settings import Settings
 from notify.channels import ChannelPost, post_to_channels
+from notify.ops_plan import FailureAlert
 from notify.outbox import (
     DeliveryReport,
     deliver_outbox,
@@ -38,8 +39,8 @@ from notify.outbox import (
     secrets_of,
     write_outbox,
 )
-from notify.plan import MAX_ERROR, FailureAlert, one_line, text_block
 from notify.render import render_failure_alert
+from notify.text import MAX_ERROR, one_line, text_block
 from runstate.alert_streak import AlertStreaks
 
 

@@ -32,8 +32,9 @@ from email.message import EmailMessage
 from config.rules import Rules
 from config.settings import DEFAULT_UI_DOMAIN
 from model.records import Owner
-from notify.plan import OPS_NAME, message_id, one_line, record_url, route
+from notify.plan import route
 from notify.render import build_message, render_parts
+from notify.text import OPS_NAME, message_id, one_line, record_url
 from rules.sla import Breach
 
 

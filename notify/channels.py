@@ -32,7 +32,7 @@ from tenacity.wait import WaitBaseT
 from config.settings import DEFAULT_UI_DOMAIN
 from model.changes import ChangeResult
 from notify.outbox import scrub
-from notify.plan import one_line, record_url
+from notify.text import one_line, record_url
 from rules.sla import Escalation
 
 LISTED = 10  # failures or breaches named in a message; the counts cover all

@@ -9,14 +9,17 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from itertools import chain
+from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from config.rules import Rules
 from config.settings import DEFAULT_UI_DOMAIN, Settings
-from model.changes import ChangeResult, Outcome
+from model.changes import ChangeResult
 from model.records import Owner
+from notify.digest import DigestTally
+from notify.ops_plan import plan_ops_summary, routed_to_ops
 from notify.outbox import (
     DeliveryReport,
     deliver_outbox,
@@ -25,16 +28,11 @@ from notify.outbox import (
     secrets_of,
     write_outbox,
 )
-from notify.plan import (
-    DigestTally,
-    Labels,
-    plan_digests,
-    plan_ops_summary,
-    recipient_of,
-    routed_to_ops,
-)
+from notify.plan import Labels, plan_digests, told
 from notify.render import render_digest, render_ops_summary
 from runstate.changes import RunChanges
+from runstate.journal import journal_folder
+from runstate.spool import spool_folder
 
 SPOOL_BATCH = 1000  # changes a recipient's spool takes at a time
 
@@ -109,27 +107,30 @@ def compose_lazily(
 ) -> tuple[list[DigestTally], Iterator[EmailMessage], bool]:
     """As `compose`, but one recipient at a time: the results (a big run's `RunChanges`,
     read from disk) are sorted by recipient into spools first, then each digest is planned
-    and rendered only when iterated, and dropped before the next (a digest of 25,000 changes
-    holds them all in its attached CSV). The tallies fill as the messages are rendered; the
-    flag: an ops summary comes last."""
+    from its spool keeping only what its mail shows, rendered when iterated (its CSV
+    attachment streams from a file into the outbox) and dropped before the next. The spools
+    and files go to the portal's spool folder (`runstate.spool`). The tallies fill as the
+    messages are rendered; the flag: an ops summary comes last."""
     secrets = secrets_of(settings)
     links = {
         "portal_id": settings.hubspot_portal_id or "0",
         "ui_domain": settings.hubspot_ui_domain or DEFAULT_UI_DOMAIN,
         "run_name": run_name,
     }
-    spools = _by_recipient(results, owners, rules, secrets)
+    folder = spool_folder(journal_folder(settings))
+    spools = _by_recipient(results, owners, rules, secrets, folder)
     tallies: list[DigestTally] = []
 
     def digests() -> Iterator[EmailMessage]:
         for spool in sorted(spools.values(), key=lambda s: s.order):
             planned = plan_digests(
-                list(spool.results),
+                spool.results,
                 owners,
                 rules,
                 **links,
                 timezone=settings.timezone,
                 labels=labels,
+                folder=folder,
             )
             for digest in planned:  # one: the spool holds one recipient's changes
                 tallies.append(digest.tally())
@@ -163,20 +164,16 @@ def _by_recipient(
     owners: Mapping[str, Owner],
     rules: Rules,
     secrets: Sequence[str],
+    folder: Path,
 ) -> dict[str, _Spool]:
     """The applied changes owners are told of, scrubbed, in a spool per recipient (in run
     order), each ordered as `plan_digests` orders digests."""
     spools: dict[str, _Spool] = {}
-    for result in results:
-        if result.outcome is not Outcome.APPLIED:
-            continue
-        who = recipient_of(result.change, owners, rules)
-        if who is None:
-            continue
+    for result, who in told(results, owners, rules):
         spool = spools.get(who.key)
         if spool is None:
             order = (bool(who.note), who.name.lower(), who.address)
-            spool = spools[who.key] = _Spool(order, RunChanges(), [])
+            spool = spools[who.key] = _Spool(order, RunChanges(spool_dir=folder), [])
         elif who.note and not spool.order[0]:  # an ops line makes it the ops digest
             spool.order = (True, *spool.order[1:])
         spool.pending.append(_scrubbed(result, secrets))

@@ -53,6 +53,7 @@ from prefect_email import EmailServerCredentials
 from pydantic import SecretStr
 
 from config.settings import Settings
+from notify.mime_file import FileBackedMessage
 from runstate.files import exclusive_lock, write_atomically
 
 MASK = "********"
@@ -179,7 +180,10 @@ def write_outbox(settings: Settings, messages: Iterable[EmailMessage]) -> list[P
             name = message_filename(msg)
             if (outbox.sent / name).exists() or (outbox.pending / name).exists():
                 continue
-            write_atomically(outbox.pending / name, msg.as_bytes(policy=policy.default))
+            if isinstance(msg, FileBackedMessage):  # its attachment streams from a file
+                write_atomically(outbox.pending / name, msg.write_to)
+            else:
+                write_atomically(outbox.pending / name, msg.as_bytes(policy=policy.default))
             written.append(outbox.pending / name)
     return written
 

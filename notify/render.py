@@ -14,8 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -28,7 +26,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from config.rules import Rules
-from notify.plan import OPS_NAME, Digest, FailureAlert, OpsSummary, message_id, one_line, slug
+from notify.digest import Digest
+from notify.mime_file import FileBackedMessage
+from notify.ops_plan import FailureAlert, OpsSummary
+from notify.text import OPS_NAME, hashed_message_id, message_id, one_line, slug
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SMTP_LINE_LIMIT = 990  # bytes per body line SMTP allows (998), with a margin
@@ -71,9 +72,9 @@ def _subject(rules: Rules, digest: Digest) -> str:
 
 def build_message(
     rules: Rules, *, to: Address, subject: str, parts: tuple[str, str], msg_id: str
-) -> EmailMessage:
+) -> FileBackedMessage:
     """A `multipart/alternative` message (text, then HTML) from the configured sender."""
-    msg = EmailMessage()
+    msg = FileBackedMessage()
     msg["From"] = one_line(rules.notify.sender, 300)
     msg["To"] = to
     msg["Subject"] = one_line(subject, 250)
@@ -91,39 +92,23 @@ def _text_cte(text: str) -> str:
 
 
 def render_digest(digest: Digest, rules: Rules) -> EmailMessage:
-    """The owner's digest as an email: To the recipient, Subject from `notify.subject`."""
+    """The owner's digest as an email: To the recipient, Subject from `notify.subject`; a
+    capped digest attaches the CSV of every line (streamed from its file when written)."""
     subject = _subject(rules, digest)
     parts = render_parts("digest", digest=digest, subject=subject)
-    content = repr((digest.sections, digest.owner_name))
     message = build_message(
         rules,
         to=Address(display_name=digest.owner_name, addr_spec=digest.recipient),
         subject=subject,
         parts=parts,
-        msg_id=message_id(
-            digest.run_name, "digest", digest.recipient, content, rules.notify.sender
+        msg_id=hashed_message_id(
+            digest.run_name, "digest", digest.recipient, digest.content_hash, rules.notify.sender
         ),
     )
-    if digest.capped:
+    if digest.attachment is not None:
         name = f"leadops-{slug(digest.run_name)}-{slug(digest.owner_name)}.csv"
-        message.add_attachment(digest_csv(digest), subtype="csv", filename=name)
+        message.attach_text(digest.attachment, subtype="csv", filename=name)
     return message
-
-
-def digest_csv(digest: Digest) -> str:
-    """Every line of the digest, one row each: what a capped section leaves out of the mail."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["section", "contact", "details", "sent to ops because", "record"])
-    for section in digest.sections:
-        for line in section.lines:
-            details = [
-                f"{column}: {value}"
-                for column, value in zip(section.columns, line.values, strict=True)
-                if value != "—"
-            ]
-            writer.writerow([section.title, line.name, "\n".join(details), line.note, line.url])
-    return out.getvalue()
 
 
 def render_ops_summary(summary: OpsSummary, rules: Rules) -> EmailMessage:

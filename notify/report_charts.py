@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from insights.outcomes import LADDER, OUTCOMES
 from insights.report import ALL_OWNERS, LeadReport
 from insights.stats import percentile
-from notify.plan import one_line
+from notify.text import one_line
 
 SIZE = (8, 4.2)  # inches at 100 dpi: 800 x 420 px, readable in a 640 px mail column
 COLORS = (

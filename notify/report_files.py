@@ -16,8 +16,8 @@ from insights.build import STUCK
 from insights.listed import Listed
 from insights.report import LeadReport, listed_row, owner_label
 from model.records import Owner
-from notify.plan import record_url
 from notify.report_render import render_report
+from notify.text import record_url
 
 LISTED_CSV = "listed_contacts.csv"
 CSV_COLUMNS = (

@@ -23,8 +23,8 @@ from typing import Any
 from config.rules import Rules
 from insights.outcomes import OUTCOMES
 from insights.report import LeadReport
-from notify.plan import OPS_NAME, message_id, one_line, record_url
 from notify.render import build_message, render_parts
+from notify.text import OPS_NAME, message_id, one_line, record_url
 
 MAIL_ROWS = 50  # listed contacts shown per section in mail; the CSV has them all
 

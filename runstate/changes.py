@@ -7,9 +7,10 @@ as the batch returns and writes them twice:
 * `<outbox>/journal/<portal key>/<run>.changes.csv`, one row per change (rule, contact,
   owner, what changed, why, outcome, error): what ops open to see every change of a run (the
   run report names its path). It stays; nothing else reads it.
-* a spool (pickled batches in a temporary file, removed with the object) that the run reads
-  back, one batch in memory at a time, for the digests, the SLA escalation, the undo log and
-  the report's pages.
+* a spool (pickled batches in a file in the run's spool folder, `runstate.spool`, removed
+  with the object; a killed run's is removed by the next run) that the run reads back, one
+  batch in memory at a time, for the digests, the SLA escalation, the undo log and the
+  report's pages.
 
 Example:
     ```python
@@ -36,6 +37,7 @@ from pathlib import Path
 from config.settings import Settings
 from model.changes import ChangeResult, Outcome
 from runstate.journal import _safe, journal_folder
+from runstate.spool import spool_folder
 
 CSV_COLUMNS = (
     "rule",
@@ -80,11 +82,14 @@ def csv_row(result: ChangeResult) -> tuple[str, ...]:
 class RunChanges:
     """One run's change results, in the order their batches finished: `add` a batch, iterate
     (read back from disk), `len`, `counts()` per rule and outcome, `failures` (kept in memory:
-    every one is listed in the report and the ops summary)."""
+    every one is listed in the report and the ops summary). The spool goes to `spool_dir`,
+    by default the spool folder beside `csv_path` (without either: the system's temp)."""
 
-    def __init__(self, csv_path: Path | None = None) -> None:
+    def __init__(self, csv_path: Path | None = None, spool_dir: Path | None = None) -> None:
         self.csv_path = csv_path
-        handle, name = tempfile.mkstemp(prefix="leadops-changes-", suffix=".spool")
+        if spool_dir is None and csv_path is not None:
+            spool_dir = spool_folder(csv_path.parent)
+        handle, name = tempfile.mkstemp(prefix="changes-", suffix=".spool", dir=spool_dir)
         os.close(handle)
         self._spool = Path(name)
         weakref.finalize(self, self._spool.unlink, missing_ok=True)

@@ -5,16 +5,21 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 
-def write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes | Callable[[BinaryIO], None]) -> None:
     """Write to a temporary file beside `path`, fsync it, then rename it over `path`: readers
-    see the old content or the new, never half of it (even after `kill -9`)."""
+    see the old content or the new, never half of it (even after `kill -9`). `data`: the
+    bytes, or a function that writes them into the open file (a big message, streamed)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as handle:
-        handle.write(data)
+        if callable(data):
+            data(handle)
+        else:
+            handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)

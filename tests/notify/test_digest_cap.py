@@ -11,7 +11,8 @@ from config.rules import Rules
 from flows.report import change_rows
 from model.changes import ChangeResult, Outcome
 from notify.deliver import notify_owners
-from notify.plan import MAX_CELL, SECTION_LIMIT
+from notify.digest import SECTION_LIMIT
+from notify.text import MAX_CELL
 
 from notify_builders import GRACE, OWNERS, applied, promote, task
 from smtp_support import SmtpServer, smtp_settings

@@ -3,6 +3,7 @@ planned from all of them at once in memory."""
 
 from __future__ import annotations
 
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -10,7 +11,8 @@ from config.rules import Rules
 from config.settings import Settings
 from model.changes import ChangeResult, Outcome
 from notify.deliver import compose
-from notify.plan import plan_digests, plan_ops_summary
+from notify.ops_plan import plan_ops_summary
+from notify.plan import plan_digests
 from notify.render import render_digest, render_ops_summary
 from runstate.changes import RunChanges
 
@@ -18,7 +20,9 @@ from notify_builders import ALAN, ARCHIVED, GRACE, OWNERS, applied, attempted, p
 
 
 def shown(message: EmailMessage) -> list[str]:
-    """What a reader sees: the To, the subject, every part's text (a boundary is random)."""
+    """What a reader sees: the To, the subject, every part's text (a boundary is random), as
+    written to the outbox (an attachment streams in from its file)."""
+    message = message_from_bytes(message.as_bytes(policy=policy.default), policy=policy.default)
     parts = [part.get_content() for part in message.walk() if not part.is_multipart()]
     return [message["To"], message["Subject"], *parts]
 

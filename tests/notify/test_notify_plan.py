@@ -7,6 +7,7 @@ from dataclasses import replace
 from config.rules import Rules
 from model.changes import Change, ChangeResult, Outcome
 from model.records import Owner
+from notify.ops_plan import plan_ops_summary
 from notify.plan import (
     ATTEMPTED,
     BREACHED,
@@ -16,7 +17,6 @@ from notify.plan import (
     TASKS,
     Digest,
     plan_digests,
-    plan_ops_summary,
     route,
 )
 from notify.render import render_digest
@@ -55,14 +55,14 @@ def test_one_digest_per_owner_with_news_and_one_for_ops(rules: Rules) -> None:
 def test_sections_carry_score_due_date_and_nurture_list(rules: Rules) -> None:
     grace = by_recipient(plan(cycle_results(), rules))["grace@example.com"]
     sections = {s.title: s for s in grace.sections}
-    [sql] = sections[NEW_SQLS].lines
+    [sql] = sections[NEW_SQLS].shown
     assert (sql.name, sql.values) == ("Ada Lovelace", ("72", "score 72 ≥ 50"))
     assert sql.url == record_link("101")
-    [todo] = sections[TASKS].lines
+    [todo] = sections[TASKS].shown
     assert todo.values[:2] == ("First touch: Ada Lovelace", "Mon 2026-11-23 16:00 UTC")
-    [moved] = sections[ATTEMPTED].lines
+    [moved] = sections[ATTEMPTED].shown
     assert "NEW → ATTEMPTED_TO_CONTACT" in moved.values[0]
-    [recycled] = sections[RECYCLED].lines
+    [recycled] = sections[RECYCLED].shown
     assert recycled.values == ("Nurture - CRM", "lead status UNQUALIFIED")
     assert recycled.url == record_link("103")
 
@@ -70,7 +70,7 @@ def test_sections_carry_score_due_date_and_nurture_list(rules: Rules) -> None:
 def test_unreachable_owners_go_to_ops_with_the_reason_never_dropped(rules: Rules) -> None:
     ops = by_recipient(plan(cycle_results(), rules))["ops@example.com"]
     assert ops.for_ops and ops.owner_name == "ops"
-    notes = {line.contact_id: line.note for s in ops.sections for line in s.lines}
+    notes = {line.contact_id: line.note for s in ops.sections for line in s.shown}
     assert notes == {
         "301": "no owner",
         "302": "owner archived: Gone Away",
@@ -82,7 +82,7 @@ def test_unreachable_owners_go_to_ops_with_the_reason_never_dropped(rules: Rules
 def test_every_applied_contact_reaches_someone(rules: Rules) -> None:
     results = cycle_results()
     digests = plan(results, rules)
-    told = {(line.contact_id, s.title) for d in digests for s in d.sections for line in s.lines}
+    told = {(line.contact_id, s.title) for d in digests for s in d.sections for line in s.shown}
     expected = {r.change.contact_id for r in results if r.outcome is Outcome.APPLIED}
     assert {contact for contact, _ in told} == expected
 
@@ -91,7 +91,7 @@ def test_owner_with_unusable_email_goes_to_ops(rules: Rules) -> None:
     owners = {"7": Owner("7", "not an address", "Bad", "Address")}
     [digest] = plan(applied(promote("1", "Ada", "7")), rules, owners)
     assert digest.recipient == "ops@example.com"
-    assert digest.sections[0].lines[0].note == "owner email is not usable: Bad Address"
+    assert digest.sections[0].shown[0].note == "owner email is not usable: Bad Address"
 
 
 def test_only_applied_changes_are_told(rules: Rules) -> None:
@@ -122,7 +122,7 @@ def test_recycle_list_without_update_still_shows_the_list(rules: Rules) -> None:
     update, membership = recycle("5", "Eve", "7", "Nurture - General")
     results = [ChangeResult(update, Outcome.FAILED, "409"), *applied(membership)]
     [digest] = plan(results, rules)
-    assert digest.sections[0].lines[0].values == ("Nurture - General", "—")
+    assert digest.sections[0].shown[0].values == ("Nurture - General", "—")
 
 
 def test_ops_summary_counts_failures_and_skips(rules: Rules) -> None:
@@ -184,7 +184,7 @@ def test_ladder_moves_show_the_portals_labels_and_unlabelled_values_as_themselve
     )
     [section] = digest.sections
     assert section.title == LADDER
-    assert [line.values[0] for line in section.lines] == [
+    assert [line.values[0] for line in section.shown] == [
         "Lead status: Attempted to contact → Connected",
         "Lead status: Connected → OPEN_DEAL; "
         "Lifecycle stage: Marketing qualified lead → opportunity",
@@ -206,7 +206,7 @@ def test_new_mqls_and_overdue_first_touches_lead_the_digest(rules: Rules) -> Non
     results = [ChangeResult(c, Outcome.APPLIED) for c in (multi, qualified, overdue)]
     grace = by_recipient(plan(results, rules))["grace@example.com"]
     assert [s.title for s in grace.sections] == [BREACHED, NEW_MQLS, NEW_SQLS]
-    lines = {s.title: s.lines[0].values for s in grace.sections}
+    lines = {s.title: s.shown[0].values for s in grace.sections}
     assert lines[BREACHED] == ("no outbound touch 4 hour(s) after …",)
     assert lines[NEW_MQLS] == ("fit 35 ≥ 30",)
     assert lines[NEW_SQLS] == ("42", "fit 42 ≥ 30 and engagement 25 ≥ 20")  # first number

@@ -14,10 +14,12 @@ from insights.build import ReportBuilder
 from model.changes import ChangeResult, Outcome
 from model.records import Owner, Record
 from notify.breaches import plan_breach_alerts, render_breach_alert
-from notify.plan import FailureAlert, one_line, plan_digests, plan_ops_summary
+from notify.ops_plan import FailureAlert, plan_ops_summary
+from notify.plan import plan_digests
 from notify.render import TEMPLATES, render_digest, render_failure_alert, render_ops_summary
 from notify.report_charts import draw_charts
 from notify.report_render import report_messages
+from notify.text import one_line
 from rules.sla import Breach
 
 from notify_builders import (

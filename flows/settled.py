@@ -19,6 +19,12 @@ It is only an optimisation, and it never hides a change the rule could react to:
   deadlines' trigger, engagements theirs, a changed rules file judges the whole population;
 - a failed change forgets the contact's fingerprint; the reconcile judges everything.
 
+HubSpot leaves open whether a list add or a task's roll-ups move the contact's
+`lastmodifieddate`, and when: that only decides whether the contact is found again, and then
+it is compared by values. Its OpenAPI specs (CRM Tasks v3, batch create answers
+`BatchResponseSimplePublicObject`) promise each created task's `updatedAt`, not that its
+`properties` carry `hs_lastmodifieddate`: a task created without it is judged next time.
+
 What it cannot see: a property set to another value and back between two judgments leaves
 the same fingerprint with a newer history entry (rules reading history date decisions from
 it). The nightly reconcile catches that case.

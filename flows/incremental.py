@@ -117,7 +117,7 @@ def triggered_contacts(
         changed = feed.engagements(kind, since)
         seen: dict[str, str] = {}
         if judged is not None and changed:
-            keys = [engagement_key(kind, e.id) for e in changed]
+            keys = [engagement_key(kind, e.id, c) for e in changed for c in e.contacts]
             seen = judged.seen(portal, rule.name, keys)
         contacts = set(unseen_contacts(changed, kind, seen))
         found += sorted(contacts, key=lambda i: (len(i), i))

@@ -141,34 +141,38 @@ def settled_filter(
 
 def engagements_seen(
     engagements: Mapping[str, Sequence[Engagement]],
+    results: Iterable[ChangeResult],
     created_tasks: Mapping[str, str],
     recent: datetime,
 ) -> dict[str, str | None]:
-    """What a rule saw of the engagements it read (those modified since `recent`: older
-    ones are in no later window) and of the tasks it created (their
+    """What a rule saw of the engagements it read for each contact (those modified since
+    `recent`: older ones are in no later window) and of the tasks it created (their
     `hs_lastmodifieddate` as HubSpot answered the creation), by `engagement_key`."""
     seen: dict[str, str | None] = {}
-    for found in engagements.values():
+    for contact, found in engagements.items():
         for engagement in found:
             modified = engagement.properties.get("hs_lastmodifieddate")
             when = parse_time(modified)
             if modified and when is not None and when >= recent:
-                seen[engagement_key(engagement.kind, engagement.id)] = modified
-    seen |= {engagement_key("task", task): stamp for task, stamp in created_tasks.items()}
+                seen[engagement_key(engagement.kind, engagement.id, contact)] = modified
+    for result in results:
+        task = result.created if result.change.task is not None else None
+        if task in created_tasks:
+            seen[engagement_key("task", task, result.change.contact_id)] = created_tasks[task]
     return seen
 
 
 def unseen_contacts(
     changed: Sequence[ChangedEngagement], kind: str, seen: Mapping[str, str]
 ) -> list[str]:
-    """The contacts of the changed engagements the rule has not seen as they are (pure: an
-    engagement without a modification date is never taken as seen)."""
+    """The contacts of the changed engagements the rule has not seen, for that contact, as
+    they are (pure: an engagement without a modification date is never taken as seen)."""
     return [
         contact
         for engagement in changed
-        if engagement.modified is None
-        or seen.get(engagement_key(kind, engagement.id)) != engagement.modified
         for contact in engagement.contacts
+        if engagement.modified is None
+        or seen.get(engagement_key(kind, engagement.id, contact)) != engagement.modified
     ]
 
 
@@ -188,5 +192,5 @@ def keep_judgments(
         return
     records, engagements = judged
     seen = judged_prints(records, results, names)
-    seen |= engagements_seen(engagements, created_tasks, now - DEFAULT_OVERLAP)
+    seen |= engagements_seen(engagements, results, created_tasks, now - DEFAULT_OVERLAP)
     store.keep(portal, rule.name, seen, now)

@@ -2,8 +2,9 @@
 
 - of a contact, a fingerprint of the properties the rule decides with, after its own writes
   (subject: the contact id);
-- of an engagement, its `hs_lastmodifieddate` as the rule read it, or as HubSpot answered
-  the rule's own task creation (subject: `engagement_key`, e.g. `task/123`).
+- of an engagement, for the contact it was read with, its `hs_lastmodifieddate` as the rule
+  read it, or as HubSpot answered the rule's own task creation (subject: `engagement_key`,
+  e.g. `task/123@101`).
 
 Kept in the run-state database (`runstate.deadlines`), table `leadops_judged`:
 (portal, rule, subject) → what was seen, and the instant of the cycle that saw it. Only
@@ -39,7 +40,7 @@ judged = Table(
     _metadata,
     Column("portal", String(32), primary_key=True),
     Column("rule", String(64), primary_key=True),
-    Column("subject", String(48), primary_key=True),
+    Column("subject", String(96), primary_key=True),
     Column("seen", String(64), nullable=False),
     Column("judged_ms", BigInteger, nullable=False, index=True),
 )
@@ -47,9 +48,11 @@ _ready: set[int] = set()
 _IN_CHUNK = 500  # ids per IN (...) query: under SQLite's bound-parameter limit
 
 
-def engagement_key(kind: str, engagement_id: str) -> str:
-    """The subject of an engagement (ids are unique within one object type only)."""
-    return f"{kind}/{engagement_id}"
+def engagement_key(kind: str, engagement_id: str, contact_id: str) -> str:
+    """The subject of an engagement as seen for one of its contacts (ids are unique within
+    one object type only; a rule that judged one contact of an engagement has not judged
+    the others)."""
+    return f"{kind}/{engagement_id}@{contact_id}"
 
 
 def _ms(moment: datetime) -> int:

@@ -15,7 +15,7 @@ from flows.settled import (
     unchanged,
     unseen_contacts,
 )
-from model.changes import Change, ChangeResult, Outcome
+from model.changes import Change, ChangeResult, Outcome, TaskSpec
 from model.records import Engagement, Record
 from runstate.deadlines import RunStateStore
 from runstate.judged import JudgedStore
@@ -76,20 +76,27 @@ def test_an_engagement_is_skipped_only_while_it_is_as_the_rule_saw_it() -> None:
     task = ChangedEngagement("9", "2026-11-23T12:00:01Z", ("101",))
     edited = ChangedEngagement("9", "2026-11-23T12:20:00Z", ("101",))
     unstamped = ChangedEngagement("9", None, ("101",))
-    seen = {"task/9": "2026-11-23T12:00:01Z"}
+    seen = {"task/9@101": "2026-11-23T12:00:01Z"}
     assert unseen_contacts([task], "task", seen) == []
     assert unseen_contacts([edited], "task", seen) == ["101"]
     assert unseen_contacts([unstamped], "task", seen) == ["101"]
     assert unseen_contacts([task], "email", seen) == ["101"]  # ids are per object type
+    # seen while judging one of its contacts is not seen for the other
+    shared = ChangedEngagement("9", "2026-11-23T12:00:01Z", ("101", "102"))
+    assert unseen_contacts([shared], "task", seen) == ["102"]
 
 
 def test_the_rule_keeps_recent_engagements_it_read_and_the_tasks_it_created() -> None:
     recent = Engagement("5", "email", {"hs_lastmodifieddate": "2026-11-23T11:50:00Z"})
     old = Engagement("6", "email", {"hs_lastmodifieddate": "2026-11-20T11:50:00Z"})
-    seen = engagements_seen(
-        {"101": [recent, old]}, {"9": "2026-11-23T12:00:01Z"}, NOW - timedelta(minutes=30)
+    spec = TaskSpec("first_touch", "Call Pat", "[leadops:first_touch]", NOW, "CALL", "HIGH")
+    created = ChangeResult(
+        Change("followup", "101", "Pat", None, "no touch", task=spec), Outcome.APPLIED, None, "9"
     )
-    assert seen == {"email/5": "2026-11-23T11:50:00Z", "task/9": "2026-11-23T12:00:01Z"}
+    seen = engagements_seen(
+        {"101": [recent, old]}, [created], {"9": "2026-11-23T12:00:01Z"}, NOW - timedelta(hours=1)
+    )
+    assert seen == {"email/5@101": "2026-11-23T11:50:00Z", "task/9@101": "2026-11-23T12:00:01Z"}
 
 
 def test_the_store_keeps_replaces_forgets_and_prunes() -> None:

@@ -28,7 +28,7 @@ from model.records import Engagement, EngagementKind, Record
 from rules.definition import RuleDef, Situation
 from rules.triggers import DeadlinePassed, engagement_kinds, next_deadlines, rule_config_hash
 from runstate.deadlines import RunStateStore
-from runstate.judged import JudgedStore, engagement_key
+from runstate.judged import JudgedStore, created_task_key, engagement_key
 from runstate.watermark import read_watermark, window_start
 from tasks.changes import ChangedEngagement, any_contact_modified, changed_engagements
 
@@ -118,6 +118,7 @@ def triggered_contacts(
         seen: dict[str, str] = {}
         if judged is not None and changed:
             keys = [engagement_key(kind, e.id, c) for e in changed for c in e.contacts]
+            keys += [created_task_key(e.id) for e in changed] if kind == "task" else []
             seen = judged.seen(portal, rule.name, keys)
         contacts = set(unseen_contacts(changed, kind, seen))
         found += sorted(contacts, key=lambda i: (len(i), i))

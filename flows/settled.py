@@ -48,7 +48,7 @@ from datetime import datetime
 from model.changes import ChangeResult, Outcome
 from model.records import Engagement, Record, parse_time
 from rules.definition import RuleDef
-from runstate.judged import JudgedStore, engagement_key
+from runstate.judged import JudgedStore, created_task_key, engagement_key
 from runstate.watermark import DEFAULT_OVERLAP
 from tasks.changes import ChangedEngagement
 
@@ -141,13 +141,12 @@ def settled_filter(
 
 def engagements_seen(
     engagements: Mapping[str, Sequence[Engagement]],
-    results: Iterable[ChangeResult],
     created_tasks: Mapping[str, str],
     recent: datetime,
 ) -> dict[str, str | None]:
     """What a rule saw of the engagements it read for each contact (those modified since
     `recent`: older ones are in no later window) and of the tasks it created (their
-    `hs_lastmodifieddate` as HubSpot answered the creation), by `engagement_key`."""
+    `hs_lastmodifieddate` as HubSpot answered the creation)."""
     seen: dict[str, str | None] = {}
     for contact, found in engagements.items():
         for engagement in found:
@@ -155,11 +154,20 @@ def engagements_seen(
             when = parse_time(modified)
             if modified and when is not None and when >= recent:
                 seen[engagement_key(engagement.kind, engagement.id, contact)] = modified
-    for result in results:
-        task = result.created if result.change.task is not None else None
-        if task in created_tasks:
-            seen[engagement_key("task", task, result.change.contact_id)] = created_tasks[task]
+    seen |= {created_task_key(task): stamp for task, stamp in created_tasks.items()}
     return seen
+
+
+def _seen_as_is(
+    engagement: ChangedEngagement, kind: str, contact: str, seen: Mapping[str, str]
+) -> bool:
+    if engagement.modified is None:
+        return False
+    if seen.get(engagement_key(kind, engagement.id, contact)) == engagement.modified:
+        return True
+    # a task the rule created, still as created and with its one contact
+    created = seen.get(created_task_key(engagement.id)) if kind == "task" else None
+    return created == engagement.modified and len(engagement.contacts) == 1
 
 
 def unseen_contacts(
@@ -171,8 +179,7 @@ def unseen_contacts(
         contact
         for engagement in changed
         for contact in engagement.contacts
-        if engagement.modified is None
-        or seen.get(engagement_key(kind, engagement.id, contact)) != engagement.modified
+        if not _seen_as_is(engagement, kind, contact, seen)
     ]
 
 
@@ -192,5 +199,5 @@ def keep_judgments(
         return
     records, engagements = judged
     seen = judged_prints(records, results, names)
-    seen |= engagements_seen(engagements, results, created_tasks, now - DEFAULT_OVERLAP)
+    seen |= engagements_seen(engagements, created_tasks, now - DEFAULT_OVERLAP)
     store.keep(portal, rule.name, seen, now)

@@ -4,7 +4,7 @@
   (subject: the contact id);
 - of an engagement, for the contact it was read with, its `hs_lastmodifieddate` as the rule
   read it, or as HubSpot answered the rule's own task creation (subject: `engagement_key`,
-  e.g. `task/123@101`).
+  e.g. `task/123@101`; a task the rule created: `task/123@created`).
 
 Kept in the run-state database (`runstate.deadlines`), table `leadops_judged`:
 (portal, rule, subject) → what was seen, and the instant of the cycle that saw it. Only
@@ -53,6 +53,12 @@ def engagement_key(kind: str, engagement_id: str, contact_id: str) -> str:
     one object type only; a rule that judged one contact of an engagement has not judged
     the others)."""
     return f"{kind}/{engagement_id}@{contact_id}"
+
+
+def created_task_key(task_id: str) -> str:
+    """The subject of a task the rule created (for its one contact: which one, HubSpot's
+    batch-create answer does not say)."""
+    return f"task/{task_id}@created"
 
 
 def _ms(moment: datetime) -> int:

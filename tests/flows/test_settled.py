@@ -15,7 +15,7 @@ from flows.settled import (
     unchanged,
     unseen_contacts,
 )
-from model.changes import Change, ChangeResult, Outcome, TaskSpec
+from model.changes import Change, ChangeResult, Outcome
 from model.records import Engagement, Record
 from runstate.deadlines import RunStateStore
 from runstate.judged import JudgedStore
@@ -89,14 +89,20 @@ def test_an_engagement_is_skipped_only_while_it_is_as_the_rule_saw_it() -> None:
 def test_the_rule_keeps_recent_engagements_it_read_and_the_tasks_it_created() -> None:
     recent = Engagement("5", "email", {"hs_lastmodifieddate": "2026-11-23T11:50:00Z"})
     old = Engagement("6", "email", {"hs_lastmodifieddate": "2026-11-20T11:50:00Z"})
-    spec = TaskSpec("first_touch", "Call Pat", "[leadops:first_touch]", NOW, "CALL", "HIGH")
-    created = ChangeResult(
-        Change("followup", "101", "Pat", None, "no touch", task=spec), Outcome.APPLIED, None, "9"
-    )
     seen = engagements_seen(
-        {"101": [recent, old]}, [created], {"9": "2026-11-23T12:00:01Z"}, NOW - timedelta(hours=1)
+        {"101": [recent, old]}, {"9": "2026-11-23T12:00:01Z"}, NOW - timedelta(minutes=30)
     )
-    assert seen == {"email/5@101": "2026-11-23T11:50:00Z", "task/9@101": "2026-11-23T12:00:01Z"}
+    assert seen == {"email/5@101": "2026-11-23T11:50:00Z", "task/9@created": "2026-11-23T12:00:01Z"}
+
+
+def test_a_task_the_rule_created_is_skipped_while_as_created_with_its_one_contact() -> None:
+    seen = {"task/9@created": "2026-11-23T12:00:01Z"}
+    created = ChangedEngagement("9", "2026-11-23T12:00:01Z", ("101",))
+    assert unseen_contacts([created], "task", seen) == []
+    completed = ChangedEngagement("9", "2026-11-23T12:20:00Z", ("101",))
+    assert unseen_contacts([completed], "task", seen) == ["101"]
+    shared = ChangedEngagement("9", "2026-11-23T12:00:01Z", ("101", "102"))
+    assert unseen_contacts([shared], "task", seen) == ["101", "102"]
 
 
 def test_the_store_keeps_replaces_forgets_and_prunes() -> None:

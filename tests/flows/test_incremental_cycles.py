@@ -68,7 +68,7 @@ def test_the_cycle_right_after_a_busy_one_does_not_judge_its_writes_again(
     modified inside the watermark's overlap, and skip what each rule judged as it is
     (`flows.settled`). Before, the three cycles after the first read every written contact
     again (98 calls each, where an idle cycle makes 19); now the first of them judges only
-    what rules that ran before a writer have not seen (70), the next ones search (42)."""
+    what rules that ran before a writer have not seen (71), the next ones search (42)."""
     _, settings, clock = portal
     first = _cycle(settings, clock, 0)
     assert first["changes"] > 200

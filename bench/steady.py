@@ -7,8 +7,9 @@ time, are measured), then runs, against the same portal:
 
 1. the first cycle (it judges everything: no watermark yet), next to the fewest calls its
    work needs (`bench.minimum`, from a twin of the seeded portal);
-2. the next cycles, until the first one's writes have left the window (its contacts are
-   judged again: the watermark overlaps 30 minutes), then one with nothing changed;
+2. the next cycles, until the first one's writes have left the window (the watermark
+   overlaps 30 minutes: they find its contacts again, and skip those each rule judged as
+   they are), then one with nothing changed;
 3. a simulated day: every `every` minutes, 1 % of the contacts an hour touched at random
    (edits, scores, outbound emails and calls, replies, meetings, tasks completed, deals
    created or moved, with HubSpot's roll-ups), then a cycle;
@@ -143,13 +144,14 @@ def measure_steady(
         first = cycle(START)
         progress(f"first cycle: {first} calls (minimum {minimum})")
         step = timedelta(minutes=every_minutes)
-        # The next cycles judge again what the first one wrote, until its writes leave the
-        # window (the watermark's 30-minute overlap, for HubSpot's search lag).
+        # The next cycles find what the first one wrote, until its writes leave the window
+        # (the watermark's 30-minute overlap, for HubSpot's search lag), and skip what each
+        # rule judged as it is (`flows.settled`).
         settle, at = [], START
         while at < START + DEFAULT_OVERLAP + step:
             at += step
-            progress(f"settling: the cycle at {at:%H:%M}")
             settle.append(cycle(at))
+            progress(f"settling: the cycle at {at:%H:%M}: {settle[-1]} calls")
         progress("a cycle with nothing changed")
         at += step
         idle = cycle(at)

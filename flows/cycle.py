@@ -39,6 +39,7 @@ from flows.incremental import (
 )
 from flows.params import RunParams, RunSettings
 from flows.report import RunSummary, publish
+from flows.settled import settled_filter
 from flows.spend import note_spend
 from gateway.client import DailyLimitReached, HubSpotError
 from model.changes import ChangeResult, Outcome, RuleName
@@ -51,9 +52,10 @@ from rules.registry import RULES
 from runstate.changes import Joined, RunChanges, changes_csv_path
 from runstate.deadlines import RunStateStore
 from runstate.journal import Journal
+from runstate.judged import JudgedStore
 from runstate.lock import portal_lock
 from runstate.runlog import RunLog
-from runstate.watermark import advance_watermark
+from runstate.watermark import DEFAULT_OVERLAP, advance_watermark
 from tasks.portal import read_portal_facts
 
 
@@ -245,9 +247,17 @@ def _run_rule(name: RuleName, ctx: RunContext, summary: RunSummary) -> None:
     extra = _promoted(earlier) if name == "followup" else []
     if name == "promote":  # just-qualified MQLs: search may not show them yet
         extra = _written(earlier, "qualify")
+    # A dry run keeps no judgments: it judges what it finds.
+    judged = None if ctx.params.dry_run else JudgedStore(ctx.state)
     if since is not None and rule.triggers:
-        extra += triggered_contacts(rule, ctx.feed, ctx.state, portal, since, earlier)
-    planned = run_rule(rule, ctx, since=since, extra_ids=extra)
+        extra += triggered_contacts(rule, ctx.feed, ctx.state, portal, since, earlier, judged)
+    settled = None
+    if judged is not None:
+        names = rule.properties(ctx.rules)
+        settled = settled_filter(rule, judged, portal, names, since, extra)
+    planned = run_rule(rule, ctx, since=since, extra_ids=extra, settled=settled)
+    if settled is not None and settled.skipped:
+        summary.notes.append(settled.describe())
     get_run_logger().info("%s: %d change(s)", name, planned)
 
 
@@ -262,6 +272,8 @@ def _settle_watermarks(ctx: RunContext, summary: RunSummary) -> None:
     assert ctx.state is not None
     portal = ctx.settings.hubspot_portal_id or ""
     failed = {r.change.rule for r in summary.failures}
+    # Judgments older than the overlap name no contact a later window can find unchanged.
+    JudgedStore(ctx.state).prune(portal, ctx.now - DEFAULT_OVERLAP)
     for name in ctx.params.rules:
         rule = RULES[name]
         ran = getattr(ctx.rules, name).enabled and name not in failed

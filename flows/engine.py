@@ -23,6 +23,7 @@ from config.settings import Settings
 from flows.incremental import ChangeFeed, keep_deadlines
 from flows.params import RunParams
 from flows.progress import report_progress
+from flows.settled import SettledFilter, keep_judgments
 from gateway.client import DailyLimitReached, Filter, HubSpotGateway
 from gateway.identity import settings_for_portal
 from model.changes import ChangeResult
@@ -31,6 +32,7 @@ from rules.definition import RuleDef, Situation
 from runstate.changes import RunChanges
 from runstate.deadlines import RunStateStore
 from runstate.journal import Journal
+from runstate.judged import JudgedStore
 from tasks.apply import apply_changes
 from tasks.crm import (
     ENRICH_BATCH,
@@ -138,6 +140,7 @@ def _plan_and_apply(rule: RuleDef, batch: Sequence[Record], ctx: RunContext) -> 
     active = [owner.id for owner in ctx.owners().values() if not owner.archived]
     if ctx.journal is not None:
         ctx.journal.intend(changes)
+    task_stamps: dict[str, str] = {}
     try:
         results = apply_changes(
             ctx.gateway,
@@ -145,6 +148,7 @@ def _plan_and_apply(rule: RuleDef, batch: Sequence[Record], ctx: RunContext) -> 
             dry_run=ctx.params.dry_run,
             active_owners=active,
             list_ids=ctx.list_ids,
+            task_stamps=task_stamps,
         )
     except DailyLimitReached as exc:  # what the batch did before the stop still counts
         ctx.changes.add(exc.results)
@@ -159,6 +163,9 @@ def _plan_and_apply(rule: RuleDef, batch: Sequence[Record], ctx: RunContext) -> 
         keep_deadlines(
             rule, ctx.state, portal, requested, batch, engagements, ctx.situation, results
         )
+        judged = JudgedStore(ctx.state)
+        read = (batch, engagements)
+        keep_judgments(judged, portal, rule, properties, read, results, task_stamps, ctx.now)
     return results
 
 
@@ -175,9 +182,11 @@ def _candidates(
     properties: Sequence[str],
     seen: set[str],
     since: datetime | None,
+    settled: SettledFilter | None = None,
 ) -> Iterator[list[Record]]:
     """Every search group's matches, each contact once, in batches of `ENRICH_BATCH` across
-    groups (a small group does not cost its own partial batch of reads and writes)."""
+    groups (a small group does not cost its own partial batch of reads and writes); `settled`
+    drops those the rule already judged as they are (`flows.settled`)."""
     searches = rule.searches(ctx.rules)
     if since is not None and not rule.watches_contacts:
         searches = []  # an incremental run of a rule whose triggers ignore contact edits
@@ -188,7 +197,8 @@ def _candidates(
         for filters in searches:
             if rule.event_based or since is not None:
                 filters = [*filters, *window_filters(since, ctx.now)]
-            yield from search_contacts(ctx.gateway, filters, properties)
+            for page in search_contacts(ctx.gateway, filters, properties):
+                yield page if settled is None else settled(page)
 
     return unique_batches(pages(), seen, ENRICH_BATCH)
 
@@ -199,21 +209,24 @@ def run_rule(
     *,
     since: datetime | None = None,
     extra_ids: Iterable[str] = (),
+    settled: SettledFilter | None = None,
 ) -> int:
     """Run one rule over every candidate; its results go to `ctx.changes` batch by batch.
     Returns how many changes it planned (a DAILY stop leaves the results so far there).
 
     An event-based rule, or any rule given a `since`, looks at contacts modified in
     `[since, ctx.now)`; `extra_ids` adds contacts search may not show yet, or that the rule's
-    triggers name.
+    triggers name; `settled` (`flows.settled`) drops search matches the rule already judged
+    as they are.
     """
     planned = 0
     seen: set[str] = set()
     properties = rule.properties(ctx.rules)
-    for batch in _candidates(rule, ctx, properties, seen, since):
+    extra = list(dict.fromkeys(extra_ids))
+    for batch in _candidates(rule, ctx, properties, seen, since, settled):
         planned += len(_plan_batch(rule, batch, ctx))
         report_progress(rule.name, len(seen), planned)
-    missing = [contact_id for contact_id in dict.fromkeys(extra_ids) if contact_id not in seen]
+    missing = [contact_id for contact_id in extra if contact_id not in seen]
     for start in range(0, len(missing), ENRICH_BATCH):
         chunk = missing[start : start + ENRICH_BATCH]
         # A rule reading histories reads its batch again anyway: ids are enough here.

@@ -21,14 +21,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from config.rules import Rules
+from flows.settled import unseen_contacts
 from gateway.client import HubSpotGateway
 from model.changes import ChangeResult, Outcome
 from model.records import Engagement, EngagementKind, Record
 from rules.definition import RuleDef, Situation
 from rules.triggers import DeadlinePassed, engagement_kinds, next_deadlines, rule_config_hash
 from runstate.deadlines import RunStateStore
+from runstate.judged import JudgedStore, created_task_key, engagement_key
 from runstate.watermark import read_watermark, window_start
-from tasks.changes import any_contact_modified, contacts_of_changed_engagements
+from tasks.changes import ChangedEngagement, any_contact_modified, changed_engagements
 
 
 @dataclass
@@ -37,7 +39,9 @@ class ChangeFeed:
 
     gateway: HubSpotGateway
     until: datetime
-    _engagements: dict[tuple[EngagementKind, datetime], list[str]] = field(default_factory=dict)
+    _engagements: dict[tuple[EngagementKind, datetime], list[ChangedEngagement]] = field(
+        default_factory=dict
+    )
     _contacts: dict[datetime, bool] = field(default_factory=dict)
 
     def any_contact_modified(self, since: datetime) -> bool:
@@ -47,12 +51,10 @@ class ChangeFeed:
             self._contacts[since] = any_contact_modified(self.gateway, since, self.until)
         return self._contacts[since]
 
-    def contacts_of_engagements(self, kind: EngagementKind, since: datetime) -> list[str]:
+    def engagements(self, kind: EngagementKind, since: datetime) -> list[ChangedEngagement]:
         key = (kind, since)
         if key not in self._engagements:
-            self._engagements[key] = contacts_of_changed_engagements(
-                self.gateway, kind, since, self.until
-            )
+            self._engagements[key] = changed_engagements(self.gateway, kind, since, self.until)
         return self._engagements[key]
 
 
@@ -102,15 +104,24 @@ def triggered_contacts(
     portal: str,
     since: datetime,
     earlier: Sequence[ChangeResult],
+    judged: JudgedStore | None = None,
 ) -> list[str]:
     """Contacts the rule's triggers name besides the window's searches: those of engagements
-    changed in the window, those whose deadline has passed, and those this run's earlier
-    rules changed (a full cycle's searches would find them in their new state)."""
+    changed in the window (but for those `judged` says the rule saw as they are:
+    `flows.settled`), those whose deadline has passed, and those this run's earlier rules
+    changed (a full cycle's searches would find them in their new state)."""
     found: list[str] = [
         r.change.contact_id for r in earlier if r.outcome in (Outcome.APPLIED, Outcome.PLANNED)
     ]
     for kind in engagement_kinds(rule.triggers):
-        found += feed.contacts_of_engagements(kind, since)
+        changed = feed.engagements(kind, since)
+        seen: dict[str, str] = {}
+        if judged is not None and changed:
+            keys = [engagement_key(kind, e.id, c) for e in changed for c in e.contacts]
+            keys += [created_task_key(e.id) for e in changed] if kind == "task" else []
+            seen = judged.seen(portal, rule.name, keys)
+        contacts = set(unseen_contacts(changed, kind, seen))
+        found += sorted(contacts, key=lambda i: (len(i), i))
     if any(isinstance(t, DeadlinePassed) for t in rule.triggers):
         found += store.due(portal, rule.name, feed.until)
     return list(dict.fromkeys(found))

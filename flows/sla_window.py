@@ -40,6 +40,7 @@ from rules.kit import eq
 from rules.registry import RULES
 from rules.triggers import DeadlinePassed, next_deadlines, rule_config_hash
 from runstate.watermark import advance_watermark, read_watermark, window_start
+from tasks.changes import contacts_of
 from tasks.crm import ENRICH_BATCH, read_contacts, search_contacts
 
 SLA = "sla"  # not a rule: its state is kept beside theirs, under this name
@@ -92,7 +93,7 @@ def triggered_leads(
         r.change.contact_id for r in results if r.outcome in (Outcome.APPLIED, Outcome.PLANNED)
     ]
     for kind in FEED:
-        found += ctx.feed.contacts_of_engagements(kind, since)
+        found += contacts_of(ctx.feed.engagements(kind, since))
     found += ctx.state.due(_portal(ctx), SLA, ctx.now)
     if ctx.feed.any_contact_modified(since):
         # One windowed search: the New leads modified, and told breaches' contacts moved on

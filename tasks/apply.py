@@ -121,10 +121,23 @@ def _new_task(change: Change, active_owners: Collection[str]) -> NewTask:
 
 @task(name="create-tasks", cache_policy=NO_CACHE)
 def create_tasks(
-    gateway: HubSpotGateway, changes: Sequence[Change], active_owners: Collection[str]
+    gateway: HubSpotGateway,
+    changes: Sequence[Change],
+    active_owners: Collection[str],
+    stamps: MutableMapping[str, str] | None = None,
 ) -> list[ChangeResult]:
-    """Create follow-up tasks, each associated with its contact and assigned to its owner."""
+    """Create follow-up tasks, each associated with its contact and assigned to its owner.
+    `stamps` receives each created task's `hs_lastmodifieddate` as HubSpot answered
+    (`flows.settled`: the next cycle knows the task unchanged since)."""
     result = gateway.create_tasks([_new_task(c, active_owners) for c in changes])
+    if stamps is not None:
+        stamps.update(
+            {
+                r.id: r.properties["hs_lastmodifieddate"]
+                for r in result.succeeded
+                if r.get("hs_lastmodifieddate")
+            }
+        )
     # Batch create answers in no guaranteed order: match created tasks back by their body,
     # which carries the contact-specific text and the leadops marker.
     created: dict[str, list[str]] = defaultdict(list)
@@ -184,11 +197,13 @@ def apply_changes(
     dry_run: bool,
     active_owners: Collection[str] = (),
     list_ids: MutableMapping[str, str] | None = None,
+    task_stamps: MutableMapping[str, str] | None = None,
 ) -> list[ChangeResult]:
     """Write one batch of planned changes (or, in a dry run, only report them).
 
     Tasks are assigned to their contact's owner when it is in `active_owners`; `list_ids`
-    caches nurture-list ids by name across batches (see `add_to_lists`).
+    caches nurture-list ids by name across batches (see `add_to_lists`); `task_stamps`
+    receives the created tasks' modification dates (see `create_tasks`).
     """
     skipped = [ChangeResult(c, Outcome.SKIPPED) for c in changes if c.skip]
     todo = [c for c in changes if not c.skip]
@@ -200,7 +215,10 @@ def apply_changes(
     groups = (
         (partial(add_to_lists, list_ids=quote(list_ids)), [c for c in todo if c.list_name]),
         (update_contacts, [c for c in todo if c.properties]),
-        (partial(create_tasks, active_owners=active_owners), [c for c in todo if c.task]),
+        (
+            partial(create_tasks, active_owners=active_owners, stamps=quote(task_stamps)),
+            [c for c in todo if c.task],
+        ),
     )
     for index, (writer, batch) in enumerate(groups):
         if writer is update_contacts:

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from gateway.client import Filter, HubSpotGateway
@@ -42,16 +43,42 @@ def any_contact_modified(gateway: HubSpotGateway, since: datetime, until: dateti
     return any(gateway.search("contacts", window, ["hs_object_id"], page_size=1))
 
 
+@dataclass(frozen=True)
+class ChangedEngagement:
+    """An engagement created or modified in a window: its id, its `hs_lastmodifieddate` as
+    search returned it (None when it did not), and its contacts."""
+
+    id: str
+    modified: str | None
+    contacts: tuple[str, ...]
+
+
+def changed_engagements(
+    gateway: HubSpotGateway, kind: EngagementKind, since: datetime, until: datetime
+) -> list[ChangedEngagement]:
+    """Every engagement of `kind` created or modified in `[since, until)`
+    (`hs_lastmodifieddate`; HubSpot sets it on create too), with its contacts."""
+    object_type = OBJECT_TYPES[kind]
+    window = modified_between("hs_lastmodifieddate", since, until)
+    found = [r for page in gateway.search(object_type, window, ["hs_object_id"]) for r in page]
+    if not found:
+        return []
+    links = gateway.associations(object_type, "contacts", [r.id for r in found])
+    return [
+        ChangedEngagement(r.id, r.get("hs_lastmodifieddate"), tuple(links.get(r.id, ())))
+        for r in found
+    ]
+
+
 def contacts_of_changed_engagements(
     gateway: HubSpotGateway, kind: EngagementKind, since: datetime, until: datetime
 ) -> list[str]:
     """The contacts associated with every engagement of `kind` created or modified in
-    `[since, until)` (`hs_lastmodifieddate`; HubSpot sets it on create too), in id order."""
-    object_type = OBJECT_TYPES[kind]
-    window = modified_between("hs_lastmodifieddate", since, until)
-    ids = [r.id for page in gateway.search(object_type, window, ["hs_object_id"]) for r in page]
-    if not ids:
-        return []
-    links = gateway.associations(object_type, "contacts", ids)
-    contacts = {contact for found in links.values() for contact in found}
+    `[since, until)`, in id order."""
+    return contacts_of(changed_engagements(gateway, kind, since, until))
+
+
+def contacts_of(changed: list[ChangedEngagement]) -> list[str]:
+    """The contacts of `changed` engagements, each once, in id order."""
+    contacts = {contact for engagement in changed for contact in engagement.contacts}
     return sorted(contacts, key=lambda i: (len(i), i))

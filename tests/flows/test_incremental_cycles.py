@@ -56,7 +56,7 @@ def test_a_cycle_with_nothing_changed_costs_a_few_calls(
     assert first["rules"]["qualify"]["applied"] and first["rules"]["open_deal"]["applied"]
     assert "first-touch SLA: every New lead (full judgment)" in first["notes"]
     assert first["sla"]["new"] > 0
-    _cycle(settings, clock, 1, notify=True)  # judges again what the first cycle wrote
+    _cycle(settings, clock, 1, notify=True)  # finds what the first cycle wrote, judged as it is
     idle = _cycle(settings, clock, 2, notify=True)
     assert idle["changes"] == 0
     assert idle["sla"] == {**idle["sla"], "new": 0, "closed": 0, "open": first["sla"]["open"]}
@@ -65,6 +65,27 @@ def test_a_cycle_with_nothing_changed_costs_a_few_calls(
     assert any(n.startswith("followup: what changed since") for n in idle["notes"])
     assert any(n.startswith("first-touch SLA: what changed since") for n in idle["notes"])
     assert any("HubSpot API calls:" in n and "a day" in n for n in idle["notes"])
+
+
+def test_the_cycle_right_after_a_busy_one_does_not_judge_its_writes_again(
+    portal: tuple[SandboxHandle, Settings, dict[str, int]],
+) -> None:
+    """The first cycle writes ~260 changes; the next ones find those contacts (and tasks)
+    modified inside the watermark's overlap, and skip what each rule judged as it is
+    (`flows.settled`). Before, the three cycles after the first read every written contact
+    again (98 calls each, where an idle cycle makes 19); now the first of them judges only
+    what rules that ran before a writer have not seen (71), the next ones search (42)."""
+    _, settings, clock = portal
+    first = _cycle(settings, clock, 0)
+    assert first["changes"] > 200
+    after = _cycle(settings, clock, 0.25)  # the default schedule: 15 minutes later
+    skipped = [n for n in after["notes"] if "found modified but unchanged" in n]
+    assert after["changes"] == 0
+    assert {n.split(":")[0] for n in skipped} >= {"attempted", "followup", "recycle"}, skipped
+    assert after["api_calls"] <= 75, after
+    # then only each rule's windowed searches (one per search group here) beyond an idle
+    # cycle's 19 calls
+    assert _cycle(settings, clock, 0.5)["api_calls"] <= 45
 
 
 def test_a_changed_rules_file_makes_its_rules_judge_everything_once(

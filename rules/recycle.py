@@ -132,13 +132,17 @@ def next_deadline(
     record: Record, engagements: Sequence[Engagement], situation: Situation
 ) -> datetime | None:
     """The first instant after now at which time alone may change the decision: the latest
-    answer leaving the `no_reply_days` window, or a planned next activity's date passing."""
+    answer leaving the `no_reply_days` window (Attempted), or a planned next activity's date
+    passing (Attempted or Unqualified: either is held back until then)."""
     rules, now = situation.rules, situation.now
-    if record.get("hs_lead_status") != rules.lead_status.attempted:
+    status = record.get("hs_lead_status")
+    if status not in (rules.lead_status.attempted, rules.lead_status.unqualified):
         return None
-    window = timedelta(days=rules.recycle.no_reply_days)
-    # An answer at `t` counts while now - window <= t: it stops counting just after t + window.
-    moments = [t + window + RESOLUTION for e in engagements for t in answer_times(e, rules)]
+    moments: list[datetime] = []
+    if status == rules.lead_status.attempted:
+        window = timedelta(days=rules.recycle.no_reply_days)
+        # An answer at `t` counts while now - window <= t: it stops counting just after t + window.
+        moments += [t + window + RESOLUTION for e in engagements for t in answer_times(e, rules)]
     next_activity = parse_time(record.get("notes_next_activity_date"))
     if next_activity is not None:
         moments.append(next_activity)

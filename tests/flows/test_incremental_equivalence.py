@@ -359,6 +359,9 @@ def test_incremental_cycles_end_where_full_cycles_end(tmp_path: Path, stream: li
             connected = str(portal.ids[5])
             assert ("open_deal", connected, "update") in {key for key, _ in told[2]}, told[2]
         if stream == EDITED_AFTER_OUR_WRITES:  # the edits were seen, the rest was skipped
-            noon = {key[:2] for key, _reason in told[1]}
-            assert {("recycle", str(portal.ids[1])), ("promote", str(portal.ids[0]))} <= noon
+            later = [{key[:2] for key, _reason in run} for run in told[1:]]
+            assert ("promote", str(portal.ids[0])) in later[0], told[1]
+            # The lead made New then unqualified is held back by its first-touch task (due
+            # 14 hours on), then recycled: only recycle's deadline brings it back
+            assert any(("recycle", str(portal.ids[1])) in run for run in later[1:]), told
         assert portal.state() == reference.state()

@@ -41,9 +41,11 @@ NEW_AT = NOW - timedelta(days=20)
 HISTORY = [("ATTEMPTED_TO_CONTACT", iso(NEW_AT + HOUR)[:16]), ("NEW", iso(NEW_AT)[:16])]
 
 
-def attempted(**props: str | None) -> Record:
+def attempted(status: str = "ATTEMPTED_TO_CONTACT", **props: str | None) -> Record:
     history = [(value, when.replace("T", " ")) for value, when in HISTORY]
-    return contact(stage=SQL, status="ATTEMPTED_TO_CONTACT", history=history, **props)
+    if status != history[0][0]:  # set after the attempts
+        history.insert(0, (status, history[0][1]))
+    return contact(stage=SQL, status=status, history=history, **props)
 
 
 def test_rules_declare_what_may_change_their_decisions() -> None:
@@ -68,6 +70,9 @@ def test_recycle_deadline_is_when_the_last_answer_grows_old_or_a_hold_ends() -> 
     assert due is not None and reply.timestamp + window < due <= reply.timestamp + window + HOUR
     hold = attempted(notes_next_activity_date="2026-11-24T09:00:00Z")
     assert recycle.next_deadline(hold, [], Situation(RULES_FILE, NOW)) == NOW + timedelta(hours=21)
+    # An Unqualified lead with a planned activity is held back until then, not forever
+    held = attempted("UNQUALIFIED", notes_next_activity_date="2026-11-24T09:00:00Z")
+    assert recycle.next_deadline(held, [reply], Situation(RULES_FILE, NOW)) == NOW + 21 * HOUR
 
 
 def test_contacts_without_a_future_deadline_get_none() -> None:
@@ -126,16 +131,17 @@ def _decision(rule: str, record: Record, engagements: list[Engagement], now: dat
     minutes=st.integers(1, 59),
     next_activity=st.one_of(st.none(), st.integers(-48, 72)),
     rule=st.sampled_from(("followup", "recycle")),
+    status=st.sampled_from(("ATTEMPTED_TO_CONTACT", "UNQUALIFIED")),
 )
 def test_time_alone_changes_no_decision_before_the_deadline(
-    found: list[tuple[str, int]], minutes: int, next_activity: int | None, rule: str
+    found: list[tuple[str, int]], minutes: int, next_activity: int | None, rule: str, status: str
 ) -> None:
     rules: Rules = SHORT
     engagements = [_engagement(kind, n, NOW + h * HOUR) for n, (kind, h) in enumerate(found)]
     extra = {}
     if next_activity is not None:
         extra["notes_next_activity_date"] = iso(NOW + next_activity * HOUR)
-    record = attempted(**extra)
+    record = attempted(status, **extra)
     situation = Situation(rules, NOW)
     deadline = next_deadlines(RULES[rule].triggers, [record], {"1": engagements}, situation)["1"]
     now_decision = _decision(rule, record, engagements, NOW)

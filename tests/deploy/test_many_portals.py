@@ -19,8 +19,9 @@ import pytest
 from prefect.blocks.system import Secret
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import (
-    ArtifactCollectionFilter,
-    ArtifactCollectionFilterKey,
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    ArtifactFilterKey,
     FlowRunFilter,
     FlowRunFilterId,
     FlowRunFilterParentFlowRunId,
@@ -178,7 +179,8 @@ def test_two_portals_run_at_once_each_with_its_own_rules_state_and_limits(
     deployed: dict[str, DeployReport],
     outbox_root: Path,
 ) -> None:
-    (first, _), (second, _) = single_worker.values()
+    runs = {portal: run for portal, (run, _) in single_worker.items()}
+    first, second = runs.values()
     assert first.start_time < second.end_time and second.start_time < first.end_time
 
     # Each portal's rules applied to it alone: 111 promoted its MQLs scoring 50 and 57,
@@ -212,13 +214,13 @@ def test_two_portals_run_at_once_each_with_its_own_rules_state_and_limits(
         assert any(f"/contacts/{portal}/" in text for text in digests)
         assert not list((folder / "journal").rglob("*.jsonl"))
 
-        # Its own latest artifacts on the shared server: the summary under its suffixed key
+        # Its own artifacts on the shared server: the run's summary under its suffixed key
         # names its own changes CSV, not the other portal's.
         assert env["LEADOPS_ARTIFACT_SUFFIX"] == portal
-        [summary] = latest_artifacts(client, f"lifecycle-cycle-summary-{portal}")
+        [summary] = run_artifacts(client, runs[portal], f"lifecycle-cycle-summary-{portal}")
         assert str(folder / "journal") in str(summary.data)
         assert str(outbox_root / other) not in str(summary.data)
-        assert latest_artifacts(client, f"lifecycle-cycle-changes-{portal}")
+        assert run_artifacts(client, runs[portal], f"lifecycle-cycle-changes-{portal}")
 
         # `leadops check --portal` checks what the deployment records, against that portal.
         checked = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["check", "--portal", portal])
@@ -228,10 +230,13 @@ def test_two_portals_run_at_once_each_with_its_own_rules_state_and_limits(
         assert f"portal-{portal}.yaml" in checked.output
 
 
-def latest_artifacts(client: SyncPrefectClient, key: str) -> list[Any]:
-    """The latest artifact under `key` (none or one)."""
-    only = ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(any_=[key]))
-    return client.read_latest_artifacts(artifact_filter=only)
+def run_artifacts(client: SyncPrefectClient, run: FlowRun, key: str) -> list[Any]:
+    """The artifacts `run` published under `key`. Not the key's latest: the PostgreSQL test
+    runs the same deployments, before or after this one's reads (the order is shuffled)."""
+    only = ArtifactFilter(
+        key=ArtifactFilterKey(any_=[key]), flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])
+    )
+    return client.read_artifacts(artifact_filter=only)
 
 
 def locked_spans(client: SyncPrefectClient, runs: list[FlowRun]) -> dict[str, tuple[Any, Any]]:

@@ -335,7 +335,8 @@ class HubSpotGateway(CallPolicy):
         and name it; a batch refused whole (400: nothing was created) is split in halves
         until the bad tasks are isolated, so the good ones are still created, once. A batch
         whose fate is unknown (timeout or 5xx after sending) is not retried, to never
-        duplicate a task: its tasks come back in `failed`."""
+        duplicate a task: its tasks come back in `failed`. `created_for` names each created
+        task's contact (the answer comes in no guaranteed order)."""
         endpoint = "POST /crm/v3/objects/tasks/batch/create"
         api = self._apis.batch["tasks"]
         # Trace ids only need to be unique within one call; stable ones keep cassettes valid.
@@ -349,6 +350,16 @@ class HubSpotGateway(CallPolicy):
                     lambda item: item[1].contact_id,
                 )
             )
+        # The answer's `objectWriteTraceId` is optional in HubSpot's schema: a task that
+        # does not echo it is named by its association instead (one call per 1,000 tasks).
+        unnamed = [r.id for r in result.succeeded if r.id not in result.created_for]
+        if unnamed:
+            try:
+                links = self.associations("tasks", "contacts", unnamed)
+            except HubSpotError as exc:  # the tasks exist: report them, matched by body
+                logger.warning("could not read the new tasks' contacts: %s", exc)
+                links = {}
+            result.created_for |= {task: ids[0] for task, ids in links.items() if len(ids) == 1}
         return result
 
     def _create(self, api: Any, endpoint: str, chunk: Sequence[tuple[str, NewTask]]) -> BatchResult:

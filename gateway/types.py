@@ -30,15 +30,21 @@ class RecordError:
 
 @dataclass
 class BatchResult:
-    """What a batch operation did: the records that succeeded and those that failed."""
+    """What a batch operation did: the records that succeeded and those that failed.
+
+    `created_for` (batch creates): a created record's id -> the id of the record it was
+    created for (a task's contact), for each created record whose input is known.
+    """
 
     succeeded: list[Record] = field(default_factory=list)
     failed: list[RecordError] = field(default_factory=list)
+    created_for: dict[str, str] = field(default_factory=dict)
 
     def add(self, other: BatchResult) -> BatchResult:
         """Append another chunk's outcome to this one (returns self)."""
         self.succeeded += other.succeeded
         self.failed += other.failed
+        self.created_for |= other.created_for
         return self
 
 

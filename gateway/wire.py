@@ -142,7 +142,8 @@ def traced_result(response: Any, contact_of: Mapping[str, str]) -> BatchResult:
     """Tasks created and failed in a batch-create answer whose inputs carried trace ids
     (`contact_of`: trace id -> contact id). Errors name their inputs in
     `context.objectWriteTraceId`; a failed task is reported under its contact's id. When every
-    created task echoes its trace id, a task neither created nor reported counts as failed."""
+    created task echoes its trace id, a task neither created nor reported counts as failed.
+    `created_for` names each created task's contact by the trace id the task echoes."""
     results = response.results or []
     errors = getattr(response, "errors", None) or []
     failed: list[RecordError] = []
@@ -157,7 +158,12 @@ def traced_result(response: Any, contact_of: Mapping[str, str]) -> BatchResult:
             for trace, contact in contact_of.items()
             if trace not in named
         ]
-    return BatchResult([to_record(result) for result in results], failed)
+    created_for = {
+        str(result.id): contact_of[trace]
+        for result in results
+        if (trace := getattr(result, "object_write_trace_id", None)) in contact_of
+    }
+    return BatchResult([to_record(result) for result in results], failed, created_for)
 
 
 def _traces(error: Any) -> list[str]:

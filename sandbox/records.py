@@ -119,9 +119,11 @@ def records_routes(api: FastAPI, sb: Sandbox) -> None:
         for item, (clean, links) in prepared:
             record = _create(store, otype, clean, links)
             rendered = store.render(otype, record, list(clean))
-            if traced:
+            if traced and sb.config.trace_echo:
                 rendered["objectWriteTraceId"] = item["objectWriteTraceId"]
             results.append(rendered)
+        if sb.config.created_order == "reversed":
+            results.reverse()
         return batch_response(results, errors, started, 201, store.clock())
 
     @api.post("/crm/v3/objects/{object_type}")

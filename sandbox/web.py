@@ -49,6 +49,12 @@ class SandboxConfig:
         the cap cheaply in tests.
     portal_id, time_zone, ui_domain: what `GET /account-info/v3/details` answers (an EU
         portal's `uiDomain` is `app-eu1.hubspot.com`).
+    trace_echo: a batch create's results carry their input's `objectWriteTraceId`. HubSpot's
+        reference lists the field as optional on results: its 2026-03 examples echo it, the
+        v3 ones do not (developers.hubspot.com, "Create a batch of objects").
+    created_order: the order of a batch create's results. HubSpot does not guarantee the
+        input order (HUBSPOT.md, "Batch endpoints"): "reversed" (default) keeps a client from
+        leaning on it.
     """
 
     bad_id_mode: Literal["207", "400"] = "207"
@@ -59,12 +65,16 @@ class SandboxConfig:
     portal_id: int = 12345
     time_zone: str = "UTC"
     ui_domain: str = "app.hubspot.com"
+    trace_echo: bool = True
+    created_order: Literal["input", "reversed"] = "reversed"
 
     def __post_init__(self) -> None:
         if self.bad_id_mode not in ("207", "400"):
             raise ValueError("bad_id_mode must be '207' or '400'")
         if self.empty_associations not in ("error", "empty"):
             raise ValueError("empty_associations must be 'error' or 'empty'")
+        if self.created_order not in ("input", "reversed"):
+            raise ValueError("created_order must be 'input' or 'reversed'")
         if int(self.association_page_size) < 1:
             raise ValueError("association_page_size must be at least 1")
         if int(self.search_lag_ms) < 0:

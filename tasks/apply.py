@@ -138,17 +138,19 @@ def create_tasks(
                 if r.get("hs_lastmodifieddate")
             }
         )
-    # Batch create answers in no guaranteed order: match created tasks back by their body,
-    # which carries the contact-specific text and the leadops marker.
-    created: dict[str, list[str]] = defaultdict(list)
+    # Batch create answers in no guaranteed order: match created tasks back by their contact
+    # (as the gateway names it) and body; by body alone when HubSpot named no contact.
+    created: dict[tuple[str | None, str], list[str]] = defaultdict(list)
     for record in result.succeeded:
-        created[record.get("hs_task_body") or ""].append(record.id)
+        contact = result.created_for.get(record.id)
+        created[contact, record.get("hs_task_body") or ""].append(record.id)
     reasons = "; ".join(sorted({e.message for e in result.failed})) or "HubSpot did not confirm it"
     results = []
     for change in changes:
         body = change.task.body if change.task else ""
-        if created[body]:
-            results.append(ChangeResult(change, Outcome.APPLIED, created=created[body].pop()))
+        ids = created[change.contact_id, body] or created[None, body]
+        if ids:
+            results.append(ChangeResult(change, Outcome.APPLIED, created=ids.pop(0)))
         else:
             results.append(ChangeResult(change, Outcome.FAILED, reasons))
     return results

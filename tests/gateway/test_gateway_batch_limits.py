@@ -96,6 +96,17 @@ class NoTraceHubSpot:
         return SimpleNamespace(results=results, errors=None)
 
 
+def task_contacts(_from: str, _to: str, body: dict[str, Any], **_: Any) -> SimpleNamespace:
+    """An associations answer for the fake's tasks: task `c` is on contact `c`."""
+    results = [
+        SimpleNamespace(
+            _from=SimpleNamespace(id=i["id"]), to=[SimpleNamespace(to_object_id=i["id"])]
+        )
+        for i in body["inputs"]
+    ]
+    return SimpleNamespace(results=results, errors=None)
+
+
 def test_a_batch_refused_whole_is_split_so_the_good_tasks_are_created_once() -> None:
     settings = Settings(
         _env_file=None, hubspot_access_token="t", hubspot_base_url="http://127.0.0.1:9",
@@ -104,10 +115,14 @@ def test_a_batch_refused_whole_is_split_so_the_good_tasks_are_created_once() -> 
     gateway = HubSpotGateway(settings, sleep=lambda _: None)
     fake = NoTraceHubSpot(bad={"13", "40"})
     gateway._apis = dataclasses.replace(
-        gateway._apis, batch={**gateway._apis.batch, "tasks": SimpleNamespace(create=fake)}
+        gateway._apis,
+        batch={**gateway._apis.batch, "tasks": SimpleNamespace(create=fake)},
+        associations=SimpleNamespace(get_page=task_contacts),
     )
     contacts = [str(i) for i in range(1, 61)]
     result = gateway.create_tasks([task_for(c) for c in contacts])
+    # Without trace ids in the answer, the gateway read the new tasks' contacts.
+    assert result.created_for == {c: c for c in contacts if c not in {"13", "40"}}
     assert sorted(e.id for e in result.failed) == ["13", "40"]
     assert all(e.status == 400 and "does not exist" in e.message for e in result.failed)
     assert sorted(fake.created) == sorted(c for c in contacts if c not in {"13", "40"})

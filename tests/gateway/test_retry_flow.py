@@ -49,6 +49,11 @@ def record(record_id: int) -> SimpleNamespace:
     )
 
 
+def created(record_id: int, trace: str) -> SimpleNamespace:
+    """A created record as HubSpot answers a batch create, echoing its input's trace id."""
+    return SimpleNamespace(**vars(record(record_id)), object_write_trace_id=trace)
+
+
 def batch(*ids: int) -> SimpleNamespace:
     return SimpleNamespace(results=[record(i) for i in ids], errors=None)
 
@@ -164,11 +169,12 @@ def test_a_create_that_never_left_or_was_throttled_is_retried(slept: list[float]
         NewConnectionError(None, "Connection refused"),
         http_error(429, cls=TasksApiException, policyName="TEN_SECONDLY_ROLLING"),
         http_error(423, cls=TasksApiException),
-        batch(501),
+        SimpleNamespace(results=[created(501, "leadops-0")], errors=None),
     )
     gateway = gateway_with(slept, create=create)
     result = gateway.create_tasks(tasks("11"))
     assert [r.id for r in result.succeeded] == ["501"] and not result.failed
+    assert result.created_for == {"501": "11"}
     assert gateway.calls == {CREATE: 4}
     assert max(slept) >= 2.0  # 423: at least 2 s
 

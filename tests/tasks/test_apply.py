@@ -156,6 +156,39 @@ def test_tasks_and_list_memberships(sandbox: SandboxHandle) -> None:
     assert sandbox.store.find_list("nurture - test").members.keys() == {1001}
 
 
+@pytest.mark.parametrize(
+    ("trace_echo", "created_order"),
+    [(True, "input"), (True, "reversed"), (False, "input")],
+    ids=["echoed-in-order", "echoed-reversed", "not-echoed"],
+)
+def test_tasks_with_identical_bodies_are_each_reported_under_their_own_contact(
+    sandbox: SandboxHandle, trace_echo: bool, created_order: str
+) -> None:
+    """First-touch tasks of different contacts read the same: the created id each change
+    reports (its digest link, its undo) is the task on its own contact, whichever order
+    HubSpot answers in and whether or not it echoes the trace ids."""
+    sandbox.set_config(trace_echo=trace_echo, created_order=created_order)
+    spec = TaskSpec(
+        "first_touch", "Call", "Same body\n\n[leadops:first_touch]", DUE, "CALL", "HIGH"
+    )
+    contacts = ["1001", "1002", "1003"]
+    changes = [Change("followup", c, "x", None, "new SQL", task=spec) for c in contacts]
+    gateway = gateway_for(sandbox)
+    results = apply_changes(gateway, changes, dry_run=False)
+    assert [r.outcome for r in results] == [Outcome.APPLIED] * 3
+    linked = {
+        r.change.contact_id: [
+            str(c) for c in sandbox.store.associated("tasks", int(r.created), "contacts")
+        ]
+        for r in results
+        if r.created
+    }
+    assert linked == {c: [c] for c in contacts}
+    # The tasks' associations are read only when HubSpot's answer does not name the inputs.
+    reads = gateway.calls["POST /crm/v4/associations/tasks/contacts/batch/read"]
+    assert reads == (0 if trace_echo else 1)
+
+
 def test_dry_run_reports_without_calling_hubspot(sandbox: SandboxHandle) -> None:
     gateway = gateway_for(sandbox)
     skip = Change("promote", "1", "x", None, "lead_score is not a number: 'n/a'", skip=True)

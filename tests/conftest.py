@@ -118,7 +118,9 @@ def recorded_settings(request: pytest.FixtureRequest) -> Iterator[Settings]:
         return
     real_url, real_token = os.getenv("LEADOPS_RECORD_BASE_URL"), os.getenv("LEADOPS_RECORD_TOKEN")
     if real_url and real_token:
-        yield sandbox_settings(real_url, real_token, hubspot_requests_per_10s=100)
+        yield sandbox_settings(
+            real_url, real_token, hubspot_requests_per_10s=100, hubspot_searches_per_second=4
+        )
         return
     with running_sandbox(seed="demo", now=RECORDING_NOW) as handle:
         yield sandbox_settings(handle.url, handle.token)

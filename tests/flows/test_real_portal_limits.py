@@ -34,6 +34,7 @@ def strict_portal(tmp_path: Path) -> Iterator[tuple[SandboxHandle, Settings]]:
         settings = sandbox_settings(
             sb.url, sb.token,
             hubspot_requests_per_10s=190, hubspot_association_requests_per_10s=100,
+            hubspot_searches_per_second=5,
         )  # fmt: skip
         yield sb, portal_settings(settings, tmp_path / "outbox")
 

@@ -109,7 +109,9 @@ def test_a_storm_of_429s_loses_and_duplicates_nothing(sandbox: SandboxHandle) ->
 
 def test_pacing_keeps_a_normal_run_free_of_429s() -> None:
     with running_sandbox(seed="demo", searches_per_second=5, requests_per_10s=100) as sb:
-        gateway = make_gateway(sb, sleep=time.sleep, hubspot_requests_per_10s=100)
+        gateway = make_gateway(
+            sb, sleep=time.sleep, hubspot_requests_per_10s=100, hubspot_searches_per_second=5
+        )
         started = time.monotonic()
         threads = [
             threading.Thread(target=lambda: all_contacts(gateway, HAS_EMAIL)) for _ in range(5)

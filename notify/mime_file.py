@@ -182,6 +182,12 @@ def wire_bytes(data: bytes) -> int:
     return len(data) + data.count(b"\n") - data.count(b"\r\n")
 
 
+def file_wire_size(path: Path) -> int:
+    """`wire_bytes` of a file, read a chunk at a time."""
+    with path.open("rb") as file:
+        return sum(wire_bytes(chunk) for chunk in iter(lambda: file.read(CHUNK), b""))
+
+
 class _WireCounter:
     """A sink counting the bytes SMTP sends of what is written to it."""
 

@@ -14,9 +14,10 @@ each file to `sent/` only once the SMTP server has accepted it. So:
 
 SMTP goes through prefect-email: the `EmailServerCredentials` block (loaded by name from
 `settings.smtp_credentials_block`, or built from the `smtp_*` settings) opens the connection
-with `get_server()`, and we hand it our own pre-built multipart message with
-`server.send_message(msg)`. prefect-email's `email_send_message` task is not used because it
-builds its own `multipart/mixed` message and cannot carry our Message-ID.
+with `get_server()`, and we stream our own pre-built message file over that connection
+(`notify.smtp_stream`; `server.send_message` only for a non-ASCII address). prefect-email's
+`email_send_message` task is not used because it builds its own `multipart/mixed` message and
+cannot carry our Message-ID.
 
 Example:
     ```python
@@ -47,7 +48,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from email.parser import BytesHeaderParser
 from html import escape
 from pathlib import Path
 
@@ -57,7 +57,8 @@ from prefect_email import EmailServerCredentials
 from pydantic import SecretStr
 
 from config.settings import Settings
-from notify.mime_file import FileBackedMessage, wire_bytes
+from notify.mime_file import FileBackedMessage, file_wire_size
+from notify.smtp_stream import international, read_headers, send_file
 from runstate.files import exclusive_lock, write_atomically
 
 MASK = "********"
@@ -298,9 +299,8 @@ def size_limit(server: smtplib.SMTP) -> int | None:
     return int(value) if value.isdigit() and int(value) > 0 else None
 
 
-def _too_big(path: Path, data: bytes, size: int, limit: int) -> str:
+def _too_big(path: Path, to: str, size: int, limit: int) -> str:
     """Why a message is not attempted, and what to do, for people."""
-    to = BytesHeaderParser(policy=policy.default).parsebytes(data).get("To", "?")
     return (
         f"{path.name} (to {to}) is {size:,} bytes, more than the {limit:,} the SMTP server "
         f"accepts (its ESMTP SIZE): not attempted, it stays in pending/. Set "
@@ -318,18 +318,20 @@ def _send_one(
     secrets: list[str],
     limit: int | None,
 ) -> bool:
-    """Send one file; False when the connection is gone (stop, the rest stay pending).
-    A file bigger than the server's `limit` is reported and not attempted."""
-    data = path.read_bytes()  # at most LEADOPS_DIGEST_MAX_BYTES for a digest
-    size = wire_bytes(data)
+    """Send one file, streamed from disk (`notify.smtp_stream`); False when the connection is
+    gone (stop, the rest stay pending). A file bigger than the server's `limit` is reported
+    and not attempted."""
+    headers, size = read_headers(path), file_wire_size(path)
     if limit is not None and size > limit:
         report.too_big.append(path.name)
-        report.errors[path.name] = _too_big(path, data, size, limit)
+        report.errors[path.name] = _too_big(path, str(headers.get("To", "?")), size, limit)
         run_logger().warning("not sent: %s", report.errors[path.name])
         return True
-    msg = message_from_bytes(data, policy=policy.default)
     try:
-        server.send_message(msg)
+        if international(headers):  # SMTPUTF8: smtplib re-encodes it (rare, small)
+            server.send_message(message_from_bytes(path.read_bytes(), policy=policy.default))
+        else:
+            send_file(server, path, size)
     except smtplib.SMTPServerDisconnected as exc:
         report.errors[path.name] = _error_text(exc, secrets)
         run_logger().warning(

@@ -61,6 +61,7 @@ class TextBody:
     where each record (what one `write` took) ends."""
 
     def __init__(self, folder: Path | None = None, linesep: str = "\n") -> None:
+        self.folder = folder  # where its temporary file goes (None: the system's)
         self._file = SpooledTemporaryFile(max_size=IN_MEMORY, dir=folder)  # noqa: SIM115
         self._linesep = linesep.encode("ascii")
         self.longest = 0

@@ -23,6 +23,7 @@ from config.rules import Rules
 from config.settings import Settings
 from model.changes import ChangeResult
 from notify.deliver import notify_owners
+from notify.mime_file import wire_size
 from notify.outbox import Outbox, deliver_outbox
 from notify.plan import plan_digests
 from notify.render import render_digest
@@ -30,7 +31,7 @@ from notify.render import render_digest
 from notify_builders import GRACE, OWNERS, applied, promote, task
 from smtp_support import Handler, Received, SmtpServer, free_port, smtp_settings
 
-TASKS = 1500  # Grace's lines: a CSV of ~300 KB, ~40 KB zipped
+TASKS = 1500  # Grace's tasks: a CSV of 270 KB, 11 KB zipped
 
 
 def graces_results() -> list[ChangeResult]:
@@ -195,3 +196,18 @@ def test_a_bad_size_cap_is_refused_naming_the_field_the_value_and_what_is_allowe
     assert "leadops_digest_max_bytes" in text
     assert f"input_value={value!r}" in text
     assert allowed in text
+
+
+@pytest.mark.parametrize("cap", [50_500, 53_000, 58_000, 64_000])
+def test_a_cut_digest_fits_its_cap_and_keeps_nearly_all_that_fits(
+    rules: Rules, small_zip_threshold: None, cap: int
+) -> None:
+    [digest, *_] = plan_digests(
+        graces_results(), OWNERS, rules, portal_id="12345", run_name="size-run"
+    )
+    message = render_digest(digest, rules, cap)
+    size = wire_size(message)
+    assert cap * 0.97 < size <= cap  # SMTP's bytes: what the cap and the server's SIZE count
+    received = Received("", [], message_from_bytes(message.as_bytes(), policy=policy.default))
+    kept = len(zipped_rows(received))
+    assert f"holds the first {kept} of the {TASKS + 1}" in " ".join(received.text().split())

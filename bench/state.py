@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -89,9 +90,13 @@ def digest_items(path: Path) -> list[tuple[str, ...]]:
     """(recipient, section, name, detail lines…, record URL) for each line of one digest."""
     msg = message_from_bytes(path.read_bytes(), policy=policy.default)
     recipient = str(msg["To"])
-    attached = [part for part in msg.iter_attachments() if part.get_content_type() == "text/csv"]
-    if attached:  # a capped digest: every line is in its CSV
-        return _csv_items(recipient, attached[0].get_content())
+    for part in msg.iter_attachments():  # a capped digest: every line is in its CSV
+        if part.get_content_type() == "text/csv":
+            return _csv_items(recipient, part.get_content())
+        if part.get_content_type() == "application/zip":  # a big CSV goes out zipped
+            with zipfile.ZipFile(io.BytesIO(part.get_content())) as archive:
+                [member] = archive.namelist()
+                return _csv_items(recipient, archive.read(member).decode("utf-8"))
     text = msg.get_body(("plain",)).get_content()
     items: list[tuple[str, ...]] = []
     section, current = "", None

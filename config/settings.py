@@ -97,6 +97,15 @@ class Settings(BaseSettings):
         default=None, description="Name of a prefect-email EmailServerCredentials block."
     )
     outbox_dir: Path = Field(default=Path("outbox"))
+    leadops_digest_max_bytes: int = Field(
+        default=10_000_000,
+        ge=500_000,
+        le=1_000_000_000,
+        description="Largest digest email, in bytes as SMTP counts them (10 MB: what many mail "
+        "servers accept). A bigger CSV attachment goes out zipped, and with only the rows "
+        "that fit, the mail saying how many were left out. Keep it at most the SMTP server's "
+        "limit.",
+    )
     report_dir: Path = Field(
         default=Path("reports"), description="Where lead reports are saved (one folder each)."
     )

@@ -134,7 +134,7 @@ def compose_lazily(
             )
             for digest in planned:  # one: the spool holds one recipient's changes
                 tallies.append(digest.tally())
-                yield render_digest(digest, rules)
+                yield render_digest(digest, rules, settings.leadops_digest_max_bytes)
 
     def ops() -> Iterator[EmailMessage]:
         clean = (_scrubbed(r, secrets) for r in results)

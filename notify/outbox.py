@@ -7,13 +7,17 @@ each file to `sent/` only once the SMTP server has accepted it. So:
 * with no SMTP configured (the demo), `pending/` is the readable outbox;
 * a message that fails stays in `pending/` and is retried by the next delivery;
 * a message whose file is already in `sent/` is never sent again (a retried run re-renders the
-  same Message-ID, finds it delivered and drops the copy).
+  same Message-ID, finds it delivered and drops the copy);
+* a message bigger than the SMTP server says it accepts (ESMTP `SIZE`, RFC 1870) is not
+  attempted: it stays in `pending/` and every delivery reports it (`DeliveryReport.too_big`)
+  with its size, the server's limit and what to do.
 
 SMTP goes through prefect-email: the `EmailServerCredentials` block (loaded by name from
 `settings.smtp_credentials_block`, or built from the `smtp_*` settings) opens the connection
-with `get_server()`, and we hand it our own pre-built multipart message with
-`server.send_message(msg)`. prefect-email's `email_send_message` task is not used because it
-builds its own `multipart/mixed` message and cannot carry our Message-ID.
+with `get_server()`, and we stream our own pre-built message file over that connection
+(`notify.smtp_stream`; `server.send_message` only for a non-ASCII address). prefect-email's
+`email_send_message` task is not used because it builds its own `multipart/mixed` message and
+cannot carry our Message-ID.
 
 Example:
     ```python
@@ -53,7 +57,8 @@ from prefect_email import EmailServerCredentials
 from pydantic import SecretStr
 
 from config.settings import Settings
-from notify.mime_file import FileBackedMessage
+from notify.mime_file import FileBackedMessage, file_wire_size
+from notify.smtp_stream import international, read_headers, send_file
 from runstate.files import exclusive_lock, write_atomically
 
 MASK = "********"
@@ -95,7 +100,8 @@ class Outbox:
 
 @dataclass
 class DeliveryReport:
-    """What one `deliver_outbox` call did. `errors` maps a file name to its SMTP error."""
+    """What one `deliver_outbox` call did. `errors` maps a file name to its SMTP error (or
+    why it was not attempted); `too_big`: files bigger than the SMTP server accepts."""
 
     outbox: Path
     smtp: bool
@@ -103,6 +109,7 @@ class DeliveryReport:
     already_sent: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+    too_big: list[str] = field(default_factory=list)
 
     @property
     def pending_dir(self) -> Path:
@@ -118,6 +125,11 @@ class DeliveryReport:
         text = f"{len(self.sent)} message(s) sent by SMTP"
         if self.pending:
             text += f"; {len(self.pending)} left in {self.pending_dir} for the next run"
+        if self.too_big:
+            text += (
+                f"; {len(self.too_big)} too big for the SMTP server, not attempted "
+                "(lower LEADOPS_DIGEST_MAX_BYTES to its limit)"
+            )
         return text
 
     def as_dict(self) -> dict[str, object]:
@@ -128,6 +140,7 @@ class DeliveryReport:
             "already_sent": len(self.already_sent),
             "pending": len(self.pending),
             "errors": dict(self.errors),
+            "too_big": list(self.too_big),
         }
 
 
@@ -269,18 +282,56 @@ def _send_all(settings: Settings, outbox: Outbox, todo: list[Path], report: Deli
         report.errors.update(dict.fromkeys((p.name for p in todo), error))
         return
     with server:
+        limit = size_limit(server)
         for path in todo:
-            if not _send_one(server, outbox, path, report, secrets):
+            if not _send_one(server, outbox, path, report, secrets, limit):
                 break
 
 
-def _send_one(
-    server: smtplib.SMTP, outbox: Outbox, path: Path, report: DeliveryReport, secrets: list[str]
-) -> bool:
-    """Send one file; False when the connection is gone (stop, the rest stay pending)."""
-    msg = message_from_bytes(path.read_bytes(), policy=policy.default)
+def size_limit(server: smtplib.SMTP) -> int | None:
+    """The largest message the server accepts, in bytes, from its ESMTP `SIZE` keyword
+    (RFC 1870; `SIZE 0` or none: it names no limit)."""
     try:
-        server.send_message(msg)
+        server.ehlo_or_helo_if_needed()
+    except smtplib.SMTPException:
+        return None  # sending will meet (and report) the same trouble
+    value = server.esmtp_features.get("size", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def _too_big(path: Path, to: str, size: int, limit: int) -> str:
+    """Why a message is not attempted, and what to do, for people."""
+    return (
+        f"{path.name} (to {to}) is {size:,} bytes, more than the {limit:,} the SMTP server "
+        f"accepts (its ESMTP SIZE): not attempted, it stays in pending/. Set "
+        f"LEADOPS_DIGEST_MAX_BYTES to at most {limit:,} so later digests fit; this message "
+        "can only go through a server that takes it (or delete it: every change it lists is "
+        "in its run's changes CSV, which the run report names)."
+    )
+
+
+def _send_one(
+    server: smtplib.SMTP,
+    outbox: Outbox,
+    path: Path,
+    report: DeliveryReport,
+    secrets: list[str],
+    limit: int | None,
+) -> bool:
+    """Send one file, streamed from disk (`notify.smtp_stream`); False when the connection is
+    gone (stop, the rest stay pending). A file bigger than the server's `limit` is reported
+    and not attempted."""
+    headers, size = read_headers(path), file_wire_size(path)
+    if limit is not None and size > limit:
+        report.too_big.append(path.name)
+        report.errors[path.name] = _too_big(path, str(headers.get("To", "?")), size, limit)
+        run_logger().warning("not sent: %s", report.errors[path.name])
+        return True
+    try:
+        if international(headers):  # SMTPUTF8: smtplib re-encodes it (rare, small)
+            server.send_message(message_from_bytes(path.read_bytes(), policy=policy.default))
+        else:
+            send_file(server, path, size)
     except smtplib.SMTPServerDisconnected as exc:
         report.errors[path.name] = _error_text(exc, secrets)
         run_logger().warning(

@@ -30,6 +30,7 @@ from notify.digest import Digest
 from notify.mime_file import FileBackedMessage
 from notify.ops_plan import FailureAlert, OpsSummary
 from notify.text import OPS_NAME, hashed_message_id, message_id, one_line, slug
+from notify.zipped import Zipped, fit_attachment
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SMTP_LINE_LIMIT = 990  # bytes per body line SMTP allows (998), with a margin
@@ -91,24 +92,33 @@ def _text_cte(text: str) -> str:
     return "8bit" if longest <= SMTP_LINE_LIMIT else "quoted-printable"
 
 
-def render_digest(digest: Digest, rules: Rules) -> EmailMessage:
+def render_digest(digest: Digest, rules: Rules, max_bytes: int | None = None) -> EmailMessage:
     """The owner's digest as an email: To the recipient, Subject from `notify.subject`; a
-    capped digest attaches the CSV of every line (streamed from its file when written)."""
+    capped digest attaches the CSV of every line (streamed from its file when written). With
+    `max_bytes` (`leadops_digest_max_bytes`) a big CSV goes out zipped, and cut to the rows
+    that fit when even the zip would make the message bigger (`notify.zipped`)."""
     subject = _subject(rules, digest)
-    parts = render_parts("digest", digest=digest, subject=subject)
-    message = build_message(
-        rules,
-        to=Address(display_name=digest.owner_name, addr_spec=digest.recipient),
-        subject=subject,
-        parts=parts,
-        msg_id=hashed_message_id(
-            digest.run_name, "digest", digest.recipient, digest.content_hash, rules.notify.sender
-        ),
+    msg_id = hashed_message_id(
+        digest.run_name, "digest", digest.recipient, digest.content_hash, rules.notify.sender
     )
-    if digest.attachment is not None:
-        name = f"leadops-{slug(digest.run_name)}-{slug(digest.owner_name)}.csv"
+
+    def compose(zipped: Zipped | None = None) -> FileBackedMessage:
+        return build_message(
+            rules,
+            to=Address(display_name=digest.owner_name, addr_spec=digest.recipient),
+            subject=subject,
+            parts=render_parts("digest", digest=digest, subject=subject, zipped=zipped),
+            msg_id=msg_id,
+        )
+
+    if digest.attachment is None:
+        return compose()
+    name = f"leadops-{slug(digest.run_name)}-{slug(digest.owner_name)}.csv"
+    if max_bytes is None:
+        message = compose()
         message.attach_text(digest.attachment, subtype="csv", filename=name)
-    return message
+        return message
+    return fit_attachment(digest.attachment, compose, name, max_bytes)
 
 
 def render_ops_summary(summary: OpsSummary, rules: Rules) -> EmailMessage:

@@ -34,6 +34,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     message: EmailMessage
+    size: int = 0  # bytes as received (lines end in CRLF)
 
     def text(self) -> str:
         return self.message.get_body(("plain",)).get_content()
@@ -57,7 +58,10 @@ class Handler:
 
     async def handle_DATA(self, server, session, envelope):
         message = message_from_bytes(envelope.original_content, policy=policy.default)
-        self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+        received = Received(
+            envelope.mail_from, list(envelope.rcpt_tos), message, len(envelope.original_content)
+        )
+        self.messages.append(received)
         return "250 Message accepted"
 
 
@@ -73,6 +77,7 @@ class SmtpServer:
     port: int
     handler: Handler
     controller: Controller | None = None
+    size_limit: int | None = None  # advertised as ESMTP SIZE (None: aiosmtpd's 32 MiB)
 
     @property
     def messages(self) -> list[Received]:
@@ -85,6 +90,7 @@ class SmtpServer:
             port=self.port,
             authenticator=_authenticate,
             auth_require_tls=False,
+            **({"data_size_limit": self.size_limit} if self.size_limit else {}),
         )
         self.controller.start()
 

@@ -21,41 +21,74 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from config.rules import Rules
+from flows.modified import ModifiedContacts, read_modified
 from flows.settled import unseen_contacts
-from gateway.client import HubSpotGateway
+from gateway.client import Filter, HubSpotGateway
 from model.changes import ChangeResult, Outcome
 from model.records import Engagement, EngagementKind, Record
 from rules.definition import RuleDef, Situation
+from rules.registry import RULES
 from rules.triggers import DeadlinePassed, engagement_kinds, next_deadlines, rule_config_hash
 from runstate.deadlines import RunStateStore
 from runstate.judged import JudgedStore, created_task_key, engagement_key
 from runstate.watermark import read_watermark, window_start
-from tasks.changes import ChangedEngagement, any_contact_modified, changed_engagements
+from tasks.changes import ChangedEngagement, changed_engagements
 
 
 @dataclass
 class ChangeFeed:
-    """What changed in a window, read once per run and shared by the rules that watch it."""
+    """What changed in a window, read once per run and shared by the rules that watch it.
+
+    `contact_properties` and `contact_groups`: what the run's readers of modified contacts
+    (the rules, the SLA escalation) ask for and search (`flows.modified`)."""
 
     gateway: HubSpotGateway
     until: datetime
+    contact_properties: Sequence[str] = ()
+    contact_groups: Sequence[Sequence[Filter]] = ()
     _engagements: dict[tuple[EngagementKind, datetime], list[ChangedEngagement]] = field(
         default_factory=dict
     )
-    _contacts: dict[datetime, bool] = field(default_factory=dict)
+    _contacts: dict[datetime, ModifiedContacts | None] = field(default_factory=dict)
+
+    def modified_contacts(self, since: datetime) -> ModifiedContacts | None:
+        """Every contact modified in the window, read once; None when the readers' own
+        searches cost less (`flows.modified.read_modified`)."""
+        if since not in self._contacts:
+            self._contacts[since] = read_modified(
+                self.gateway, since, self.until, self.contact_properties, self.contact_groups
+            )
+        return self._contacts[since]
 
     def any_contact_modified(self, since: datetime) -> bool:
         """Whether any contact changed in the window: when none did, the rules' windowed
         searches would all come back empty, so they are not sent."""
-        if since not in self._contacts:
-            self._contacts[since] = any_contact_modified(self.gateway, since, self.until)
-        return self._contacts[since]
+        found = self.modified_contacts(since)
+        return found is None or bool(found)
 
     def engagements(self, kind: EngagementKind, since: datetime) -> list[ChangedEngagement]:
         key = (kind, since)
         if key not in self._engagements:
             self._engagements[key] = changed_engagements(self.gateway, kind, since, self.until)
         return self._engagements[key]
+
+
+def contact_readers(
+    rules: Rules, names: Iterable[str], sla: bool
+) -> tuple[list[str], list[list[Filter]]]:
+    """What the run's readers of modified contacts ask for and search: each enabled rule
+    that watches contacts, and the first-touch SLA escalation (`sla`: every modified contact,
+    its lead status)."""
+    properties: list[str] = ["hs_lead_status"] if sla else []
+    groups: list[list[Filter]] = [[]] if sla else []
+    for name in names:
+        rule = RULES[name]
+        if getattr(rules, name).enabled and rule.watches_contacts:
+            searches = rule.searches(rules)
+            properties += rule.properties(rules)
+            properties += [f["propertyName"] for group in searches for f in group]
+            groups += searches
+    return list(dict.fromkeys(properties)), groups
 
 
 def config_hash(rules: Rules, rule: RuleDef, all_rules: Iterable[str]) -> str:

@@ -52,19 +52,13 @@ class ChangeFeed:
     _contacts: dict[datetime, ModifiedContacts | None] = field(default_factory=dict)
 
     def modified_contacts(self, since: datetime) -> ModifiedContacts | None:
-        """Every contact modified in the window, read once; None when the readers' own
-        searches cost less (`flows.modified.read_modified`)."""
+        """Every contact modified in the window, read once (empty: no reader searches);
+        None when the readers' own searches cost less (`flows.modified.read_modified`)."""
         if since not in self._contacts:
             self._contacts[since] = read_modified(
                 self.gateway, since, self.until, self.contact_properties, self.contact_groups
             )
         return self._contacts[since]
-
-    def any_contact_modified(self, since: datetime) -> bool:
-        """Whether any contact changed in the window: when none did, the rules' windowed
-        searches would all come back empty, so they are not sent."""
-        found = self.modified_contacts(since)
-        return found is None or bool(found)
 
     def engagements(self, kind: EngagementKind, since: datetime) -> list[ChangedEngagement]:
         key = (kind, since)

@@ -112,11 +112,16 @@ def read_modified(
     groups: Sequence[Sequence[Filter]],
 ) -> ModifiedContacts | None:
     """Every contact modified in `[since, until)`, or None when reading them all would cost
-    more than searching `groups` on their own (module docstring)."""
+    more than searching `groups` on their own (module docstring), or when the `properties`
+    do not fit one search body (HubSpot's 3,000 characters)."""
     window = modified_between("lastmodifieddate", since, until)
     matched = [0] * len(groups)
     found = ModifiedContacts()
-    for page in gateway.search("contacts", window, sorted(set(properties)), page_size=PAGE):
+    try:
+        pages = gateway.search("contacts", window, sorted(set(properties)), page_size=PAGE)
+    except ValueError:  # all the properties asked for do not fit one search body
+        return None
+    for page in pages:
         found.pages.append(page)
         for index, group in enumerate(groups):
             matched[index] += sum(1 for r in page if may_match(r.properties, group))

@@ -260,7 +260,9 @@ def _run_rule(name: RuleName, ctx: RunContext, summary: RunSummary) -> None:
     # A dry run keeps no judgments: it judges what it finds.
     judged = None if ctx.params.dry_run else JudgedStore(ctx.state)
     if since is not None and rule.triggers:
-        extra += triggered_contacts(rule, ctx.feed, ctx.state, portal, since, earlier, judged)
+        extra += triggered_contacts(
+            rule, ctx.rules, ctx.feed, ctx.state, portal, since, earlier, judged
+        )
     settled = None
     if judged is not None:
         names = rule.properties(ctx.rules)

@@ -21,13 +21,13 @@ from prefect.utilities.annotations import quote
 from config.rules import Rules, load_rules
 from config.settings import Settings
 from flows.incremental import ChangeFeed, keep_deadlines
-from flows.modified import ModifiedContacts
+from flows.modified import ModifiedContacts, written_by
 from flows.params import RunParams
 from flows.progress import report_progress
 from flows.settled import SettledFilter, keep_judgments
 from gateway.client import DailyLimitReached, Filter, HubSpotGateway
 from gateway.identity import settings_for_portal
-from model.changes import ChangeResult, Outcome
+from model.changes import ChangeResult
 from model.records import DealStage, Engagement, Owner, Record
 from rules.definition import RuleDef, Situation
 from runstate.changes import RunChanges
@@ -205,18 +205,12 @@ def _candidates(
         found = (
             own_searches()
             if shared is None  # empty when nothing was modified in the window
-            else shared.matching(searches, properties, _written_in_run(ctx))
+            else shared.matching(searches, properties, written_by(ctx.changes))
         )
         for page in found:
             yield page if settled is None else settled(page)
 
     return unique_batches(pages(), seen, ENRICH_BATCH)
-
-
-def _written_in_run(ctx: RunContext) -> set[str]:
-    """Contacts this run's earlier rules wrote: their `lastmodifieddate` left the window,
-    so a rule's own windowed search would not return them (the shared one read them before)."""
-    return {r.change.contact_id for r in ctx.changes if r.outcome is Outcome.APPLIED}
 
 
 def run_rule(

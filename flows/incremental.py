@@ -126,6 +126,7 @@ def describe_window(rule: str, since: datetime | None) -> str:
 
 def triggered_contacts(
     rule: RuleDef,
+    rules: Rules,
     feed: ChangeFeed,
     store: RunStateStore,
     portal: str,
@@ -135,11 +136,14 @@ def triggered_contacts(
 ) -> list[str]:
     """Contacts the rule's triggers name besides the window's searches: those of engagements
     changed in the window (but for those `judged` says the rule saw as they are:
-    `flows.settled`), those whose deadline has passed, and those this run's earlier rules
-    changed (a full cycle's searches would find them in their new state)."""
+    `flows.settled`, and those the run's read of the modified contacts shows outside every
+    search group of the rule under `rules`, as a full cycle's searches would), those whose
+    deadline has passed, and those this run's earlier rules changed (a full cycle's searches
+    would find them in their new state)."""
     found: list[str] = [
         r.change.contact_id for r in earlier if r.outcome in (Outcome.APPLIED, Outcome.PLANNED)
     ]
+    engaged: set[str] = set()
     for kind in engagement_kinds(rule.triggers):
         changed = feed.engagements(kind, since)
         seen: dict[str, str] = {}
@@ -147,8 +151,12 @@ def triggered_contacts(
             keys = [engagement_key(kind, e.id, c) for e in changed for c in e.contacts]
             keys += [created_task_key(e.id) for e in changed] if kind == "task" else []
             seen = judged.seen(portal, rule.name, keys)
-        contacts = set(unseen_contacts(changed, kind, seen))
-        found += sorted(contacts, key=lambda i: (len(i), i))
+        engaged |= set(unseen_contacts(changed, kind, seen))
+    if engaged and rule.watches_contacts:
+        modified = feed.modified_contacts(since)  # the rule reads it anyway
+        if modified is not None:  # its values are fresh but for what this run wrote
+            engaged -= modified.surely_outside(engaged - set(found), rule.searches(rules))
+    found += sorted(engaged, key=lambda i: (len(i), i))
     if any(isinstance(t, DeadlinePassed) for t in rule.triggers):
         found += store.due(portal, rule.name, feed.until)
     return list(dict.fromkeys(found))

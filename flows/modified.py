@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from gateway.client import Filter, HubSpotGateway
+from model.changes import ChangeResult, Outcome
 from model.records import Record
 from tasks.changes import modified_between
 
@@ -86,9 +87,19 @@ class ModifiedContacts:
     """The contacts modified in one window, as the shared search read them."""
 
     pages: list[list[Record]] = field(default_factory=list)
+    _by_id: dict[str, Mapping[str, str | None]] | None = field(default=None, repr=False)
 
     def __bool__(self) -> bool:
         return any(self.pages)
+
+    def surely_outside(self, ids: Iterable[str], groups: Sequence[Sequence[Filter]]) -> set[str]:
+        """Of `ids`, those read here that cannot match any of `groups`: a full cycle's
+        search of the groups would not find them, so judging them cannot change anything.
+        The caller leaves out the contacts this run wrote (their values here are old)."""
+        if self._by_id is None:
+            self._by_id = {r.id: r.properties for page in self.pages for r in page}
+        known = self._by_id
+        return {i for i in ids if i in known and not any(may_match(known[i], g) for g in groups)}
 
     def matching(
         self, groups: Sequence[Sequence[Filter]], names: Sequence[str], leave_out: set[str]
@@ -102,6 +113,12 @@ class ModifiedContacts:
                 for r in page
                 if r.id not in leave_out and any(may_match(r.properties, g) for g in groups)
             ]
+
+
+def written_by(results: Iterable[ChangeResult]) -> set[str]:
+    """Contacts these results wrote: what the shared read holds of them may be older than
+    HubSpot's, and their `lastmodifieddate` left the window."""
+    return {r.change.contact_id for r in results if r.outcome is Outcome.APPLIED}
 
 
 def read_modified(

@@ -130,3 +130,16 @@ def test_the_rules_search_on_their_own_when_their_properties_do_not_fit_one_sear
 
     gateway = RefusingGateway([])
     assert _read(gateway) is None
+
+
+def test_a_contact_read_outside_every_group_is_surely_outside_an_unread_one_is_not() -> None:
+    found = _read(
+        PagedGateway(
+            [
+                [Record("1", {"hs_lead_status": "NEW"})],
+            ]
+        )
+    )
+    bad_timing = [[{"propertyName": "hs_lead_status", "operator": "EQ", "value": "BAD_TIMING"}]]
+    assert found.surely_outside(["1", "2"], bad_timing) == {"1"}  # "2" was not read
+    assert found.surely_outside(["1", "2"], GROUPS) == set()

@@ -33,6 +33,7 @@ from flows.escalation import escalate, notices
 from flows.incremental import (
     ChangeFeed,
     config_hash,
+    contact_readers,
     describe_window,
     rule_window,
     triggered_contacts,
@@ -41,7 +42,7 @@ from flows.params import RunParams, RunSettings
 from flows.report import RunSummary, publish
 from flows.settled import settled_filter
 from flows.spend import note_spend
-from gateway.client import DailyLimitReached, HubSpotError
+from gateway.client import DailyLimitReached, Filter, HubSpotError
 from model.changes import ChangeResult, Outcome, RuleName
 from model.records import Owner
 from notify.alerts import ALERT_HOOKS
@@ -122,7 +123,7 @@ def run_cycle(
     ctx = replace(
         ctx,
         state=RunStateStore.for_settings(ctx.settings),
-        feed=ChangeFeed(ctx.gateway, ctx.now),
+        feed=ChangeFeed(ctx.gateway, ctx.now, *_contact_readers(ctx)),
         changes=RunChanges(changes_csv_path(ctx.settings, current_run_name())),
     )
     ctx.prior = prior
@@ -134,6 +135,15 @@ def run_cycle(
         return _run_cycle(ctx, flow_name)
 
 
+def _escalates(ctx: RunContext) -> bool:
+    """Whether the run ends with the first-touch SLA escalation."""
+    return ctx.rules.sla.enabled and "followup" in ctx.params.rules
+
+
+def _contact_readers(ctx: RunContext) -> tuple[list[str], list[list[Filter]]]:
+    return contact_readers(ctx.rules, ctx.params.rules, _escalates(ctx))
+
+
 def _run_cycle(ctx: RunContext, flow_name: str) -> RunSummary:
     params = ctx.params
     started = datetime.now(UTC)
@@ -143,7 +153,7 @@ def _run_cycle(ctx: RunContext, flow_name: str) -> RunSummary:
     try:
         for name in params.rules:
             _run_rule(name, ctx, summary)
-        if ctx.rules.sla.enabled and "followup" in params.rules:
+        if _escalates(ctx):
             summary.escalation = escalate(ctx, summary.results, summary.notes)
         _settle_watermarks(ctx, summary)
     except KeyboardInterrupt as exc:
@@ -250,7 +260,9 @@ def _run_rule(name: RuleName, ctx: RunContext, summary: RunSummary) -> None:
     # A dry run keeps no judgments: it judges what it finds.
     judged = None if ctx.params.dry_run else JudgedStore(ctx.state)
     if since is not None and rule.triggers:
-        extra += triggered_contacts(rule, ctx.feed, ctx.state, portal, since, earlier, judged)
+        extra += triggered_contacts(
+            rule, ctx.rules, ctx.feed, ctx.state, portal, since, earlier, judged
+        )
     settled = None
     if judged is not None:
         names = rule.properties(ctx.rules)

@@ -21,6 +21,7 @@ from prefect.utilities.annotations import quote
 from config.rules import Rules, load_rules
 from config.settings import Settings
 from flows.incremental import ChangeFeed, keep_deadlines
+from flows.modified import ModifiedContacts, written_by
 from flows.params import RunParams
 from flows.progress import report_progress
 from flows.settled import SettledFilter, keep_judgments
@@ -188,17 +189,26 @@ def _candidates(
     groups (a small group does not cost its own partial batch of reads and writes); `settled`
     drops those the rule already judged as they are (`flows.settled`)."""
     searches = rule.searches(ctx.rules)
+    shared: ModifiedContacts | None = None
     if since is not None and not rule.watches_contacts:
         searches = []  # an incremental run of a rule whose triggers ignore contact edits
-    elif since is not None and ctx.feed is not None and not ctx.feed.any_contact_modified(since):
-        searches = []  # nothing was modified in the window: no search would find anything
+    elif since is not None and ctx.feed is not None:
+        shared = ctx.feed.modified_contacts(since)  # None: too many, the rule searches
 
-    def pages() -> Iterator[Sequence[Record]]:
+    def own_searches() -> Iterator[Sequence[Record]]:
         for filters in searches:
             if rule.event_based or since is not None:
                 filters = [*filters, *window_filters(since, ctx.now)]
-            for page in search_contacts(ctx.gateway, filters, properties):
-                yield page if settled is None else settled(page)
+            yield from search_contacts(ctx.gateway, filters, properties)
+
+    def pages() -> Iterator[Sequence[Record]]:
+        found = (
+            own_searches()
+            if shared is None  # empty when nothing was modified in the window
+            else shared.matching(searches, properties, written_by(ctx.changes))
+        )
+        for page in found:
+            yield page if settled is None else settled(page)
 
     return unique_batches(pages(), seen, ENRICH_BATCH)
 

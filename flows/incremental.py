@@ -21,34 +21,43 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from config.rules import Rules
+from flows.modified import ModifiedContacts, read_modified
 from flows.settled import unseen_contacts
-from gateway.client import HubSpotGateway
+from gateway.client import Filter, HubSpotGateway
 from model.changes import ChangeResult, Outcome
 from model.records import Engagement, EngagementKind, Record
 from rules.definition import RuleDef, Situation
+from rules.registry import RULES
 from rules.triggers import DeadlinePassed, engagement_kinds, next_deadlines, rule_config_hash
 from runstate.deadlines import RunStateStore
 from runstate.judged import JudgedStore, created_task_key, engagement_key
 from runstate.watermark import read_watermark, window_start
-from tasks.changes import ChangedEngagement, any_contact_modified, changed_engagements
+from tasks.changes import ChangedEngagement, changed_engagements
 
 
 @dataclass
 class ChangeFeed:
-    """What changed in a window, read once per run and shared by the rules that watch it."""
+    """What changed in a window, read once per run and shared by the rules that watch it.
+
+    `contact_properties` and `contact_groups`: what the run's readers of modified contacts
+    (the rules, the SLA escalation) ask for and search (`flows.modified`)."""
 
     gateway: HubSpotGateway
     until: datetime
+    contact_properties: Sequence[str] = ()
+    contact_groups: Sequence[Sequence[Filter]] = ()
     _engagements: dict[tuple[EngagementKind, datetime], list[ChangedEngagement]] = field(
         default_factory=dict
     )
-    _contacts: dict[datetime, bool] = field(default_factory=dict)
+    _contacts: dict[datetime, ModifiedContacts | None] = field(default_factory=dict)
 
-    def any_contact_modified(self, since: datetime) -> bool:
-        """Whether any contact changed in the window: when none did, the rules' windowed
-        searches would all come back empty, so they are not sent."""
+    def modified_contacts(self, since: datetime) -> ModifiedContacts | None:
+        """Every contact modified in the window, read once (empty: no reader searches);
+        None when the readers' own searches cost less (`flows.modified.read_modified`)."""
         if since not in self._contacts:
-            self._contacts[since] = any_contact_modified(self.gateway, since, self.until)
+            self._contacts[since] = read_modified(
+                self.gateway, since, self.until, self.contact_properties, self.contact_groups
+            )
         return self._contacts[since]
 
     def engagements(self, kind: EngagementKind, since: datetime) -> list[ChangedEngagement]:
@@ -56,6 +65,24 @@ class ChangeFeed:
         if key not in self._engagements:
             self._engagements[key] = changed_engagements(self.gateway, kind, since, self.until)
         return self._engagements[key]
+
+
+def contact_readers(
+    rules: Rules, names: Iterable[str], sla: bool
+) -> tuple[list[str], list[list[Filter]]]:
+    """What the run's readers of modified contacts ask for and search: each enabled rule
+    that watches contacts, and the first-touch SLA escalation (`sla`: every modified contact,
+    its lead status)."""
+    properties: list[str] = ["hs_lead_status"] if sla else []
+    groups: list[list[Filter]] = [[]] if sla else []
+    for name in names:
+        rule = RULES[name]
+        if getattr(rules, name).enabled and rule.watches_contacts:
+            searches = rule.searches(rules)
+            properties += rule.properties(rules)
+            properties += [f["propertyName"] for group in searches for f in group]
+            groups += searches
+    return list(dict.fromkeys(properties)), groups
 
 
 def config_hash(rules: Rules, rule: RuleDef, all_rules: Iterable[str]) -> str:
@@ -99,6 +126,7 @@ def describe_window(rule: str, since: datetime | None) -> str:
 
 def triggered_contacts(
     rule: RuleDef,
+    rules: Rules,
     feed: ChangeFeed,
     store: RunStateStore,
     portal: str,
@@ -108,11 +136,14 @@ def triggered_contacts(
 ) -> list[str]:
     """Contacts the rule's triggers name besides the window's searches: those of engagements
     changed in the window (but for those `judged` says the rule saw as they are:
-    `flows.settled`), those whose deadline has passed, and those this run's earlier rules
-    changed (a full cycle's searches would find them in their new state)."""
+    `flows.settled`, and those the run's read of the modified contacts shows outside every
+    search group of the rule under `rules`, as a full cycle's searches would), those whose
+    deadline has passed, and those this run's earlier rules changed (a full cycle's searches
+    would find them in their new state)."""
     found: list[str] = [
         r.change.contact_id for r in earlier if r.outcome in (Outcome.APPLIED, Outcome.PLANNED)
     ]
+    engaged: set[str] = set()
     for kind in engagement_kinds(rule.triggers):
         changed = feed.engagements(kind, since)
         seen: dict[str, str] = {}
@@ -120,8 +151,12 @@ def triggered_contacts(
             keys = [engagement_key(kind, e.id, c) for e in changed for c in e.contacts]
             keys += [created_task_key(e.id) for e in changed] if kind == "task" else []
             seen = judged.seen(portal, rule.name, keys)
-        contacts = set(unseen_contacts(changed, kind, seen))
-        found += sorted(contacts, key=lambda i: (len(i), i))
+        engaged |= set(unseen_contacts(changed, kind, seen))
+    if engaged and rule.watches_contacts:
+        modified = feed.modified_contacts(since)  # the rule reads it anyway
+        if modified is not None:  # its values are fresh but for what this run wrote
+            engaged -= modified.surely_outside(engaged - set(found), rule.searches(rules))
+    found += sorted(engaged, key=lambda i: (len(i), i))
     if any(isinstance(t, DeadlinePassed) for t in rule.triggers):
         found += store.due(portal, rule.name, feed.until)
     return list(dict.fromkeys(found))

@@ -102,7 +102,8 @@ def unchanged(
 
 @dataclass
 class SettledFilter:
-    """Drops, from a rule's windowed search pages, the contacts it judged as they are."""
+    """Drops, from the pages of a rule's window (its searches or the shared read of the
+    modified contacts), the contacts it judged as they are."""
 
     store: JudgedStore
     portal: str

@@ -95,12 +95,18 @@ def triggered_leads(
     for kind in FEED:
         found += contacts_of(ctx.feed.engagements(kind, since))
     found += ctx.state.due(_portal(ctx), SLA, ctx.now)
-    if ctx.feed.any_contact_modified(since):
-        # One windowed search: the New leads modified, and told breaches' contacts moved on
-        told, new = set(told_contacts), ctx.rules.lead_status.new
+    # The New leads modified, and told breaches' contacts moved on: from the run's shared
+    # read of the modified contacts (`flows.modified`), else one windowed search. A contact
+    # this run wrote is in `found` already, whatever the shared read saw of it.
+    modified = ctx.feed.modified_contacts(since)
+    if modified is None:
         window = window_filters(since, ctx.now)
-        for batch in search_contacts(ctx.gateway, window, ["hs_lead_status"]):
-            found += [r.id for r in batch if r.get("hs_lead_status") == new or r.id in told]
+        pages: Iterable[Sequence[Record]] = search_contacts(ctx.gateway, window, ["hs_lead_status"])
+    else:
+        pages = modified.pages
+    told, new = set(told_contacts), ctx.rules.lead_status.new
+    for page in pages:
+        found += [r.id for r in page if r.get("hs_lead_status") == new or r.id in told]
     return list(dict.fromkeys(found))
 
 

@@ -37,12 +37,6 @@ def modified_between(prop: str, since: datetime, until: datetime) -> list[Filter
     ]
 
 
-def any_contact_modified(gateway: HubSpotGateway, since: datetime, until: datetime) -> bool:
-    """Whether any contact's `lastmodifieddate` falls in `[since, until)` (one search)."""
-    window = modified_between("lastmodifieddate", since, until)
-    return any(gateway.search("contacts", window, ["hs_object_id"], page_size=1))
-
-
 @dataclass(frozen=True)
 class ChangedEngagement:
     """An engagement created or modified in a window: its id, its `hs_lastmodifieddate` as

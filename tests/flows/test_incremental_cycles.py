@@ -15,6 +15,7 @@ import yaml
 from config.rules import DEFAULT_RULES
 from config.settings import Settings
 from flows.cycle import lifecycle_cycle
+from flows.engine import gateway_for
 from flows.params import RunParams
 from sandbox import pipelines
 from sandbox.schema import CONTACT_TO_DEAL, DEAL_PIPELINES, DEAL_TO_CONTACT, StageDef
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 DAY_MS = 24 * 3_600_000
 LADDER = ("open_deal", "meeting_scheduled", "connected", "bad_timing")
 ON_HOLD = StageDef("1004", "On hold", "0.1", False)
+CONTACT_SEARCH = "POST /crm/v3/objects/contacts/search"
 
 
 @pytest.fixture
@@ -73,19 +75,26 @@ def test_the_cycle_right_after_a_busy_one_does_not_judge_its_writes_again(
     """The first cycle writes ~260 changes; the next ones find those contacts (and tasks)
     modified inside the watermark's overlap, and skip what each rule judged as it is
     (`flows.settled`). Before, the three cycles after the first read every written contact
-    again (98 calls each, where an idle cycle makes 19); now the first of them judges only
-    what rules that ran before a writer have not seen (71), the next ones search (42)."""
+    again (98 calls each, where an idle cycle makes 19); then the first of them judged only
+    what rules that ran before a writer had not seen (71), the next ones searched (42): one
+    windowed search per rule's search group. Now the modified contacts are read once for
+    all rules (`flows.modified`), and a contact whose task changed is not judged by a rule
+    whose population it is not in (`bad_timing` and the tasks `followup` created): 37, then
+    20."""
     _, settings, clock = portal
     first = _cycle(settings, clock, 0)
     assert first["changes"] > 200
+    searches = gateway_for(settings).calls
+    sent = searches[CONTACT_SEARCH]
     after = _cycle(settings, clock, 0.25)  # the default schedule: 15 minutes later
     skipped = [n for n in after["notes"] if "found modified but unchanged" in n]
     assert after["changes"] == 0
     assert {n.split(":")[0] for n in skipped} >= {"attempted", "followup", "recycle"}, skipped
-    assert after["api_calls"] <= 75, after
-    # then only each rule's windowed searches (one per search group here) beyond an idle
-    # cycle's 19 calls
-    assert _cycle(settings, clock, 0.5)["api_calls"] <= 45
+    # one contact search for every rule (the ~200 written contacts fit one page)
+    assert searches[CONTACT_SEARCH] - sent == 1
+    assert after["api_calls"] <= 40, after
+    # then an idle cycle's 19 calls, and the task association read of the tasks created
+    assert _cycle(settings, clock, 0.5)["api_calls"] <= 21
 
 
 def test_a_changed_rules_file_makes_its_rules_judge_everything_once(

@@ -56,8 +56,8 @@ def engagement_key(kind: str, engagement_id: str, contact_id: str) -> str:
 
 
 def created_task_key(task_id: str) -> str:
-    """The subject of a task the rule created (for its one contact: which one, HubSpot's
-    batch-create answer does not say)."""
+    """The subject of a task the rule created, whichever contact it was created for: it
+    counts as seen only while that one contact is all it has (`flows.settled`)."""
     return f"task/{task_id}@created"
 
 
